@@ -1,0 +1,46 @@
+"""Database plumbing: the engine, its per-connection settings, sessions, first-run setup."""
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from sqlalchemy import event, inspect
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, SQLModel, create_engine
+
+import models  # noqa: F401  (registers every table on SQLModel.metadata)
+
+
+def create_db_engine(url: str) -> Engine:
+    """An engine for ``url``; on SQLite every connection enforces foreign keys."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _configure_sqlite)
+        return engine
+    return create_engine(url, pool_pre_ping=True)
+
+
+def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA busy_timeout = 30000")
+    cursor.close()
+
+
+def create_schema(engine: Engine) -> bool:
+    """Create missing tables; return True when the database had none of them before."""
+    was_empty = not inspect(engine).has_table("users")
+    SQLModel.metadata.create_all(engine)
+    return was_empty
+
+
+def drop_schema(engine: Engine) -> None:
+    SQLModel.metadata.drop_all(engine)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    with Session(request.app.state.engine) as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(get_session)]

@@ -1,0 +1,30 @@
+"""The bank's domain errors. The service raises them; REST and MCP each render them once."""
+
+
+class BankError(Exception):
+    """An error a client caused and can act on; ``str(error)`` is the readable detail."""
+
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.detail!r})"
+
+
+class InvalidInput(BankError):
+    status_code = 400
+
+
+class NotFound(BankError):
+    status_code = 404
+
+
+class Conflict(BankError):
+    status_code = 409
+
+
+class ServiceUnavailable(BankError):
+    status_code = 503

@@ -1,0 +1,213 @@
+"""The bank's tables (SQLModel).
+
+Every table that belongs to a customer carries an indexed ``customer_oid``
+with a real foreign key to ``users`` that cascades on delete, so one
+``DELETE`` of a customer removes all of its rows in one statement. Amounts,
+prices and quantities are exact (see ``money.py``); dates are ``date``.
+"""
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Index, String, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
+
+
+class AssetType(StrEnum):
+    stock = "stock"
+    etf = "etf"
+    bond = "bond"
+    crypto = "crypto"
+    commodity = "commodity"
+
+
+class InstitutionType(StrEnum):
+    bank = "bank"
+    broker = "broker"
+    crypto_exchange = "crypto_exchange"
+
+
+class AccountType(StrEnum):
+    checking = "checking"
+    savings = "savings"
+    brokerage = "brokerage"
+    crypto = "crypto"
+
+
+class TransactionType(StrEnum):
+    deposit = "deposit"
+    withdrawal = "withdrawal"
+    buy = "buy"
+    sell = "sell"
+    dividend = "dividend"
+    interest = "interest"
+    fee = "fee"
+    card_payment = "card_payment"
+    transfer = "transfer"
+
+
+class DerivativeStatus(StrEnum):
+    open = "open"
+    closed = "closed"
+    expired = "expired"
+    exercised = "exercised"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _customer_fk() -> Any:
+    return Field(foreign_key="users.customer_oid", ondelete="CASCADE", index=True, max_length=36)
+
+
+class Institution(SQLModel, table=True):
+    __tablename__ = "institutions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    institution_type: str = Field(sa_type=String(20))
+    country: str = Field(max_length=2, description="ISO 3166-1 alpha-2 country code")
+    routing_number: str | None = Field(default=None, max_length=9, description="ABA routing number")
+    bic: str | None = Field(default=None, max_length=11, description="SWIFT/BIC code")
+
+
+class Instrument(SQLModel, table=True):
+    __tablename__ = "instruments"
+
+    symbol: str = Field(primary_key=True, max_length=16)
+    name: str = Field(max_length=100)
+    asset_type: str = Field(sa_type=String(16))
+    currency: str = Field(max_length=3, description="ISO 4217 currency of the price")
+
+
+class InstrumentPrice(SQLModel, table=True):
+    """Daily close of an instrument; an asset is valued at its instrument's latest close."""
+
+    __tablename__ = "instrument_prices"
+
+    symbol: str = Field(foreign_key="instruments.symbol", primary_key=True, max_length=16)
+    price_date: date = Field(primary_key=True)
+    close: Decimal = Field(sa_type=ScaledDecimal(PRICE_SCALE))
+
+
+class FxRate(SQLModel, table=True):
+    """Daily value of one unit of ``currency`` in US dollars."""
+
+    __tablename__ = "fx_rates"
+
+    currency: str = Field(primary_key=True, max_length=3)
+    rate_date: date = Field(primary_key=True)
+    usd_per_unit: Decimal = Field(sa_type=ScaledDecimal(PRICE_SCALE))
+
+
+class Customer(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = Field(max_length=36, unique=True, index=True)
+    name: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=_utcnow)
+
+
+class BankAccount(SQLModel, table=True):
+    __tablename__ = "bank_accounts"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk()
+    institution_id: int = Field(foreign_key="institutions.id", index=True)
+    account_number: str = Field(max_length=34, unique=True)
+    iban: str | None = Field(default=None, max_length=34)
+    account_type: str = Field(sa_type=String(16))
+    currency: str = Field(max_length=3)
+    balance: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
+    opened_on: date
+
+
+class Asset(SQLModel, table=True):
+    """A holding: how much of one instrument a customer owns, in which account."""
+
+    __tablename__ = "assets"
+    __table_args__ = (UniqueConstraint("customer_oid", "symbol"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk()
+    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
+    symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=16)
+    quantity: Decimal = Field(sa_type=ScaledDecimal(QUANTITY_SCALE))
+
+
+class Transaction(SQLModel, table=True):
+    """A booked movement of money. ``amount`` is signed: negative leaves the account."""
+
+    __tablename__ = "transactions"
+    __table_args__ = (
+        Index("ix_transactions_customer_date", "customer_oid", "transaction_date", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk()
+    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
+    transaction_date: date
+    transaction_type: str = Field(sa_type=String(16))
+    description: str = Field(max_length=200)
+    category: str | None = Field(default=None, max_length=40)
+    amount: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
+    currency: str = Field(max_length=3)
+    symbol: str | None = Field(default=None, foreign_key="instruments.symbol", max_length=16)
+    quantity: Decimal | None = Field(default=None, sa_type=ScaledDecimal(QUANTITY_SCALE))
+    price: Decimal | None = Field(default=None, sa_type=ScaledDecimal(PRICE_SCALE))
+
+
+class Spending(SQLModel, table=True):
+    """What a customer spent in one category in one calendar month."""
+
+    __tablename__ = "spending"
+    __table_args__ = (UniqueConstraint("customer_oid", "month", "category", "currency"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk()
+    month: str = Field(max_length=7, description="YYYY-MM")
+    category: str = Field(max_length=40)
+    amount: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
+    currency: str = Field(max_length=3)
+    transaction_count: int
+
+
+class DerivativeTransaction(SQLModel, table=True):
+    """An option or futures position, opened on ``trade_date``."""
+
+    __tablename__ = "derivative_transactions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk()
+    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
+    instrument_type: str = Field(sa_type=String(8), description="option or future")
+    underlying_symbol: str = Field(foreign_key="instruments.symbol", max_length=16)
+    option_type: str | None = Field(default=None, sa_type=String(4), description="call or put")
+    side: str = Field(sa_type=String(5), description="long or short")
+    strategy: str | None = Field(default=None, max_length=40)
+    contracts: int
+    multiplier: int = Field(description="units of the underlying per contract")
+    strike: Decimal | None = Field(default=None, sa_type=ScaledDecimal(PRICE_SCALE))
+    premium: Decimal | None = Field(default=None, sa_type=ScaledDecimal(PRICE_SCALE))
+    trade_price: Decimal | None = Field(default=None, sa_type=ScaledDecimal(PRICE_SCALE))
+    currency: str = Field(max_length=3)
+    trade_date: date
+    expiry_date: date
+    status: str = Field(sa_type=String(10))
+    closed_on: date | None = None
+
+
+CUSTOMER_TABLES = (
+    BankAccount,
+    Asset,
+    Transaction,
+    Spending,
+    DerivativeTransaction,
+)
+"""The tables whose rows belong to one customer (each has ``customer_oid``)."""
