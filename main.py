@@ -1,0 +1,232 @@
+"""The Dummy Bank API: the FastAPI app, its error handling and its routes.
+
+Handlers parse, call ``service`` and return; every rule lives in the service.
+``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default).
+"""
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import FastAPI, Path, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import service
+from db import SessionDep, create_db_engine, create_schema
+from errors import BankError
+from schemas import (
+    OID_DESCRIPTION,
+    CustomerExistsResponse,
+    CustomerOut,
+    DeleteCustomerResponse,
+    ErrorResponse,
+    HealthResponse,
+    Portfolio,
+    RegisterCustomerRequest,
+    RegisterCustomerResponse,
+)
+from seed import seed_sample_data
+from settings import Settings, get_settings
+
+log = logging.getLogger("dummy_bank")
+
+DESCRIPTION = """
+A sandbox bank with realistic, deterministic customer portfolios (holdings,
+accounts, transactions, spending, derivatives) for building and testing
+financial AI agents. Every error is JSON with a string `detail`.
+"""
+
+CustomerOid = Annotated[
+    str, Path(description=OID_DESCRIPTION, examples=["550e8400-e29b-41d4-a716-446655440001"])
+]
+
+_ERROR_TEXT = {
+    400: "Invalid input: a malformed CustomerOID or a field that breaks a rule.",
+    404: "No customer with this CustomerOID.",
+    409: "A customer with this CustomerOID already exists.",
+    503: "The database cannot be reached.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for the error codes a route can really return."""
+    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+
+
+def describe_validation_error(exc: RequestValidationError) -> str:
+    """One readable sentence per problem, naming the field and the rule."""
+    problems = []
+    for error in exc.errors():
+        location = [str(part) for part in error.get("loc", ())]
+        where, path = (location[0], location[1:]) if location else ("request", [])
+        if error.get("type") == "json_invalid":
+            reason = error.get("ctx", {}).get("error", "invalid JSON")
+            problems.append(f"request body: malformed JSON ({reason})")
+        elif where == "body" and not path:
+            problems.append(f"request body: {error['msg']}")
+        elif error.get("type") == "extra_forbidden":
+            problems.append(f"{where} field '{'.'.join(path)}': unknown field, not allowed")
+        else:
+            problems.append(f"{where} field '{'.'.join(path)}': {error['msg']}")
+    return "Invalid request: " + "; ".join(problems)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BankError)
+    async def bank_error(_: Request, exc: BankError) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": describe_validation_error(exc)}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(SQLAlchemyError)
+    async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # The traceback stays in the server log; the client never sees SQL.
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+    @app.exception_handler(Exception)
+    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+        # Starlette logs the traceback after this answer; the client gets JSON, not text.
+        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+
+
+def openapi_without_422(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, minus FastAPI's default 422: this API answers 400 instead."""
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                operation.get("responses", {}).pop("422", None)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        app.openapi_schema = schema
+    return app.openapi_schema
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_db_engine(settings.database_url)
+        if create_schema(engine) and settings.seed_on_empty:
+            added = seed_sample_data(engine)
+            log.info("new database: loaded market data and %d sample customers", len(added))
+        app.state.engine = engine
+        yield
+        engine.dispose()
+
+    app = FastAPIOffline(
+        title="Dummy Bank API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
+    add_routes(app)
+    return app
+
+
+def add_routes(app: FastAPI) -> None:
+    @app.get("/customers", summary="List all customers", tags=["customers"])
+    def read_customers(session: SessionDep) -> list[CustomerOut]:
+        """Every registered customer, oldest first, as a JSON array."""
+        return [
+            CustomerOut(customer_oid=c.customer_oid, name=c.name)
+            for c in service.list_customers(session)
+        ]
+
+    @app.post(
+        "/register-customer",
+        summary="Register a new customer",
+        tags=["customers"],
+        responses=errors(400, 409),
+    )
+    def register_customer(
+        request: RegisterCustomerRequest, session: SessionDep
+    ) -> RegisterCustomerResponse:
+        """Create a customer; a UUID is generated when `customer_oid` is absent."""
+        customer = service.register_customer(session, request.name, request.customer_oid)
+        return RegisterCustomerResponse(
+            customer_oid=customer.customer_oid,
+            name=customer.name,
+            message="Customer registered successfully",
+        )
+
+    @app.delete(
+        "/customer/{customer_oid}",
+        summary="Delete a customer and all of its data",
+        tags=["customers"],
+        responses=errors(400, 404),
+    )
+    def delete_customer(customer_oid: CustomerOid, session: SessionDep) -> DeleteCustomerResponse:
+        """Permanently delete the customer and every row it owns, in one transaction."""
+        oid = service.delete_customer(session, customer_oid)
+        return DeleteCustomerResponse(
+            customer_oid=oid, message="Customer and all associated data deleted successfully"
+        )
+
+    @app.get(
+        "/customer/{customer_oid}/exists",
+        summary="Check whether a customer exists",
+        tags=["customers"],
+        responses=errors(400),
+    )
+    def customer_exists(customer_oid: CustomerOid, session: SessionDep) -> CustomerExistsResponse:
+        """`exists: false` for an unknown but well-formed id (never 404)."""
+        oid, name = service.find_customer_name(session, customer_oid)
+        return CustomerExistsResponse(customer_oid=oid, exists=name is not None, name=name)
+
+    @app.get(
+        "/user-portfolio/{customer_oid}",
+        summary="A customer's whole portfolio with a summary",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_portfolio(customer_oid: CustomerOid, session: SessionDep) -> Portfolio:
+        """Holdings, accounts, transactions, spending, derivatives and their summary."""
+        return service.read_portfolio(session, customer_oid)
+
+    @app.get(
+        "/health",
+        summary="Service and database health",
+        tags=["system"],
+        responses=errors(503),
+    )
+    def health(session: SessionDep) -> HealthResponse:
+        """`healthy` when the service can reach its database; 503 with a reason otherwise."""
+        service.check_database(session)
+        return HealthResponse(status="healthy", service="dummy-bank-api")
+
+
+app = create_app()
+
+
+def main() -> None:
+    settings = get_settings()
+    uvicorn.run(app, host=settings.host, port=settings.port)
+
+
+if __name__ == "__main__":
+    main()
