@@ -7,10 +7,12 @@ Handlers parse, call ``service`` and return; every rule lives in the service.
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 import uvicorn
-from fastapi import FastAPI, Path, Request
+from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
@@ -21,16 +23,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import service
 from db import SessionDep, create_db_engine, create_schema
 from errors import BankError
+from models import DerivativeStatus, TransactionType
 from schemas import (
     OID_DESCRIPTION,
+    AccountsSection,
+    AssetsSection,
     CustomerExistsResponse,
     CustomerOut,
     DeleteCustomerResponse,
+    DerivativesSection,
     ErrorResponse,
     HealthResponse,
+    MarketDataResponse,
     Portfolio,
+    PortfolioSummary,
+    PriceHistory,
     RegisterCustomerRequest,
     RegisterCustomerResponse,
+    SpendingSection,
+    TransactionsPage,
 )
 from seed import seed_sample_data
 from settings import Settings, get_settings
@@ -43,6 +54,13 @@ accounts, transactions, spending, derivatives) for building and testing
 financial AI agents. Every error is JSON with a string `detail`.
 """
 
+Currency = Annotated[
+    str | None,
+    Query(
+        max_length=10,
+        description="Base currency (ISO 4217) for converted figures: USD (default), EUR or GBP.",
+    ),
+]
 CustomerOid = Annotated[
     str, Path(description=OID_DESCRIPTION, examples=["550e8400-e29b-41d4-a716-446655440001"])
 ]
@@ -202,11 +220,214 @@ def add_routes(app: FastAPI) -> None:
         "/user-portfolio/{customer_oid}",
         summary="A customer's whole portfolio with a summary",
         tags=["portfolio"],
+        response_model=Portfolio,
         responses=errors(400, 404),
     )
-    def read_portfolio(customer_oid: CustomerOid, session: SessionDep) -> Portfolio:
-        """Holdings, accounts, transactions, spending, derivatives and their summary."""
-        return service.read_portfolio(session, customer_oid)
+    def read_portfolio(
+        customer_oid: CustomerOid,
+        session: SessionDep,
+        currency: Currency = None,
+        sections: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="Comma-separated sections to include: "
+                + ", ".join(service.PORTFOLIO_SECTIONS)
+                + ". All of them when absent.",
+                examples=["portfolio_summary,assets"],
+            ),
+        ] = None,
+        transactions_limit: Annotated[
+            int | None,
+            Query(ge=1, le=500, description="Keep only the newest N transactions (1 to 500)."),
+        ] = None,
+    ) -> Response:
+        """Holdings, accounts, transactions, spending, derivatives and the analysis of them."""
+        wanted = service.parse_sections(sections)
+        portfolio = service.read_portfolio(
+            session,
+            customer_oid,
+            currency=currency,
+            sections=wanted,
+            transactions_limit=transactions_limit,
+        )
+        left_out = set(service.PORTFOLIO_SECTIONS) - wanted
+        return Response(portfolio.model_dump_json(exclude=left_out), media_type="application/json")
+
+    @app.get(
+        "/customer/{customer_oid}/summary",
+        summary="Valuation, allocation, performance and spending analysis",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_summary(
+        customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+    ) -> PortfolioSummary:
+        """The portfolio summary alone, in the base currency asked for."""
+        return service.read_summary(session, customer_oid, currency)
+
+    @app.get(
+        "/customer/{customer_oid}/assets",
+        summary="Holdings with their valuation",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_assets(
+        customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+    ) -> AssetsSection:
+        """Each holding with price, cost, market value, unrealized gain and weight."""
+        return service.read_assets(session, customer_oid, currency)
+
+    @app.get(
+        "/customer/{customer_oid}/accounts",
+        summary="Bank accounts and cash by currency",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_accounts(
+        customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+    ) -> AccountsSection:
+        """Every account with its institution, and the cash per currency and in total."""
+        return service.read_accounts(session, customer_oid, currency)
+
+    @app.get(
+        "/customer/{customer_oid}/transactions",
+        summary="Transactions, filtered and paged",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_transactions(
+        request: Request,
+        customer_oid: CustomerOid,
+        session: SessionDep,
+        date_from: Annotated[
+            date | None, Query(alias="from", description="First date included (YYYY-MM-DD).")
+        ] = None,
+        date_to: Annotated[
+            date | None, Query(alias="to", description="Last date included (YYYY-MM-DD).")
+        ] = None,
+        transaction_type: Annotated[
+            TransactionType | None, Query(alias="type", description="Only this type.")
+        ] = None,
+        symbol: Annotated[
+            str | None, Query(max_length=16, description="Only trades of this symbol.")
+        ] = None,
+        min_amount: Annotated[
+            Decimal | None,
+            Query(description="Smallest signed amount included (negative for outflows)."),
+        ] = None,
+        max_amount: Annotated[
+            Decimal | None, Query(description="Largest signed amount included.")
+        ] = None,
+        order: Annotated[
+            Literal["desc", "asc"], Query(description="desc: newest first; asc: oldest first.")
+        ] = "desc",
+        limit: Annotated[int, Query(ge=1, le=500, description="Page size, 1 to 500.")] = 50,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=500, description="next_cursor of the previous page, unchanged."),
+        ] = None,
+    ) -> TransactionsPage:
+        """One page of transactions, sorted by date; `next` fetches the following page."""
+        filters = service.TransactionFilter(
+            date_from=date_from,
+            date_to=date_to,
+            transaction_type=transaction_type.value if transaction_type else None,
+            symbol=symbol,
+            min_amount=min_amount,
+            max_amount=max_amount,
+        )
+        page = service.read_transactions(
+            session, customer_oid, filters, order=order, limit=limit, cursor=cursor
+        )
+        if page.next_cursor:
+            next_url = request.url.include_query_params(cursor=page.next_cursor)
+            page.next = f"{next_url.path}?{next_url.query}"
+        return page
+
+    @app.get(
+        "/customer/{customer_oid}/spending",
+        summary="Spending grouped by category or month",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_spending(
+        customer_oid: CustomerOid,
+        session: SessionDep,
+        group_by: Annotated[
+            Literal["category", "month"], Query(description="Group totals by category or month.")
+        ] = "category",
+        from_month: Annotated[
+            str | None, Query(max_length=7, description="First month included, YYYY-MM.")
+        ] = None,
+        to_month: Annotated[
+            str | None, Query(max_length=7, description="Last month included, YYYY-MM.")
+        ] = None,
+        currency: Currency = None,
+    ) -> SpendingSection:
+        """Spending totals per group over a range of months, in the base currency."""
+        return service.read_spending(
+            session,
+            customer_oid,
+            group_by=group_by,
+            from_month=from_month,
+            to_month=to_month,
+            currency=currency,
+        )
+
+    @app.get(
+        "/customer/{customer_oid}/derivatives",
+        summary="Derivative positions, optionally by status",
+        tags=["portfolio"],
+        responses=errors(400, 404),
+    )
+    def read_derivatives(
+        customer_oid: CustomerOid,
+        session: SessionDep,
+        status: Annotated[
+            DerivativeStatus | None, Query(description="Only positions with this status.")
+        ] = None,
+    ) -> DerivativesSection:
+        """Options and futures, newest trade first."""
+        return service.read_derivatives(session, customer_oid, status.value if status else None)
+
+    @app.get(
+        "/market-data",
+        summary="Latest prices and changes",
+        tags=["market data"],
+        responses=errors(400, 404),
+    )
+    def read_market_data(
+        session: SessionDep,
+        symbols: Annotated[
+            str | None,
+            Query(
+                max_length=1000,
+                description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
+            ),
+        ] = None,
+    ) -> MarketDataResponse:
+        """Each symbol's latest close with its change over 1 day, 30 days and 1 year."""
+        return service.read_quotes(session, symbols.split(",") if symbols is not None else None)
+
+    @app.get(
+        "/market-data/{symbol}/history",
+        summary="Daily closes of one instrument",
+        tags=["market data"],
+        responses=errors(400, 404),
+    )
+    def read_price_history(
+        symbol: Annotated[str, Path(max_length=16, description="Instrument symbol, e.g. AAPL.")],
+        session: SessionDep,
+        date_from: Annotated[
+            date | None, Query(alias="from", description="First day (default: a year before to).")
+        ] = None,
+        date_to: Annotated[
+            date | None, Query(alias="to", description="Last day (default: the last market date).")
+        ] = None,
+    ) -> PriceHistory:
+        """Daily closes between two dates, oldest first."""
+        return service.read_price_history(session, symbol, date_from, date_to)
 
     @app.get(
         "/health",

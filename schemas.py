@@ -161,27 +161,292 @@ class HasData(BaseModel):
     derivatives: bool
 
 
+class FxRateUsed(BaseModel):
+    currency: str = Field(description="ISO 4217 code of a currency the customer holds.")
+    rate: Decimal8 = Field(description="Units of base_currency per one unit of this currency.")
+    rate_date: date = Field(description="Date of the rate.")
+
+
+class CashBalance(BaseModel):
+    currency: str
+    balance: Money = Field(description="Sum of the balances of the accounts in this currency.")
+    balance_base: Money = Field(description="The same, converted into base_currency.")
+    accounts: int = Field(description="Number of accounts in this currency.")
+
+
+class Holding(BaseModel):
+    symbol: str
+    name: str
+    asset_type: str
+    currency: str = Field(description="Currency of the instrument's price.")
+    quantity: Decimal8
+    average_cost: Decimal8 | None = Field(
+        description="Average cost per unit from the buy and sell history (average-cost method), "
+        "in the instrument's currency; null when there are no trades."
+    )
+    cost_basis: Money | None = Field(description="quantity x average_cost, instrument currency.")
+    current_price: Decimal8 = Field(description="Latest close, instrument currency.")
+    price_date: date
+    market_value: Money = Field(description="quantity x current_price, instrument currency.")
+    market_value_base: Money = Field(description="market_value converted into base_currency.")
+    cost_basis_base: Money | None = Field(
+        description="cost_basis converted into base_currency at the latest rate."
+    )
+    unrealized_gain: Money | None = Field(
+        description="market_value_base - cost_basis_base, in base_currency."
+    )
+    unrealized_gain_percent: Decimal8 | None = Field(
+        description="unrealized_gain as a percentage of cost_basis_base."
+    )
+    weight_percent: Decimal8 = Field(
+        description="Share of this holding in the invested market value; all weights add to 100."
+    )
+
+
+class Totals(BaseModel):
+    cash: Money = Field(description="All balances in base_currency (= total_cash_balance).")
+    invested: Money = Field(description="Market value of all holdings in base_currency.")
+    cost_basis: Money = Field(description="Cost basis of the holdings that have one.")
+    unrealized_gain: Money = Field(description="Sum of the holdings' unrealized gains.")
+    unrealized_gain_percent: Decimal8 | None = Field(
+        description="unrealized_gain as a percentage of cost_basis."
+    )
+    net_worth: Money = Field(description="cash + invested (derivatives are not included).")
+
+
+class AllocationSlice(BaseModel):
+    key: str = Field(description="Asset type (or 'cash') or currency code.")
+    value: Money = Field(description="Value in base_currency.")
+    percent: Decimal8 = Field(description="Share of net_worth; the slices add up to 100.")
+
+
+class Allocation(BaseModel):
+    by_asset_type: list[AllocationSlice] = Field(
+        description="Net worth split by asset type, with cash as 'cash'; largest first."
+    )
+    by_currency: list[AllocationSlice] = Field(
+        description="Net worth split by the currency of each holding and balance; largest first."
+    )
+
+
+class Concentration(BaseModel):
+    largest_position: str | None = Field(description="Symbol of the largest holding.")
+    largest_position_weight_percent: Decimal8 | None = Field(
+        description="Its share of the invested market value."
+    )
+    herfindahl_index: Decimal8 = Field(
+        description="Sum of squared holding weights (as fractions of 1) over the invested "
+        "market value, to 4 places: 1 is a single position, 1/n is n equal positions."
+    )
+
+
+class PeriodReturn(BaseModel):
+    period: str = Field(description="1m, 3m, ytd or 1y.")
+    start_date: date = Field(description="The base date: values use closes on or before it.")
+    start_value: Money = Field(
+        description="Today's quantities valued at start_date prices and rates, base_currency."
+    )
+    end_value: Money = Field(description="Today's quantities at today's prices, base_currency.")
+    gain: Money = Field(description="end_value - start_value.")
+    return_percent: Decimal8 | None = Field(description="gain as a percentage of start_value.")
+
+
+class Performance(BaseModel):
+    as_of: date = Field(description="The last market date; every figure is as of this day.")
+    periods: list[PeriodReturn] = Field(
+        description="Performance of the current holdings (no cash, no trades in between)."
+    )
+    annualized_volatility_percent: Decimal8 | None = Field(
+        description="Sample standard deviation of the daily returns of the current holdings' "
+        "value over the last year of weekdays, times sqrt(252), in percent."
+    )
+
+
+class ExpiringPosition(BaseModel):
+    id: int
+    underlying_symbol: str
+    instrument_type: str
+    option_type: str | None
+    side: str
+    expiry_date: date
+    days_to_expiry: int
+
+
+class DerivativeExposure(BaseModel):
+    open_positions: int = Field(description="Number of derivative positions with status open.")
+    premium_paid: Money = Field(
+        description="Premium paid for open long options: premium x contracts x multiplier."
+    )
+    premium_received: Money = Field(description="Premium received for open short options.")
+    net_premium: Money = Field(description="premium_received - premium_paid.")
+    total_premium: Money = Field(description="premium_paid + premium_received.")
+    notional: Money = Field(
+        description="Underlying exposure of the open positions: contracts x multiplier x latest "
+        "close of the underlying, in base_currency."
+    )
+    nearest_expiry: date | None = Field(description="Earliest expiry among open positions.")
+    expiring_within_30_days: list[ExpiringPosition] = Field(
+        description="Open positions that expire within 30 days after as_of."
+    )
+
+
+class CategoryTotal(BaseModel):
+    category: str
+    total: Money = Field(description="All spending in the category, in base_currency.")
+    percent: Decimal8 = Field(description="Share of total_spending; the categories add to 100.")
+
+
+class MonthTotal(BaseModel):
+    month: str = Field(description="YYYY-MM.")
+    total: Money = Field(description="All spending that month, in base_currency.")
+
+
+class SpendingInsight(BaseModel):
+    by_category: list[CategoryTotal] = Field(description="Largest first.")
+    by_month: list[MonthTotal] = Field(description="Oldest first.")
+    average_month: Money = Field(description="total_spending divided by the number of months.")
+    latest_month: str | None = Field(description="The most recent month with spending.")
+    latest_month_change: Money | None = Field(
+        description="Latest month's total minus the month before's."
+    )
+    latest_month_change_percent: Decimal8 | None = Field(
+        description="latest_month_change as a percentage of the month before."
+    )
+
+
 class PortfolioSummary(BaseModel):
     customer_oid: str
-    base_currency: str = Field(description="Currency of every total in this summary.")
+    base_currency: str = Field(description="Currency of every converted figure in this summary.")
+    as_of: date = Field(description="The last market date; every valuation is as of this day.")
     total_cash_balance: Money = Field(
-        description="All account balances converted into base_currency at the latest FX rates."
+        description="All account balances converted into base_currency at the as_of rates."
     )
-    total_spending: Money = Field(description="All recorded spending converted into base_currency.")
+    total_spending: Money = Field(description="All recorded spending in base_currency.")
     total_assets: int = Field(description="Number of holdings.")
     total_accounts: int = Field(description="Number of bank accounts.")
     total_transactions: int = Field(description="Number of transactions.")
     total_spending_categories: int = Field(description="Number of distinct spending categories.")
     total_derivative_positions: int = Field(description="Number of derivative transactions.")
     has_data: HasData
+    fx_rates: list[FxRateUsed] = Field(description="The rates used for every conversion.")
+    cash_by_currency: list[CashBalance]
+    holdings: list[Holding] = Field(description="Every holding valued, largest first.")
+    totals: Totals
+    allocation: Allocation
+    concentration: Concentration
+    performance: Performance
+    derivatives: DerivativeExposure
+    spending: SpendingInsight
 
 
 class Portfolio(BaseModel):
+    """A whole portfolio. With ``sections=``, the sections not asked for are left out."""
+
     customer_oid: str
     user: UserOut
-    assets: list[AssetOut]
+    assets: list[AssetOut] | None = None
+    bank_accounts: list[BankAccountOut] | None = None
+    transactions: list[TransactionOut] | None = Field(
+        default=None, description="Newest first; all of them unless transactions_limit is given."
+    )
+    spending: list[SpendingOut] | None = None
+    derivative_transactions: list[DerivativeOut] | None = None
+    portfolio_summary: PortfolioSummary | None = None
+
+
+class SummaryRef(BaseModel):
+    customer_oid: str
+    base_currency: str = Field(description="Currency of the converted figures.")
+    as_of: date = Field(description="The last market date; valuations are as of this day.")
+
+
+class AssetsSection(SummaryRef):
+    total_market_value: Money = Field(description="All holdings in base_currency.")
+    assets: list[AssetOut] = Field(description="The holdings as in the portfolio.")
+    holdings: list[Holding] = Field(description="Each holding valued, largest first.")
+
+
+class AccountsSection(SummaryRef):
+    total_cash_balance: Money = Field(description="All balances in base_currency.")
+    cash_by_currency: list[CashBalance]
     bank_accounts: list[BankAccountOut]
-    transactions: list[TransactionOut]
-    spending: list[SpendingOut]
+
+
+class TransactionsPage(BaseModel):
+    customer_oid: str
+    total: int = Field(description="How many transactions match the filters, on all pages.")
+    limit: int = Field(description="The page size used.")
+    order: Literal["desc", "asc"] = Field(description="Date order: desc is newest first.")
+    transactions: list[TransactionOut] = Field(
+        description="This page: sorted by date, then id, in the requested order."
+    )
+    next_cursor: str | None = Field(
+        description="Pass as cursor=, with the same filters, for the next page; "
+        "null on the last page."
+    )
+    next: str | None = Field(description="The URL of the next page, or null on the last page.")
+
+
+class SpendingGroup(BaseModel):
+    key: str = Field(description="The category, or the month (YYYY-MM).")
+    total: Money = Field(description="Spending in base_currency.")
+    percent: Decimal8 = Field(description="Share of the total; the groups add up to 100.")
+    transaction_count: int = Field(description="Card payments behind the total.")
+
+
+class SpendingSection(BaseModel):
+    customer_oid: str
+    base_currency: str
+    group_by: Literal["category", "month"]
+    from_month: str | None = Field(description="First month included (YYYY-MM), if limited.")
+    to_month: str | None = Field(description="Last month included (YYYY-MM), if limited.")
+    total: Money = Field(description="All spending in the range, in base_currency.")
+    groups: list[SpendingGroup] = Field(
+        description="Largest first when grouped by category; oldest first by month."
+    )
+    spending: list[SpendingOut] = Field(description="The monthly rows in the range.")
+
+
+class DerivativesSection(BaseModel):
+    customer_oid: str
+    status: str | None = Field(description="The status filter applied, or null for all.")
+    count: int
     derivative_transactions: list[DerivativeOut]
-    portfolio_summary: PortfolioSummary
+
+
+class PriceChange(BaseModel):
+    since: date = Field(description="Date of the earlier close compared with.")
+    previous_close: Decimal8
+    change: Decimal8 = Field(description="price - previous_close.")
+    change_percent: Decimal8 | None = Field(description="change as a percentage.")
+
+
+class Quote(BaseModel):
+    symbol: str
+    name: str
+    asset_type: str
+    currency: str = Field(description="ISO 4217 currency of the price.")
+    price: Decimal8 = Field(description="Latest close.")
+    price_date: date
+    change_1d: PriceChange | None = Field(description="Against the previous close.")
+    change_30d: PriceChange | None = Field(description="Against the close 30 days earlier.")
+    change_1y: PriceChange | None = Field(description="Against the close one year earlier.")
+
+
+class MarketDataResponse(BaseModel):
+    as_of: date = Field(description="The last market date.")
+    quotes: list[Quote]
+
+
+class Close(BaseModel):
+    date: date
+    close: Decimal8
+
+
+class PriceHistory(BaseModel):
+    symbol: str
+    name: str
+    currency: str
+    from_date: date = Field(description="First day asked for.")
+    to_date: date = Field(description="Last day asked for.")
+    closes: list[Close] = Field(description="Daily closes in the range, oldest first.")

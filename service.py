@@ -4,14 +4,33 @@ Functions take a session first and raise the domain errors of ``errors.py``;
 they never know about HTTP.
 """
 
+import re
 import unicodedata
+from bisect import bisect_right
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import delete, func, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from sqlmodel import Session, col, select
 
+from analytics import (
+    Converter,
+    History,
+    PortfolioInputs,
+    Trade,
+    cash_by_currency,
+    months_before,
+    percent,
+    period_starts,
+    shares_of_100,
+    summarize,
+    value_holdings,
+)
 from errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from identifiers import new_customer_oid, parse_customer_oid
 from models import (
@@ -26,21 +45,33 @@ from models import (
     Spending,
     Transaction,
 )
-from money import to_cents
+from money import CENT, to_cents
+from paging import decode_cursor, encode_cursor, fingerprint
 from schemas import (
+    AccountsSection,
     AssetOut,
+    AssetsSection,
     BankAccountOut,
+    Close,
     DerivativeOut,
-    HasData,
+    DerivativesSection,
     InstitutionOut,
+    MarketDataResponse,
     Portfolio,
     PortfolioSummary,
+    PriceChange,
+    PriceHistory,
+    Quote,
+    SpendingGroup,
     SpendingOut,
+    SpendingSection,
     TransactionOut,
+    TransactionsPage,
     UserOut,
 )
 
 BASE_CURRENCY = "USD"
+MAX_SYMBOLS = 50
 NAME_MIN, NAME_MAX = 2, 100
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -115,6 +146,12 @@ def delete_customer(session: Session, raw_oid: str) -> str:
 # --- Market data ----------------------------------------------------------------
 
 
+def market_as_of(session: Session) -> date:
+    """The last day the bank has prices for: every valuation is as of this day."""
+    latest = session.exec(select(func.max(InstrumentPrice.price_date))).one()
+    return latest or date.today()
+
+
 def latest_prices(session: Session, symbols: Iterable[str]) -> dict[str, InstrumentPrice]:
     """The most recent close of each symbol (one indexed look-up per symbol)."""
     wanted = sorted(set(symbols))
@@ -123,7 +160,7 @@ def latest_prices(session: Session, symbols: Iterable[str]) -> dict[str, Instrum
     newest = (
         select(InstrumentPrice.symbol, func.max(InstrumentPrice.price_date).label("price_date"))
         .where(col(InstrumentPrice.symbol).in_(wanted))
-        .group_by(InstrumentPrice.symbol)
+        .group_by(col(InstrumentPrice.symbol))
         .subquery()
     )
     rows = session.exec(
@@ -136,37 +173,146 @@ def latest_prices(session: Session, symbols: Iterable[str]) -> dict[str, Instrum
     return {row.symbol: row for row in rows}
 
 
-def latest_fx_rates(session: Session) -> dict[str, Decimal]:
-    """US dollars per unit of every currency the bank knows, at the latest date."""
-    newest = (
-        select(FxRate.currency, func.max(FxRate.rate_date).label("rate_date"))
-        .group_by(FxRate.currency)
-        .subquery()
-    )
-    rows = session.exec(
-        select(FxRate).join(
-            newest,
-            (col(FxRate.currency) == newest.c.currency)
-            & (col(FxRate.rate_date) == newest.c.rate_date),
+def price_histories(session: Session, symbols: Iterable[str], since: date) -> dict[str, History]:
+    wanted = sorted(set(symbols))
+    points: dict[str, list[tuple[date, Decimal]]] = {symbol: [] for symbol in wanted}
+    if wanted:
+        rows = session.exec(
+            select(
+                col(InstrumentPrice.symbol),
+                col(InstrumentPrice.price_date),
+                col(InstrumentPrice.close),
+            )
+            .where(col(InstrumentPrice.symbol).in_(wanted), InstrumentPrice.price_date >= since)
+            .order_by(col(InstrumentPrice.symbol), col(InstrumentPrice.price_date))
         )
+        for symbol, day, close in rows:
+            points[symbol].append((day, close))
+    return {symbol: History(series) for symbol, series in points.items()}
+
+
+def fx_histories(session: Session, since: date) -> dict[str, History]:
+    """US dollars per unit of each currency the bank quotes, day by day since ``since``."""
+    points: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    rows = session.exec(
+        select(col(FxRate.currency), col(FxRate.rate_date), col(FxRate.usd_per_unit))
+        .where(FxRate.rate_date >= since)
+        .order_by(col(FxRate.currency), col(FxRate.rate_date))
     )
-    rates = {row.currency: row.usd_per_unit for row in rows}
-    rates[BASE_CURRENCY] = Decimal(1)
-    return rates
+    for currency, day, rate in rows:
+        points[currency].append((day, rate))
+    return {currency: History(series) for currency, series in points.items()}
 
 
-def convert(
-    amount: Decimal, currency: str, target: str, usd_per_unit: dict[str, Decimal]
-) -> Decimal:
-    if currency == target:
-        return amount
-    try:
-        return amount * usd_per_unit[currency] / usd_per_unit[target]
-    except KeyError as missing:
-        raise InvalidInput(f"currency: no exchange rate for {missing.args[0]}") from None
+def resolve_currency(session: Session, currency: str | None) -> str:
+    """The base currency asked for (USD by default), or ``InvalidInput`` listing the choices."""
+    if currency is None:
+        return BASE_CURRENCY
+    known = {BASE_CURRENCY, *session.exec(select(FxRate.currency).distinct())}
+    code = currency.strip().upper()
+    if code not in known:
+        shown = currency[:10]
+        raise InvalidInput(
+            f"currency: '{shown}' is not supported; use one of {', '.join(sorted(known))}"
+        )
+    return code
 
 
-# --- Portfolio --------------------------------------------------------------------
+def converter(session: Session, base: str, as_of: date, since: date | None = None) -> Converter:
+    return Converter(fx_histories(session, since or as_of - timedelta(days=10)), base)
+
+
+def _instruments(session: Session, symbols: Iterable[str] | None) -> list[Instrument]:
+    query = select(Instrument).order_by(col(Instrument.symbol))
+    if symbols is None:
+        return list(session.exec(query))
+    wanted = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
+    if not wanted:
+        raise InvalidInput("symbols: give at least one symbol, such as symbols=AAPL,BTC")
+    if len(wanted) > MAX_SYMBOLS:
+        raise InvalidInput(f"symbols: at most {MAX_SYMBOLS} symbols per request")
+    found = {i.symbol: i for i in session.exec(query.where(col(Instrument.symbol).in_(wanted)))}
+    unknown = [symbol[:16] for symbol in wanted if symbol not in found]
+    if unknown:
+        raise NotFound(f"Unknown symbols: {', '.join(unknown)}")
+    return [found[symbol] for symbol in wanted]
+
+
+def read_quotes(session: Session, symbols: Iterable[str] | None = None) -> MarketDataResponse:
+    """Latest close of each symbol (all instruments when none are named) and its changes."""
+    instruments = _instruments(session, symbols)
+    as_of = market_as_of(session)
+    histories = price_histories(
+        session, (i.symbol for i in instruments), months_before(as_of, 12) - timedelta(days=7)
+    )
+    quotes = []
+    for instrument in instruments:
+        history = histories[instrument.symbol]
+        if not history.dates:
+            continue
+        price, price_date = history.values[-1], history.dates[-1]
+
+        def change(
+            since: date, price: Decimal = price, history: History = history
+        ) -> PriceChange | None:
+            index = bisect_right(history.dates, since)
+            if not index:
+                return None
+            previous = history.values[index - 1]
+            return PriceChange(
+                since=history.dates[index - 1],
+                previous_close=previous,
+                change=price - previous,
+                change_percent=percent(price - previous, previous),
+            )
+
+        quotes.append(
+            Quote(
+                symbol=instrument.symbol,
+                name=instrument.name,
+                asset_type=instrument.asset_type,
+                currency=instrument.currency,
+                price=price,
+                price_date=price_date,
+                change_1d=change(price_date - timedelta(days=1)),
+                change_30d=change(price_date - timedelta(days=30)),
+                change_1y=change(months_before(price_date, 12)),
+            )
+        )
+    return MarketDataResponse(as_of=as_of, quotes=quotes)
+
+
+def read_price_history(
+    session: Session, symbol: str, date_from: date | None = None, date_to: date | None = None
+) -> PriceHistory:
+    """Daily closes of one symbol between two dates (the last year by default)."""
+    (instrument,) = _instruments(session, [symbol])
+    date_to = date_to or market_as_of(session)
+    date_from = date_from or months_before(date_to, 12)
+    if date_from > date_to:
+        raise InvalidInput(
+            f"from: {date_from} is after to: {date_to}; from must be on or before to"
+        )
+    rows = session.exec(
+        select(col(InstrumentPrice.price_date), col(InstrumentPrice.close))
+        .where(
+            InstrumentPrice.symbol == instrument.symbol,
+            InstrumentPrice.price_date >= date_from,
+            InstrumentPrice.price_date <= date_to,
+        )
+        .order_by(col(InstrumentPrice.price_date))
+    )
+    return PriceHistory(
+        symbol=instrument.symbol,
+        name=instrument.name,
+        currency=instrument.currency,
+        from_date=date_from,
+        to_date=date_to,
+        closes=[Close(date=day, close=close) for day, close in rows],
+    )
+
+
+# --- Portfolio sections -------------------------------------------------------------
 
 
 def list_assets(session: Session, oid: str) -> list[AssetOut]:
@@ -213,73 +359,389 @@ def list_accounts(session: Session, oid: str) -> list[BankAccountOut]:
     ]
 
 
-def list_transactions(session: Session, oid: str) -> list[TransactionOut]:
-    rows = session.exec(
-        select(Transaction)
-        .where(Transaction.customer_oid == oid)
-        .order_by(col(Transaction.transaction_date).desc(), col(Transaction.id).desc())
+@dataclass(frozen=True)
+class TransactionFilter:
+    """Which of a customer's transactions to return; every field narrows the result."""
+
+    date_from: date | None = None
+    date_to: date | None = None
+    transaction_type: str | None = None
+    symbol: str | None = None
+    min_amount: Decimal | None = None
+    max_amount: Decimal | None = None
+
+    def conditions(self) -> list[Any]:
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidInput(
+                f"from: {self.date_from} is after to: {self.date_to}; from must be on or before to"
+            )
+        if (
+            self.min_amount is not None
+            and self.max_amount is not None
+            and self.min_amount > self.max_amount
+        ):
+            raise InvalidInput("min_amount: must not be greater than max_amount")
+        for name in ("min_amount", "max_amount"):
+            value = getattr(self, name)
+            if value is not None and (value != value.quantize(CENT) or abs(value) >= 10**15):
+                raise InvalidInput(f"{name}: must be an amount with at most 2 decimal places")
+        column = Transaction.__table__.c  # type: ignore[attr-defined]
+        found = []
+        if self.date_from:
+            found.append(column.transaction_date >= self.date_from)
+        if self.date_to:
+            found.append(column.transaction_date <= self.date_to)
+        if self.transaction_type:
+            found.append(column.transaction_type == self.transaction_type)
+        if self.symbol:
+            found.append(column.symbol == self.symbol.strip().upper())
+        if self.min_amount is not None:
+            found.append(column.amount >= self.min_amount)
+        if self.max_amount is not None:
+            found.append(column.amount <= self.max_amount)
+        return found
+
+
+@dataclass(frozen=True)
+class TransactionSlice:
+    transactions: list[TransactionOut]
+    total: int
+    next_cursor: str | None
+
+
+def query_transactions(
+    session: Session,
+    oid: str,
+    filters: TransactionFilter = TransactionFilter(),
+    *,
+    order: str = "desc",
+    limit: int | None = None,
+    cursor: str | None = None,
+) -> TransactionSlice:
+    """A customer's transactions, filtered, sorted by (date, id), one keyset page at a time.
+
+    With no limit, every matching transaction. The cursor is the (date, id) of
+    the last row shown, so pages never skip or repeat a row, even while new
+    transactions are booked.
+    """
+    conditions = [col(Transaction.customer_oid) == oid, *filters.conditions()]
+    scope = fingerprint(oid, filters, order)
+    total = session.exec(select(func.count()).select_from(Transaction).where(*conditions)).one()
+    day, ident = col(Transaction.transaction_date), col(Transaction.id)
+    if cursor is not None:
+        position = decode_cursor(cursor, scope)
+        after_day, after_id = date.fromisoformat(position["d"]), int(position["i"])
+        if order == "desc":
+            conditions.append((day < after_day) | ((day == after_day) & (ident < after_id)))
+        else:
+            conditions.append((day > after_day) | ((day == after_day) & (ident > after_id)))
+    ordering = (day.desc(), ident.desc()) if order == "desc" else (day.asc(), ident.asc())
+    query = select(Transaction).where(*conditions).order_by(*ordering)
+    if limit is not None:
+        query = query.limit(limit + 1)
+    rows = list(session.exec(query))
+    next_cursor = None
+    if limit is not None and len(rows) > limit:
+        rows = rows[:limit]
+        last = rows[-1]
+        next_cursor = encode_cursor({"d": last.transaction_date.isoformat(), "i": last.id}, scope)
+    return TransactionSlice(
+        transactions=[TransactionOut.model_validate(row, from_attributes=True) for row in rows],
+        total=total,
+        next_cursor=next_cursor,
     )
-    return [TransactionOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-def list_spending(session: Session, oid: str) -> list[SpendingOut]:
+_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _month(name: str, value: str | None) -> str | None:
+    if value is not None and not _MONTH.fullmatch(value):
+        raise InvalidInput(f"{name}: must be a month written YYYY-MM, such as 2026-09")
+    return value
+
+
+def list_spending(
+    session: Session, oid: str, from_month: str | None = None, to_month: str | None = None
+) -> list[SpendingOut]:
+    from_month, to_month = _month("from_month", from_month), _month("to_month", to_month)
+    if from_month and to_month and from_month > to_month:
+        raise InvalidInput("from_month: must be on or before to_month")
+    query = select(Spending).where(Spending.customer_oid == oid)
+    if from_month:
+        query = query.where(Spending.month >= from_month)
+    if to_month:
+        query = query.where(Spending.month <= to_month)
     rows = session.exec(
-        select(Spending)
-        .where(Spending.customer_oid == oid)
-        .order_by(col(Spending.month), col(Spending.category), col(Spending.id))
+        query.order_by(col(Spending.month), col(Spending.category), col(Spending.id))
     )
     return [SpendingOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-def list_derivatives(session: Session, oid: str) -> list[DerivativeOut]:
+def list_derivatives(session: Session, oid: str, status: str | None = None) -> list[DerivativeOut]:
+    query = select(DerivativeTransaction).where(DerivativeTransaction.customer_oid == oid)
+    if status is not None:
+        query = query.where(DerivativeTransaction.status == status)
     rows = session.exec(
-        select(DerivativeTransaction)
-        .where(DerivativeTransaction.customer_oid == oid)
-        .order_by(
+        query.order_by(
             col(DerivativeTransaction.trade_date).desc(), col(DerivativeTransaction.id).desc()
         )
     )
     return [DerivativeOut.model_validate(row, from_attributes=True) for row in rows]
 
 
-def read_portfolio(session: Session, raw_oid: str) -> Portfolio:
-    """Everything the bank knows about one customer, with a summary; empty lists, not errors."""
+def trades_by_symbol(session: Session, oid: str) -> dict[str, list[Trade]]:
+    rows = session.exec(
+        select(Transaction).where(
+            Transaction.customer_oid == oid,
+            col(Transaction.transaction_type).in_(["buy", "sell"]),
+        )
+    )
+    trades: dict[str, list[Trade]] = defaultdict(list)
+    for row in rows:
+        if row.symbol and row.quantity is not None and row.price is not None:
+            signed = row.quantity if row.transaction_type == "buy" else -row.quantity
+            trades[row.symbol].append(
+                Trade(on=row.transaction_date, quantity=signed, price=row.price)
+            )
+    return trades
+
+
+def read_assets(session: Session, raw_oid: str, currency: str | None = None) -> AssetsSection:
+    oid = get_customer(session, raw_oid).customer_oid
+    base = resolve_currency(session, currency)
+    as_of = market_as_of(session)
+    assets = list_assets(session, oid)
+    holdings = value_holdings(
+        assets, trades_by_symbol(session, oid), converter(session, base, as_of), as_of
+    )
+    return AssetsSection(
+        customer_oid=oid,
+        base_currency=base,
+        as_of=as_of,
+        total_market_value=sum((h.market_value_base for h in holdings), Decimal(0)),
+        assets=assets,
+        holdings=holdings,
+    )
+
+
+def read_accounts(session: Session, raw_oid: str, currency: str | None = None) -> AccountsSection:
+    oid = get_customer(session, raw_oid).customer_oid
+    base = resolve_currency(session, currency)
+    as_of = market_as_of(session)
+    accounts = list_accounts(session, oid)
+    balances = cash_by_currency(accounts, converter(session, base, as_of), as_of)
+    return AccountsSection(
+        customer_oid=oid,
+        base_currency=base,
+        as_of=as_of,
+        total_cash_balance=sum((c.balance_base for c in balances), Decimal(0)),
+        cash_by_currency=balances,
+        bank_accounts=accounts,
+    )
+
+
+def read_transactions(
+    session: Session,
+    raw_oid: str,
+    filters: TransactionFilter,
+    *,
+    order: str = "desc",
+    limit: int = 50,
+    cursor: str | None = None,
+) -> TransactionsPage:
+    oid = get_customer(session, raw_oid).customer_oid
+    page = query_transactions(session, oid, filters, order=order, limit=limit, cursor=cursor)
+    return TransactionsPage(
+        customer_oid=oid,
+        total=page.total,
+        limit=limit,
+        order="asc" if order == "asc" else "desc",
+        transactions=page.transactions,
+        next_cursor=page.next_cursor,
+        next=None,
+    )
+
+
+def read_spending(
+    session: Session,
+    raw_oid: str,
+    *,
+    group_by: str = "category",
+    from_month: str | None = None,
+    to_month: str | None = None,
+    currency: str | None = None,
+) -> SpendingSection:
+    oid = get_customer(session, raw_oid).customer_oid
+    base = resolve_currency(session, currency)
+    rows = list_spending(session, oid, from_month, to_month)
+    as_of = market_as_of(session)
+    fx = converter(session, base, as_of)
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    counts: dict[str, int] = defaultdict(int)
+    for row in rows:
+        key = row.category if group_by == "category" else row.month
+        totals[key] += to_cents(row.amount * fx.rate(row.currency, as_of))
+        counts[key] += row.transaction_count
+    shares = shares_of_100(totals)
+    if group_by == "category":
+        keys = sorted(totals, key=lambda k: (-totals[k], k))
+    else:
+        keys = sorted(totals)
+    return SpendingSection(
+        customer_oid=oid,
+        base_currency=base,
+        group_by="month" if group_by == "month" else "category",
+        from_month=from_month,
+        to_month=to_month,
+        total=sum(totals.values(), Decimal(0)),
+        groups=[
+            SpendingGroup(key=k, total=totals[k], percent=shares[k], transaction_count=counts[k])
+            for k in keys
+        ],
+        spending=rows,
+    )
+
+
+def read_derivatives(
+    session: Session, raw_oid: str, status: str | None = None
+) -> DerivativesSection:
+    oid = get_customer(session, raw_oid).customer_oid
+    rows = list_derivatives(session, oid, status)
+    return DerivativesSection(
+        customer_oid=oid, status=status, count=len(rows), derivative_transactions=rows
+    )
+
+
+# --- Summary and the whole portfolio ----------------------------------------------------
+
+
+def summarize_customer(
+    session: Session,
+    oid: str,
+    base: str,
+    *,
+    assets: list[AssetOut],
+    accounts: list[BankAccountOut],
+    spending: list[SpendingOut],
+    derivatives: list[DerivativeOut],
+    transaction_count: int,
+) -> PortfolioSummary:
+    as_of = market_as_of(session)
+    since = min(period_starts(as_of).values()) - timedelta(days=10)
+    symbols = {a.symbol for a in assets} | {d.underlying_symbol for d in derivatives}
+    return summarize(
+        PortfolioInputs(
+            customer_oid=oid,
+            base_currency=base,
+            as_of=as_of,
+            assets=assets,
+            accounts=accounts,
+            trades=trades_by_symbol(session, oid),
+            prices=price_histories(session, symbols, since),
+            usd_per_unit=fx_histories(session, since),
+            spending=spending,
+            derivatives=derivatives,
+            transaction_count=transaction_count,
+        )
+    )
+
+
+def read_summary(session: Session, raw_oid: str, currency: str | None = None) -> PortfolioSummary:
+    oid = get_customer(session, raw_oid).customer_oid
+    base = resolve_currency(session, currency)
+    count = session.exec(
+        select(func.count()).select_from(Transaction).where(Transaction.customer_oid == oid)
+    ).one()
+    return summarize_customer(
+        session,
+        oid,
+        base,
+        assets=list_assets(session, oid),
+        accounts=list_accounts(session, oid),
+        spending=list_spending(session, oid),
+        derivatives=list_derivatives(session, oid),
+        transaction_count=count,
+    )
+
+
+PORTFOLIO_SECTIONS = (
+    "assets",
+    "bank_accounts",
+    "transactions",
+    "spending",
+    "derivative_transactions",
+    "portfolio_summary",
+)
+
+
+def parse_sections(raw: str | None) -> set[str]:
+    """The portfolio sections named in a comma-separated list (all of them when None)."""
+    if raw is None:
+        return set(PORTFOLIO_SECTIONS)
+    chosen = {part.strip() for part in raw.split(",") if part.strip()}
+    unknown = sorted(chosen - set(PORTFOLIO_SECTIONS))
+    if unknown or not chosen:
+        shown = ", ".join(name[:30] for name in unknown[:5]) or "none"
+        raise InvalidInput(
+            f"sections: unknown section(s) {shown}; choose from {', '.join(PORTFOLIO_SECTIONS)}"
+        )
+    return chosen
+
+
+def read_portfolio(
+    session: Session,
+    raw_oid: str,
+    *,
+    currency: str | None = None,
+    sections: set[str] | None = None,
+    transactions_limit: int | None = None,
+) -> Portfolio:
+    """Everything the bank knows about one customer, with a summary; empty lists, not errors.
+
+    ``sections`` leaves out the parts not named (the summary still counts them);
+    ``transactions_limit`` keeps only the newest transactions.
+    """
     customer = get_customer(session, raw_oid)
     oid = customer.customer_oid
-    assets = list_assets(session, oid)
-    accounts = list_accounts(session, oid)
-    transactions = list_transactions(session, oid)
-    spending = list_spending(session, oid)
-    derivatives = list_derivatives(session, oid)
-    rates = latest_fx_rates(session)
-    cash = sum((convert(a.balance, a.currency, BASE_CURRENCY, rates) for a in accounts), Decimal(0))
-    spent = sum((convert(s.amount, s.currency, BASE_CURRENCY, rates) for s in spending), Decimal(0))
-    summary = PortfolioSummary(
-        customer_oid=oid,
-        base_currency=BASE_CURRENCY,
-        total_cash_balance=to_cents(cash),
-        total_spending=to_cents(spent),
-        total_assets=len(assets),
-        total_accounts=len(accounts),
-        total_transactions=len(transactions),
-        total_spending_categories=len({s.category for s in spending}),
-        total_derivative_positions=len(derivatives),
-        has_data=HasData(
-            assets=bool(assets),
-            accounts=bool(accounts),
-            transactions=bool(transactions),
-            spending=bool(spending),
-            derivatives=bool(derivatives),
-        ),
+    base = resolve_currency(session, currency)
+    wanted = set(PORTFOLIO_SECTIONS) if sections is None else sections
+    summary_needed = "portfolio_summary" in wanted
+    assets = list_assets(session, oid) if summary_needed or "assets" in wanted else []
+    accounts = list_accounts(session, oid) if summary_needed or "bank_accounts" in wanted else []
+    spending = list_spending(session, oid) if summary_needed or "spending" in wanted else []
+    derivatives = (
+        list_derivatives(session, oid)
+        if summary_needed or "derivative_transactions" in wanted
+        else []
+    )
+    transactions = (
+        query_transactions(session, oid, limit=transactions_limit)
+        if summary_needed or "transactions" in wanted
+        else TransactionSlice([], 0, None)
+    )
+    summary = (
+        summarize_customer(
+            session,
+            oid,
+            base,
+            assets=assets,
+            accounts=accounts,
+            spending=spending,
+            derivatives=derivatives,
+            transaction_count=transactions.total,
+        )
+        if summary_needed
+        else None
     )
     return Portfolio(
         customer_oid=oid,
         user=UserOut(name=customer.name, customer_oid=oid),
-        assets=assets,
-        bank_accounts=accounts,
-        transactions=transactions,
-        spending=spending,
-        derivative_transactions=derivatives,
+        assets=assets if "assets" in wanted else None,
+        bank_accounts=accounts if "bank_accounts" in wanted else None,
+        transactions=transactions.transactions if "transactions" in wanted else None,
+        spending=spending if "spending" in wanted else None,
+        derivative_transactions=derivatives if "derivative_transactions" in wanted else None,
         portfolio_summary=summary,
     )
 

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///banking.db"
     seed_on_empty: bool = True
     """Create the schema and load the sample data when the database is new."""
+    cursor_secret: str = "dummy-bank-cursors"
+    """Key that signs page cursors; set the same value on every worker behind one address."""
 
 
 @lru_cache
