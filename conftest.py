@@ -106,3 +106,8 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         process.wait(timeout=10)
         if process.stderr is not None:
             process.stderr.close()
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"

@@ -18,11 +18,13 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import service
 from db import SessionDep, create_db_engine, create_schema
 from errors import BankError
+from mcp_server import build_server
 from models import DerivativeStatus, TransactionType
 from schemas import (
     OID_DESCRIPTION,
@@ -144,6 +146,12 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
 
+    mcp = build_server(lambda: Session(app.state.engine), allow_writes=settings.mcp_allow_writes)
+    # Stateless JSON replies: any worker can answer any MCP request.
+    mcp_http = mcp.streamable_http_app(
+        streamable_http_path="/mcp", stateless_http=True, json_response=True
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_db_engine(settings.database_url)
@@ -151,7 +159,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             added = seed_sample_data(engine)
             log.info("new database: loaded market data and %d sample customers", len(added))
         app.state.engine = engine
-        yield
+        async with mcp.session_manager.run():
+            yield
         engine.dispose()
 
     app = FastAPIOffline(
@@ -163,6 +172,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     add_routes(app)
+    # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
+    app.router.routes.extend(mcp_http.routes)
     return app
 
 

@@ -375,6 +375,7 @@ class AccountsSection(SummaryRef):
 class TransactionsPage(BaseModel):
     customer_oid: str
     total: int = Field(description="How many transactions match the filters, on all pages.")
+    remaining: int = Field(description="How many matching transactions come after this page.")
     limit: int = Field(description="The page size used.")
     order: Literal["desc", "asc"] = Field(description="Date order: desc is newest first.")
     transactions: list[TransactionOut] = Field(
@@ -450,3 +451,12 @@ class PriceHistory(BaseModel):
     from_date: date = Field(description="First day asked for.")
     to_date: date = Field(description="Last day asked for.")
     closes: list[Close] = Field(description="Daily closes in the range, oldest first.")
+
+
+class CustomersPage(BaseModel):
+    customers: list[CustomerOut] = Field(description="This page, oldest registration first.")
+    total: int = Field(description="How many customers match, on all pages.")
+    remaining: int = Field(description="How many matching customers come after this page.")
+    next_cursor: str | None = Field(
+        description="Pass as cursor, with the same name filter, for the next page; null at the end."
+    )

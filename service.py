@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, text
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from analytics import (
@@ -53,6 +54,8 @@ from schemas import (
     AssetsSection,
     BankAccountOut,
     Close,
+    CustomerOut,
+    CustomersPage,
     DerivativeOut,
     DerivativesSection,
     InstitutionOut,
@@ -109,6 +112,39 @@ def get_customer(session: Session, raw_oid: str) -> Customer:
 
 def list_customers(session: Session) -> list[Customer]:
     return list(session.exec(select(Customer).order_by(col(Customer.id))))
+
+
+def search_customers(
+    session: Session, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+) -> CustomersPage:
+    """Customers whose name contains ``name`` (any case), oldest first, a page at a time."""
+    conditions: list[ColumnElement[bool]] = []
+    fragment = (name or "").strip()
+    if fragment:
+        escaped = fragment.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        conditions.append(func.lower(Customer.name).like(f"%{escaped}%", escape="\\"))
+    scope = fingerprint("customers", fragment.lower())
+    total = session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()
+    if cursor is not None:
+        conditions.append(col(Customer.id) > int(decode_cursor(cursor, scope)["i"]))
+    rows = list(
+        session.exec(
+            select(Customer).where(*conditions).order_by(col(Customer.id)).limit(limit + 1)
+        )
+    )
+    from_here = len(rows)
+    if len(rows) > limit:
+        from_here = session.exec(
+            select(func.count()).select_from(Customer).where(*conditions)
+        ).one()
+        rows = rows[:limit]
+    next_cursor = encode_cursor({"i": rows[-1].id}, scope) if from_here > limit else None
+    return CustomersPage(
+        customers=[CustomerOut(customer_oid=c.customer_oid, name=c.name) for c in rows],
+        total=total,
+        remaining=from_here - len(rows),
+        next_cursor=next_cursor,
+    )
 
 
 def find_customer_name(session: Session, raw_oid: str) -> tuple[str, str | None]:
@@ -406,6 +442,7 @@ class TransactionFilter:
 class TransactionSlice:
     transactions: list[TransactionOut]
     total: int
+    remaining: int
     next_cursor: str | None
 
 
@@ -440,14 +477,19 @@ def query_transactions(
     if limit is not None:
         query = query.limit(limit + 1)
     rows = list(session.exec(query))
-    next_cursor = None
+    next_cursor, remaining = None, 0
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]
         last = rows[-1]
         next_cursor = encode_cursor({"d": last.transaction_date.isoformat(), "i": last.id}, scope)
+        from_here = session.exec(
+            select(func.count()).select_from(Transaction).where(*conditions)
+        ).one()
+        remaining = from_here - len(rows)
     return TransactionSlice(
         transactions=[TransactionOut.model_validate(row, from_attributes=True) for row in rows],
         total=total,
+        remaining=remaining,
         next_cursor=next_cursor,
     )
 
@@ -555,6 +597,7 @@ def read_transactions(
     return TransactionsPage(
         customer_oid=oid,
         total=page.total,
+        remaining=page.remaining,
         limit=limit,
         order="asc" if order == "asc" else "desc",
         transactions=page.transactions,
@@ -718,7 +761,7 @@ def read_portfolio(
     transactions = (
         query_transactions(session, oid, limit=transactions_limit)
         if summary_needed or "transactions" in wanted
-        else TransactionSlice([], 0, None)
+        else TransactionSlice([], 0, 0, None)
     )
     summary = (
         summarize_customer(

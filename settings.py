@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///banking.db"
     seed_on_empty: bool = True
     """Create the schema and load the sample data when the database is new."""
+    mcp_allow_writes: bool = False
+    """List and allow the MCP tools that register and delete customers."""
     cursor_secret: str = "dummy-bank-cursors"
     """Key that signs page cursors; set the same value on every worker behind one address."""
 

@@ -1,0 +1,481 @@
+"""The bank as an MCP server: hand-picked tools, resources and a prompt for AI agents.
+
+Every tool calls the same service functions as the REST routes and returns
+the same shapes, as structured content with an output schema plus a short
+text rendering. Writes (register, delete) exist only when the server is
+built with them allowed (``BANK_MCP_ALLOW_WRITES=true``).
+
+``python mcp_server.py`` serves over stdio; the REST app mounts the same
+server over streamable HTTP at ``/mcp``.
+"""
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, TypeVar
+
+from mcp.server.mcpserver import MCPServer
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+import service
+from errors import BankError
+from schemas import (
+    AccountsSection,
+    AssetsSection,
+    CustomerExistsResponse,
+    CustomersPage,
+    DeleteCustomerResponse,
+    DerivativesSection,
+    MarketDataResponse,
+    PortfolioSummary,
+    RegisterCustomerResponse,
+    SpendingSection,
+    TransactionsPage,
+)
+
+log = logging.getLogger("dummy_bank.mcp")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+INSTRUCTIONS = """\
+Dummy Bank: a sandbox bank with realistic, deterministic customer portfolios.
+Start with bank_find_customers to get a customer_oid, then bank_portfolio_summary
+for the analysed overview (net worth, allocation, performance, risk, spending).
+Drill down with bank_holdings, bank_accounts, bank_transactions (filtered and
+paged), bank_spending and bank_derivatives; bank_market_data quotes symbols.
+Amounts are exact decimals; every valuation is as of the market's last day."""
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+CustomerOidArg = Annotated[
+    str,
+    Field(
+        description="The customer's id: a UUID such as 550e8400-e29b-41d4-a716-446655440001 "
+        "(any spelling) or a legacy upper-case id. Get one from bank_find_customers.",
+        max_length=100,
+    ),
+]
+CurrencyArg = Annotated[
+    str,
+    Field(description="Base currency for converted figures: USD, EUR or GBP.", max_length=10),
+]
+
+
+def _money(value: Decimal, currency: str = "") -> str:
+    return f"{currency + ' ' if currency else ''}{value:,.2f}"
+
+
+def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) -> MCPServer:
+    """An MCP server whose tools open their sessions with ``session_factory``."""
+    server = MCPServer(
+        "dummy-bank",
+        title="Dummy Bank",
+        instructions=INSTRUCTIONS,
+        version="1.0.0",
+        log_level="WARNING",
+    )
+
+    def answer(call: Callable[[Session], Model], render: Callable[[Model], str]) -> CallToolResult:
+        """Run one service call; domain errors become tool errors with the REST API's words."""
+        try:
+            with session_factory() as session:
+                result = call(session)
+        except BankError as error:
+            return CallToolResult(
+                content=[TextContent(type="text", text=error.detail)], is_error=True
+            )
+        except Exception:
+            log.exception("MCP tool failed")
+            return CallToolResult(
+                content=[
+                    TextContent(type="text", text="Internal error in the bank; it was logged.")
+                ],
+                is_error=True,
+            )
+        return CallToolResult(
+            content=[TextContent(type="text", text=render(result))],
+            structured_content=result.model_dump(mode="json"),
+        )
+
+    @server.tool(
+        name="bank_find_customers",
+        title="Find customers",
+        annotations=READ_ONLY,
+        description="Find customers by a fragment of their name (any case), oldest first, a page "
+        "at a time. Returns customer_oid and name for each, how many match in all and how many "
+        "remain after this page; pass next_cursor back to get the next page. Leave name empty "
+        "to list everyone.",
+    )
+    def find_customers(
+        name: Annotated[
+            str | None, Field(description="Part of the name, e.g. 'smith'.", max_length=100)
+        ] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the previous page.", max_length=500)
+        ] = None,
+    ) -> Annotated[CallToolResult, CustomersPage]:
+        def render(page: CustomersPage) -> str:
+            lines = [f"{c.name} ({c.customer_oid})" for c in page.customers]
+            more = f"; {page.remaining} more (pass next_cursor)" if page.remaining else ""
+            return f"{page.total} matching customers{more}:\n" + "\n".join(lines)
+
+        return answer(
+            lambda s: service.search_customers(s, name, limit=limit, cursor=cursor), render
+        )
+
+    @server.tool(
+        name="bank_customer_exists",
+        title="Check a customer exists",
+        annotations=READ_ONLY,
+        description="Check whether a customer_oid is registered; returns the canonical id and "
+        "the name. An unknown but well-formed id is exists=false, not an error.",
+    )
+    def customer_exists(
+        customer_oid: CustomerOidArg,
+    ) -> Annotated[CallToolResult, CustomerExistsResponse]:
+        def lookup(session: Session) -> CustomerExistsResponse:
+            oid, found = service.find_customer_name(session, customer_oid)
+            return CustomerExistsResponse(customer_oid=oid, exists=found is not None, name=found)
+
+        def render(r: CustomerExistsResponse) -> str:
+            return f"{r.customer_oid}: " + (f"exists, {r.name}" if r.exists else "no such customer")
+
+        return answer(lookup, render)
+
+    @server.tool(
+        name="bank_portfolio_summary",
+        title="Portfolio summary",
+        annotations=READ_ONLY,
+        description="The analysed overview of one customer: net worth, cash by currency, every "
+        "holding valued with cost and unrealized gain, allocation by asset type and currency, "
+        "concentration, performance over 1m/3m/ytd/1y with volatility, derivative exposure and "
+        "spending trend. Use this first for any question about a customer's finances.",
+    )
+    def portfolio_summary(
+        customer_oid: CustomerOidArg, currency: CurrencyArg = "USD"
+    ) -> Annotated[CallToolResult, PortfolioSummary]:
+        def render(s: PortfolioSummary) -> str:
+            t = s.totals
+            top = ", ".join(f"{h.symbol} {h.weight_percent}%" for h in s.holdings[:3]) or "none"
+            return (
+                f"As of {s.as_of} in {s.base_currency}: net worth {_money(t.net_worth)} "
+                f"(cash {_money(t.cash)}, invested {_money(t.invested)}); unrealized gain "
+                f"{_money(t.unrealized_gain)}; {len(s.holdings)} holdings, largest {top}; "
+                f"{s.derivatives.open_positions} open derivative positions; "
+                f"average monthly spending {_money(s.spending.average_month)}."
+            )
+
+        return answer(lambda s: service.read_summary(s, customer_oid, currency), render)
+
+    @server.tool(
+        name="bank_holdings",
+        title="Holdings",
+        annotations=READ_ONLY,
+        description="One customer's holdings (stocks, ETFs, bonds, crypto) with quantity, price, "
+        "average cost, market value, unrealized gain and weight, largest first.",
+    )
+    def holdings(
+        customer_oid: CustomerOidArg, currency: CurrencyArg = "USD"
+    ) -> Annotated[CallToolResult, AssetsSection]:
+        def render(a: AssetsSection) -> str:
+            lines = [
+                f"{h.symbol}: {h.quantity.normalize()} x {h.current_price} {h.currency} = "
+                f"{_money(h.market_value_base, a.base_currency)} ({h.weight_percent}%)"
+                for h in a.holdings
+            ]
+            head = (
+                f"{len(a.holdings)} holdings worth {_money(a.total_market_value, a.base_currency)}"
+            )
+            return head + (":\n" + "\n".join(lines) if lines else ".")
+
+        return answer(lambda s: service.read_assets(s, customer_oid, currency), render)
+
+    @server.tool(
+        name="bank_accounts",
+        title="Bank accounts",
+        annotations=READ_ONLY,
+        description="One customer's bank, brokerage and crypto accounts with balance, currency, "
+        "IBAN and institution, and the cash total per currency and in the base currency.",
+    )
+    def accounts(
+        customer_oid: CustomerOidArg, currency: CurrencyArg = "USD"
+    ) -> Annotated[CallToolResult, AccountsSection]:
+        def render(a: AccountsSection) -> str:
+            lines = [
+                f"{b.account_type} {b.account_number} at {b.institution.name}: "
+                f"{_money(b.balance, b.currency)}"
+                for b in a.bank_accounts
+            ]
+            head = f"Cash {_money(a.total_cash_balance, a.base_currency)} in {len(lines)} accounts"
+            return head + (":\n" + "\n".join(lines) if lines else ".")
+
+        return answer(lambda s: service.read_accounts(s, customer_oid, currency), render)
+
+    @server.tool(
+        name="bank_transactions",
+        title="Transactions",
+        annotations=READ_ONLY,
+        description="One customer's transactions, newest first by default, filtered and paged. "
+        "Amounts are signed (negative leaves the account). Returns total matches, how many "
+        "remain and next_cursor; call again with the same filters and cursor for more.",
+    )
+    def transactions(
+        customer_oid: CustomerOidArg,
+        date_from: Annotated[date | None, Field(description="First date, YYYY-MM-DD.")] = None,
+        date_to: Annotated[date | None, Field(description="Last date, YYYY-MM-DD.")] = None,
+        transaction_type: Annotated[
+            Literal[
+                "deposit",
+                "withdrawal",
+                "buy",
+                "sell",
+                "dividend",
+                "interest",
+                "fee",
+                "card_payment",
+                "transfer",
+            ]
+            | None,
+            Field(description="Only this type."),
+        ] = None,
+        symbol: Annotated[
+            str | None, Field(description="Only trades of this symbol.", max_length=16)
+        ] = None,
+        min_amount: Annotated[
+            Decimal | None, Field(description="Smallest signed amount included.")
+        ] = None,
+        max_amount: Annotated[
+            Decimal | None, Field(description="Largest signed amount included.")
+        ] = None,
+        order: Annotated[
+            Literal["desc", "asc"], Field(description="desc: newest first; asc: oldest first.")
+        ] = "desc",
+        limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
+        cursor: Annotated[
+            str | None, Field(description="next_cursor of the previous page.", max_length=500)
+        ] = None,
+    ) -> Annotated[CallToolResult, TransactionsPage]:
+        filters = service.TransactionFilter(
+            date_from=date_from,
+            date_to=date_to,
+            transaction_type=transaction_type,
+            symbol=symbol,
+            min_amount=min_amount,
+            max_amount=max_amount,
+        )
+
+        def render(p: TransactionsPage) -> str:
+            lines = [
+                f"{t.transaction_date} {t.transaction_type} {_money(t.amount, t.currency)} "
+                f"{t.description}"
+                for t in p.transactions
+            ]
+            more = f"; {p.remaining} more after these (pass next_cursor)" if p.remaining else ""
+            return f"{len(lines)} of {p.total} transactions{more}:\n" + "\n".join(lines)
+
+        return answer(
+            lambda s: service.read_transactions(
+                s, customer_oid, filters, order=order, limit=limit, cursor=cursor
+            ),
+            render,
+        )
+
+    @server.tool(
+        name="bank_spending",
+        title="Spending",
+        annotations=READ_ONLY,
+        description="One customer's card spending totals grouped by category or by month over a "
+        "range of months, with each group's share, in the base currency.",
+    )
+    def spending(
+        customer_oid: CustomerOidArg,
+        group_by: Annotated[
+            Literal["category", "month"], Field(description="Group totals by category or month.")
+        ] = "category",
+        from_month: Annotated[
+            str | None, Field(description="First month, YYYY-MM.", max_length=7)
+        ] = None,
+        to_month: Annotated[
+            str | None, Field(description="Last month, YYYY-MM.", max_length=7)
+        ] = None,
+        currency: CurrencyArg = "USD",
+    ) -> Annotated[CallToolResult, SpendingSection]:
+        def render(p: SpendingSection) -> str:
+            lines = [f"{g.key}: {_money(g.total)} ({g.percent}%)" for g in p.groups]
+            return f"Spending {_money(p.total, p.base_currency)} by {p.group_by}:\n" + "\n".join(
+                lines
+            )
+
+        return answer(
+            lambda s: service.read_spending(
+                s,
+                customer_oid,
+                group_by=group_by,
+                from_month=from_month,
+                to_month=to_month,
+                currency=currency,
+            ),
+            render,
+        )
+
+    @server.tool(
+        name="bank_derivatives",
+        title="Derivatives",
+        annotations=READ_ONLY,
+        description="One customer's option and futures positions, newest first, optionally only "
+        "those with one status (open, closed, expired, exercised).",
+    )
+    def derivatives(
+        customer_oid: CustomerOidArg,
+        status: Annotated[
+            Literal["open", "closed", "expired", "exercised"] | None,
+            Field(description="Only positions with this status."),
+        ] = None,
+    ) -> Annotated[CallToolResult, DerivativesSection]:
+        def render(p: DerivativesSection) -> str:
+            lines = [
+                f"{d.side} {d.contracts} {d.underlying_symbol} {d.option_type or d.instrument_type}"
+                f"{' @ ' + str(d.strike) if d.strike else ''} expiring {d.expiry_date} ({d.status})"
+                for d in p.derivative_transactions
+            ]
+            return f"{p.count} derivative positions:\n" + "\n".join(lines)
+
+        return answer(lambda s: service.read_derivatives(s, customer_oid, status), render)
+
+    @server.tool(
+        name="bank_market_data",
+        title="Market data",
+        annotations=READ_ONLY,
+        description="Latest price, currency and change over 1 day, 30 days and 1 year of up to "
+        "10 symbols (stocks, ETFs, bonds, crypto, GC for gold), as of the market's last day.",
+    )
+    def market_data(
+        symbols: Annotated[
+            list[Annotated[str, Field(max_length=16)]],
+            Field(min_length=1, max_length=10, description="Symbols, e.g. ['AAPL', 'BTC']."),
+        ],
+    ) -> Annotated[CallToolResult, MarketDataResponse]:
+        def render(m: MarketDataResponse) -> str:
+            return "\n".join(
+                f"{q.symbol} {q.price} {q.currency}"
+                + (f" (1d {q.change_1d.change_percent}%)" if q.change_1d else "")
+                for q in m.quotes
+            )
+
+        return answer(lambda s: service.read_quotes(s, symbols), render)
+
+    if allow_writes:
+
+        @server.tool(
+            name="bank_register_customer",
+            title="Register a customer",
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=False, idempotent_hint=False
+            ),
+            description="Register a new customer with no data. A UUID is generated unless "
+            "customer_oid is given. The name is 2 to 100 characters.",
+        )
+        def register_customer(
+            name: Annotated[str, Field(description="Full or company name.", max_length=1000)],
+            customer_oid: Annotated[
+                str | None, Field(description="Optional UUID for the customer.", max_length=100)
+            ] = None,
+        ) -> Annotated[CallToolResult, RegisterCustomerResponse]:
+            def register(session: Session) -> RegisterCustomerResponse:
+                customer = service.register_customer(session, name, customer_oid)
+                return RegisterCustomerResponse(
+                    customer_oid=customer.customer_oid,
+                    name=customer.name,
+                    message="Customer registered successfully",
+                )
+
+            return answer(register, lambda r: f"Registered {r.name} as {r.customer_oid}.")
+
+        @server.tool(
+            name="bank_delete_customer",
+            title="Delete a customer",
+            annotations=ToolAnnotations(
+                read_only_hint=False, destructive_hint=True, idempotent_hint=False
+            ),
+            description="Permanently delete a customer and all of its accounts, holdings, "
+            "transactions, spending and derivatives. This cannot be undone.",
+        )
+        def delete_customer(
+            customer_oid: CustomerOidArg,
+        ) -> Annotated[CallToolResult, DeleteCustomerResponse]:
+            def delete(session: Session) -> DeleteCustomerResponse:
+                oid = service.delete_customer(session, customer_oid)
+                return DeleteCustomerResponse(
+                    customer_oid=oid,
+                    message="Customer and all associated data deleted successfully",
+                )
+
+            return answer(delete, lambda r: f"Deleted {r.customer_oid} and all of its data.")
+
+    @server.resource(
+        "bank://customers",
+        name="customers",
+        title="Customers",
+        mime_type="application/json",
+        description="The first 100 customers (customer_oid and name) and how many there are.",
+    )
+    def customers_resource() -> str:
+        with session_factory() as session:
+            return service.search_customers(session, limit=100).model_dump_json()
+
+    @server.resource(
+        "bank://customers/{customer_oid}/summary",
+        name="customer_summary",
+        title="Portfolio summary",
+        mime_type="application/json",
+        description="One customer's portfolio summary in US dollars.",
+    )
+    def summary_resource(customer_oid: str) -> str:
+        with session_factory() as session:
+            return service.read_summary(session, customer_oid).model_dump_json()
+
+    @server.prompt(
+        name="portfolio_review",
+        title="Portfolio review",
+        description="Ask for a review of one customer's portfolio: risk, allocation, "
+        "performance, spending and what to look at next.",
+    )
+    def portfolio_review(
+        customer_oid: Annotated[str, Field(description="The customer to review.")],
+    ) -> str:
+        return (
+            f"Review the portfolio of customer {customer_oid} at Dummy Bank.\n"
+            "1. Call bank_portfolio_summary for the overview.\n"
+            "2. Assess allocation and concentration (largest position, Herfindahl index), "
+            "performance and volatility, and open derivative positions, especially those "
+            "expiring within 30 days.\n"
+            "3. Look at the spending trend and the cash held in each currency.\n"
+            "4. Drill down with bank_holdings, bank_transactions or bank_derivatives where a "
+            "figure needs explaining.\n"
+            "Finish with three concrete observations and the figures behind each."
+        )
+
+    return server
+
+
+def main() -> None:
+    from db import create_db_engine, create_schema
+    from seed import seed_sample_data
+    from settings import get_settings
+
+    settings = get_settings()
+    engine: Engine = create_db_engine(settings.database_url)
+    if create_schema(engine) and settings.seed_on_empty:
+        seed_sample_data(engine)
+    build_server(lambda: Session(engine), allow_writes=settings.mcp_allow_writes).run()
+
+
+if __name__ == "__main__":
+    main()

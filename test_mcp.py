@@ -1,0 +1,310 @@
+"""The MCP server, driven by the SDK's own client in memory, over stdio and over HTTP."""
+
+import json
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx2
+import pytest
+from fastapi.testclient import TestClient
+from mcp import Client, ClientSession, StdioServerParameters, stdio_client
+from mcp.client.streamable_http import streamable_http_client
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from conftest import JANE, JOHN, PROJECT, UNKNOWN
+from mcp_server import build_server
+from seed import SAMPLE_CUSTOMERS
+
+pytestmark = pytest.mark.anyio
+
+READ_TOOLS = {
+    "bank_find_customers",
+    "bank_customer_exists",
+    "bank_portfolio_summary",
+    "bank_holdings",
+    "bank_accounts",
+    "bank_transactions",
+    "bank_spending",
+    "bank_derivatives",
+    "bank_market_data",
+}
+WRITE_TOOLS = {"bank_register_customer", "bank_delete_customer"}
+
+
+@asynccontextmanager
+async def connect(engine: Engine, *, allow_writes: bool = False) -> AsyncIterator[Client]:
+    server = build_server(lambda: Session(engine), allow_writes=allow_writes)
+    async with Client(server) as client:
+        yield client
+
+
+async def call(client: Client, tool: str, **arguments: Any) -> dict[str, Any]:
+    result = await client.call_tool(tool, arguments)
+    assert not result.is_error, result.content
+    structured: dict[str, Any] | None = result.structured_content
+    assert structured is not None
+    return structured
+
+
+async def error_text(client: Client, tool: str, **arguments: Any) -> str:
+    result = await client.call_tool(tool, arguments)
+    assert result.is_error
+    text: str = result.content[0].text  # type: ignore[union-attr]
+    return text
+
+
+async def test_tools_have_schemas_descriptions_and_annotations(engine: Engine) -> None:
+    async with connect(engine) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    assert set(tools) == READ_TOOLS
+    for name, tool in tools.items():
+        assert len(name) <= 56 and name.startswith("bank_")
+        assert tool.description and len(tool.description) > 60
+        assert tool.input_schema["type"] == "object"
+        assert tool.output_schema and tool.output_schema["type"] == "object"
+        assert tool.annotations and tool.annotations.read_only_hint is True
+        assert tool.annotations.destructive_hint is False
+    transactions = tools["bank_transactions"].input_schema["properties"]
+    assert {
+        "date_from",
+        "date_to",
+        "transaction_type",
+        "symbol",
+        "min_amount",
+        "max_amount",
+    } <= set(transactions)
+    assert {"order", "limit", "cursor"} <= set(transactions)
+    assert transactions["limit"]["maximum"] == 100
+    assert tools["bank_portfolio_summary"].input_schema["required"] == ["customer_oid"]
+
+
+async def test_write_tools_exist_only_when_allowed(engine: Engine, client: TestClient) -> None:
+    async with connect(engine, allow_writes=True) as mcp:
+        tools = {tool.name: tool for tool in (await mcp.list_tools()).tools}
+        assert set(tools) == READ_TOOLS | WRITE_TOOLS
+        assert tools["bank_delete_customer"].annotations.destructive_hint is True  # type: ignore[union-attr]
+        assert tools["bank_register_customer"].annotations.read_only_hint is False  # type: ignore[union-attr]
+
+        registered = await call(mcp, "bank_register_customer", name="  Agent Made ")
+        assert registered["name"] == "Agent Made"
+        oid = registered["customer_oid"]
+        assert client.get(f"/customer/{oid}/exists").json()["exists"] is True
+        duplicate = await error_text(mcp, "bank_register_customer", name="Again", customer_oid=oid)
+        assert duplicate == f"Customer with CustomerOID '{oid}' already exists"
+
+        deleted = await call(mcp, "bank_delete_customer", customer_oid=oid.upper())
+        assert deleted == {
+            "customer_oid": oid,
+            "message": "Customer and all associated data deleted successfully",
+        }
+        assert client.get(f"/customer/{oid}/exists").json()["exists"] is False
+
+    async with connect(engine, allow_writes=False) as mcp:
+        result = await mcp.call_tool("bank_delete_customer", {"customer_oid": JOHN})
+        assert result.is_error
+        assert client.get(f"/customer/{JOHN}/exists").json()["exists"] is True
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "path", "params"),
+    [
+        ("bank_customer_exists", {}, "/customer/{oid}/exists", {}),
+        ("bank_portfolio_summary", {}, "/customer/{oid}/summary", {}),
+        (
+            "bank_portfolio_summary",
+            {"currency": "EUR"},
+            "/customer/{oid}/summary",
+            {"currency": "EUR"},
+        ),
+        ("bank_holdings", {}, "/customer/{oid}/assets", {}),
+        ("bank_accounts", {"currency": "GBP"}, "/customer/{oid}/accounts", {"currency": "GBP"}),
+        ("bank_transactions", {}, "/customer/{oid}/transactions", {"limit": 20}),
+        (
+            "bank_transactions",
+            {"transaction_type": "buy", "order": "asc", "limit": 3, "date_from": "2025-01-01"},
+            "/customer/{oid}/transactions",
+            {"type": "buy", "order": "asc", "limit": 3, "from": "2025-01-01"},
+        ),
+        ("bank_spending", {"group_by": "month"}, "/customer/{oid}/spending", {"group_by": "month"}),
+        ("bank_derivatives", {"status": "open"}, "/customer/{oid}/derivatives", {"status": "open"}),
+    ],
+)
+async def test_every_tool_answers_what_the_rest_endpoint_answers(
+    engine: Engine,
+    client: TestClient,
+    tool: str,
+    arguments: dict[str, Any],
+    path: str,
+    params: dict[str, Any],
+) -> None:
+    async with connect(engine) as mcp:
+        for oid in (JOHN, JANE):
+            structured = await call(mcp, tool, customer_oid=oid, **arguments)
+            rest = client.get(path.format(oid=oid), params=params).json()
+            # The URL of the next page is REST's own; MCP clients use next_cursor.
+            rest.pop("next", None)
+            structured.pop("next", None)
+            assert structured == rest
+
+
+async def test_find_customers_and_market_data_match_rest(
+    engine: Engine, client: TestClient
+) -> None:
+    async with connect(engine) as mcp:
+        found = await call(mcp, "bank_find_customers", name="SMITH")
+        assert found["customers"] == [{"customer_oid": JANE, "name": "Jane Smith"}]
+        first = await call(mcp, "bank_find_customers", limit=2)
+        assert first["total"] == 5 and first["remaining"] == 3
+        second = await call(mcp, "bank_find_customers", limit=2, cursor=first["next_cursor"])
+        rest = client.get("/customers").json()
+        assert first["customers"] + second["customers"] == rest[:4]
+
+        quotes = await call(mcp, "bank_market_data", symbols=["AAPL", "BTC"])
+        assert quotes == client.get("/market-data", params={"symbols": "AAPL,BTC"}).json()
+
+
+async def test_paging_transactions_says_how_much_is_left(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+        seen, cursor = [], None
+        while True:
+            page = await call(mcp, "bank_transactions", customer_oid=JOHN, limit=30, cursor=cursor)
+            seen += [t["id"] for t in page["transactions"]]
+            assert page["remaining"] == page["total"] - len(seen)
+            cursor = page["next_cursor"]
+            if cursor is None:
+                break
+        assert len(seen) == len(set(seen)) == page["total"]
+        result = await mcp.call_tool("bank_transactions", {"customer_oid": JOHN, "limit": 5})
+        text = result.content[0].text  # type: ignore[union-attr]
+        assert text.startswith(f"5 of {page['total']} transactions; {page['total'] - 5} more")
+
+
+async def test_errors_are_tool_errors_with_the_rest_wording(
+    engine: Engine, client: TestClient
+) -> None:
+    async with connect(engine) as mcp:
+        unknown = await error_text(mcp, "bank_portfolio_summary", customer_oid=UNKNOWN)
+        assert unknown == client.get(f"/customer/{UNKNOWN}/summary").json()["detail"]
+        malformed = await error_text(mcp, "bank_holdings", customer_oid="invalid-oid")
+        assert malformed == client.get("/customer/invalid-oid/assets").json()["detail"]
+        bad_range = await error_text(
+            mcp,
+            "bank_transactions",
+            customer_oid=JOHN,
+            date_from="2026-06-01",
+            date_to="2026-01-01",
+        )
+        rest = client.get(
+            f"/customer/{JOHN}/transactions", params={"from": "2026-06-01", "to": "2026-01-01"}
+        )
+        assert bad_range == rest.json()["detail"]
+        forged = await error_text(mcp, "bank_transactions", customer_oid=JOHN, cursor="forged")
+        assert forged.startswith("cursor: not a cursor this API issued")
+        currency = await error_text(mcp, "bank_accounts", customer_oid=JOHN, currency="XYZ")
+        assert "use one of EUR, GBP, USD" in currency
+        symbols = await error_text(mcp, "bank_market_data", symbols=["AAPL", "NOPE"])
+        assert symbols == "Unknown symbols: NOPE"
+        too_many = await error_text(mcp, "bank_transactions", customer_oid=JOHN, limit=1000)
+        assert "limit" in too_many and "100" in too_many
+        for text in (unknown, malformed, bad_range, forged, too_many):
+            assert "Traceback" not in text and text != "Error executing tool"
+
+
+async def test_every_default_answer_fits_in_8_kb(engine: Engine) -> None:
+    largest = 0
+    async with connect(engine) as mcp:
+        for sample in SAMPLE_CUSTOMERS:
+            for tool in READ_TOOLS - {"bank_find_customers", "bank_market_data"}:
+                result = await mcp.call_tool(tool, {"customer_oid": sample.customer_oid})
+                assert not result.is_error
+                size = len(json.dumps(result.structured_content).encode())
+                text = result.content[0].text  # type: ignore[union-attr]
+                assert size < 8192, (tool, sample.name, size)
+                assert len(text.encode()) < 8192
+                largest = max(largest, size)
+        for tool, arguments in (
+            ("bank_find_customers", {}),
+            (
+                "bank_market_data",
+                {
+                    "symbols": [
+                        "AAPL",
+                        "MSFT",
+                        "GOOGL",
+                        "AMZN",
+                        "TSLA",
+                        "NVDA",
+                        "JNJ",
+                        "SAP",
+                        "SPY",
+                        "QQQ",
+                    ]
+                },
+            ),
+        ):
+            result = await mcp.call_tool(tool, arguments)
+            assert len(json.dumps(result.structured_content).encode()) < 8192
+    print(f"largest default tool response: {largest} bytes")
+
+
+async def test_resources_and_prompt(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+        resources = {str(r.uri) for r in (await mcp.list_resources()).resources}
+        assert resources == {"bank://customers"}
+        templates = {
+            t.uri_template for t in (await mcp.list_resource_templates()).resource_templates
+        }
+        assert templates == {"bank://customers/{customer_oid}/summary"}
+        listing = json.loads((await mcp.read_resource("bank://customers")).contents[0].text)  # type: ignore[union-attr]
+        assert listing["total"] == 5
+        summary = json.loads(
+            (await mcp.read_resource(f"bank://customers/{JOHN}/summary")).contents[0].text  # type: ignore[union-attr]
+        )
+        assert summary["customer_oid"] == JOHN and summary["base_currency"] == "USD"
+        prompt = await mcp.get_prompt("portfolio_review", {"customer_oid": JOHN})
+        text = prompt.messages[0].content.text  # type: ignore[union-attr]
+        assert JOHN in text and "bank_portfolio_summary" in text
+
+
+async def test_stdio_transport(database_url: str) -> None:
+    parameters = StdioServerParameters(
+        command=sys.executable,
+        args=["mcp_server.py"],
+        cwd=str(PROJECT),
+        env={**os.environ, "BANK_DATABASE_URL": database_url, "BANK_MCP_ALLOW_WRITES": "false"},
+    )
+    async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
+        initialized = await session.initialize()
+        assert initialized.server_info.name == "dummy-bank"
+        tools = {tool.name for tool in (await session.list_tools()).tools}
+        assert tools == READ_TOOLS
+        result = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+        assert result.structured_content == {
+            "customer_oid": JOHN,
+            "exists": True,
+            "name": "John Doe",
+        }
+        failed = await session.call_tool("bank_holdings", {"customer_oid": UNKNOWN})
+        assert failed.is_error
+        assert failed.content[0].text == f"Customer with CustomerOID '{UNKNOWN}' not found"  # type: ignore[union-attr]
+
+
+async def test_streamable_http_on_the_running_api(live_server: str) -> None:
+    async with (
+        httpx2.AsyncClient(timeout=30) as http,
+        streamable_http_client(f"{live_server}/mcp", http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = {tool.name for tool in (await session.list_tools()).tools}
+        assert tools == READ_TOOLS
+        result = await session.call_tool("bank_portfolio_summary", {"customer_oid": JOHN})
+        rest = (await http.get(f"{live_server}/customer/{JOHN}/summary")).json()
+        assert result.structured_content == rest
+        failed = await session.call_tool("bank_customer_exists", {"customer_oid": "invalid-oid"})
+        assert failed.is_error and "Invalid CustomerOID format" in failed.content[0].text  # type: ignore[union-attr]
+        assert (await http.get(f"{live_server}/no-such-path")).json() == {"detail": "Not Found"}
