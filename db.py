@@ -4,11 +4,11 @@ from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import event, inspect
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, SQLModel, create_engine
 
-import models  # noqa: F401  (registers every table on SQLModel.metadata)
+import models  # registers every table on SQLModel.metadata
 
 
 def create_db_engine(url: str) -> Engine:
@@ -24,6 +24,10 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 30000")
+    # WAL lets readers go on while a writer works; NORMAL syncs at checkpoints, which keeps
+    # every commit across a process crash (a power cut may lose the last few).
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
 
 
@@ -31,6 +35,15 @@ def create_schema(engine: Engine) -> bool:
     """Create missing tables; return True when the database had none of them before."""
     was_empty = not inspect(engine).has_table("users")
     SQLModel.metadata.create_all(engine)
+    with engine.begin() as connection:
+        # The kept customer count starts from the rows that are there.
+        connection.execute(
+            text(
+                "INSERT INTO counters (name, value) SELECT :name, (SELECT count(*) FROM users) "
+                "WHERE NOT EXISTS (SELECT 1 FROM counters WHERE name = :name)"
+            ),
+            {"name": models.CUSTOMER_COUNTER},
+        )
     return was_empty
 
 

@@ -1,6 +1,7 @@
 """Customer identifiers and account numbers: parsing, canonical forms, check digits."""
 
 import re
+import unicodedata
 import uuid
 
 from errors import InvalidInput
@@ -60,3 +61,15 @@ def is_valid_iban(iban: str) -> bool:
 def _mod97(text: str) -> int:
     # Letters count as two digits, A=10 ... Z=35.
     return int("".join(str(int(ch, 36)) for ch in text)) % 97
+
+
+def name_tokens(name: str) -> list[str]:
+    """The words of a name, case-folded and without accents: what name search matches."""
+    folded = unicodedata.normalize("NFKD", name.casefold())
+    plain = "".join(ch for ch in folded if not unicodedata.combining(ch))
+    return sorted(set("".join(ch if ch.isalnum() else " " for ch in plain).split()))
+
+
+def prefix_upper_bound(prefix: str) -> str:
+    """The smallest string greater than every string that starts with ``prefix``."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
@@ -61,8 +61,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _customer_fk() -> Any:
-    return Field(foreign_key="users.customer_oid", ondelete="CASCADE", index=True, max_length=36)
+def _customer_fk(*, index: bool = True) -> Any:
+    # Tables whose unique key or composite index starts with customer_oid need no index of its own.
+    return Field(foreign_key="users.customer_oid", ondelete="CASCADE", index=index, max_length=36)
+
+
+def _account_fk() -> Any:
+    # Indexed so that deleting an account does not scan the child table.
+    return Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE", index=True)
 
 
 class Institution(SQLModel, table=True):
@@ -119,7 +125,7 @@ class BankAccount(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_oid: str = _customer_fk()
-    institution_id: int = Field(foreign_key="institutions.id", index=True)
+    institution_id: int = Field(foreign_key="institutions.id")
     account_number: str = Field(max_length=34, unique=True)
     iban: str | None = Field(default=None, max_length=34)
     account_type: str = Field(sa_type=String(16))
@@ -135,9 +141,9 @@ class Asset(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("customer_oid", "symbol"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_oid: str = _customer_fk()
-    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
-    symbol: str = Field(foreign_key="instruments.symbol", index=True, max_length=16)
+    customer_oid: str = _customer_fk(index=False)
+    account_id: int | None = _account_fk()
+    symbol: str = Field(foreign_key="instruments.symbol", max_length=16)
     quantity: Decimal = Field(sa_type=ScaledDecimal(QUANTITY_SCALE))
 
 
@@ -150,8 +156,8 @@ class Transaction(SQLModel, table=True):
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_oid: str = _customer_fk()
-    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
+    customer_oid: str = _customer_fk(index=False)
+    account_id: int | None = _account_fk()
     transaction_date: date
     transaction_type: str = Field(sa_type=String(16))
     description: str = Field(max_length=200)
@@ -170,7 +176,7 @@ class Spending(SQLModel, table=True):
     __table_args__ = (UniqueConstraint("customer_oid", "month", "category", "currency"),)
 
     id: int | None = Field(default=None, primary_key=True)
-    customer_oid: str = _customer_fk()
+    customer_oid: str = _customer_fk(index=False)
     month: str = Field(max_length=7, description="YYYY-MM")
     category: str = Field(max_length=40)
     amount: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
@@ -185,7 +191,7 @@ class DerivativeTransaction(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     customer_oid: str = _customer_fk()
-    account_id: int | None = Field(default=None, foreign_key="bank_accounts.id", ondelete="CASCADE")
+    account_id: int | None = _account_fk()
     instrument_type: str = Field(sa_type=String(8), description="option or future")
     underlying_symbol: str = Field(foreign_key="instruments.symbol", max_length=16)
     option_type: str | None = Field(default=None, sa_type=String(4), description="call or put")
@@ -202,6 +208,28 @@ class DerivativeTransaction(SQLModel, table=True):
     status: str = Field(sa_type=String(10))
     closed_on: date | None = None
 
+
+class CustomerNameToken(SQLModel, table=True):
+    """One word of a customer's name, case-folded and without accents: the name search index."""
+
+    __tablename__ = "customer_name_tokens"
+
+    token: str = Field(primary_key=True, max_length=100)
+    customer_id: int = Field(
+        foreign_key="users.id", ondelete="CASCADE", primary_key=True, index=True
+    )
+
+
+class Counter(SQLModel, table=True):
+    """Counts kept up to date by the writes themselves, so no request has to count rows."""
+
+    __tablename__ = "counters"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: int = Field(default=0, sa_type=BigInteger)
+
+
+CUSTOMER_COUNTER = "customers"
 
 CUSTOMER_TABLES = (
     BankAccount,
