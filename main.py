@@ -178,13 +178,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def add_routes(app: FastAPI) -> None:
-    @app.get("/customers", summary="List all customers", tags=["customers"])
-    def read_customers(session: SessionDep) -> list[CustomerOut]:
-        """Every registered customer, oldest first, as a JSON array."""
-        return [
-            CustomerOut(customer_oid=c.customer_oid, name=c.name)
-            for c in service.list_customers(session)
-        ]
+    @app.get(
+        "/customers",
+        summary="List customers, a page at a time",
+        tags=["customers"],
+        responses=errors(400),
+    )
+    def read_customers(
+        request: Request,
+        response: Response,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=1000, description="Page size, 1 to 1000.")] = 100,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=500, description='From the Link rel="next" of the last page.'),
+        ] = None,
+        name: Annotated[
+            str | None,
+            Query(
+                max_length=100,
+                description="Only customers with a name word starting with each word given, "
+                "in any case and with or without accents (e.g. 'smi' finds Jane Smith).",
+            ),
+        ] = None,
+    ) -> list[CustomerOut]:
+        """A JSON array, oldest registration first. `X-Total-Count` gives how many match in
+        all; when there are more, `Link: <...>; rel="next"` gives the next page."""
+        page = service.search_customers(session, name, limit=limit, cursor=cursor)
+        response.headers["X-Total-Count"] = str(page.total)
+        if page.next_cursor:
+            response.headers["Link"] = (
+                f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
+            )
+        return page.customers
 
     @app.post(
         "/register-customer",

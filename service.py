@@ -10,13 +10,12 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, text
+from sqlalchemy import delete, func, text, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
-from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, col, select
 
 from analytics import (
@@ -33,11 +32,14 @@ from analytics import (
     value_holdings,
 )
 from errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
-from identifiers import new_customer_oid, parse_customer_oid
+from identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
 from models import (
+    CUSTOMER_COUNTER,
     Asset,
     BankAccount,
+    Counter,
     Customer,
+    CustomerNameToken,
     DerivativeTransaction,
     FxRate,
     Institution,
@@ -117,34 +119,85 @@ def list_customers(session: Session) -> list[Customer]:
 def search_customers(
     session: Session, name: str | None = None, *, limit: int = 100, cursor: str | None = None
 ) -> CustomersPage:
-    """Customers whose name contains ``name`` (any case), oldest first, a page at a time."""
-    conditions: list[ColumnElement[bool]] = []
-    fragment = (name or "").strip()
-    if fragment:
-        escaped = fragment.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        conditions.append(func.lower(Customer.name).like(f"%{escaped}%", escape="\\"))
-    scope = fingerprint("customers", fragment.lower())
-    total = session.exec(select(func.count()).select_from(Customer).where(*conditions)).one()
-    if cursor is not None:
-        conditions.append(col(Customer.id) > int(decode_cursor(cursor, scope)["i"]))
-    rows = list(
-        session.exec(
-            select(Customer).where(*conditions).order_by(col(Customer.id)).limit(limit + 1)
+    """Customers with a name word starting with each word of ``name``, oldest first, paged.
+
+    Matching goes through the name-token index, so the cost follows the number
+    of matches, not the size of the bank; the unfiltered total is a kept count.
+    """
+    words = name_tokens(name or "")
+    scope = fingerprint("customers", words)
+    position = decode_cursor(cursor, scope) if cursor is not None else {"i": 0, "n": 0}
+    after, seen = int(position["i"]), int(position["n"])
+    if words:
+        matching = _name_matches(words)
+        total = session.exec(select(func.count()).select_from(matching)).one()
+        page_ids = list(
+            session.exec(
+                select(matching.c.customer_id)
+                .where(matching.c.customer_id > after)
+                .order_by(matching.c.customer_id)
+                .limit(limit + 1)
+            )
         )
-    )
-    from_here = len(rows)
+        query = select(Customer).where(col(Customer.id).in_(page_ids[:limit]))
+        more = len(page_ids) > limit
+    else:
+        total = customer_count(session)
+        query = select(Customer).where(col(Customer.id) > after).limit(limit + 1)
+        more = False
+    rows = list(session.exec(query.order_by(col(Customer.id))))
     if len(rows) > limit:
-        from_here = session.exec(
-            select(func.count()).select_from(Customer).where(*conditions)
-        ).one()
-        rows = rows[:limit]
-    next_cursor = encode_cursor({"i": rows[-1].id}, scope) if from_here > limit else None
+        more, rows = True, rows[:limit]
+    shown = seen + len(rows)
+    next_cursor = encode_cursor({"i": rows[-1].id, "n": shown}, scope) if more else None
     return CustomersPage(
         customers=[CustomerOut(customer_oid=c.customer_oid, name=c.name) for c in rows],
         total=total,
-        remaining=from_here - len(rows),
+        remaining=max(total - shown, 0) if more else 0,
         next_cursor=next_cursor,
     )
+
+
+def _name_matches(words: list[str]) -> Any:
+    """Ids of customers having, for every word, a name token that starts with it."""
+    token = CustomerNameToken.__table__.c  # type: ignore[attr-defined]
+    query = None
+    for word in words:
+        ids = select(token.customer_id).where(
+            token.token >= word, token.token < prefix_upper_bound(word)
+        )
+        query = ids if query is None else query.where(token.customer_id.in_(ids))
+    assert query is not None
+    return query.distinct().subquery()
+
+
+def customer_count(session: Session) -> int:
+    return session.exec(select(Counter.value).where(Counter.name == CUSTOMER_COUNTER)).one()
+
+
+def bump_counter(session: Session, name: str, delta: int) -> None:
+    """Add ``delta`` to a kept count inside the caller's transaction."""
+    table = Counter.__table__  # type: ignore[attr-defined]
+    updated = session.exec(
+        update(table).where(table.c.name == name).values(value=table.c.value + delta)
+    )
+    if updated.rowcount == 0:
+        session.add(Counter(name=name, value=delta))
+
+
+def add_customer(
+    session: Session, oid: str, name: str, created_at: datetime | None = None
+) -> Customer:
+    """Insert a customer with its name tokens and count it; the caller commits."""
+    customer = Customer(customer_oid=oid, name=name)
+    if created_at is not None:
+        customer.created_at = created_at
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    session.add_all(CustomerNameToken(token=t, customer_id=customer.id) for t in name_tokens(name))
+    bump_counter(session, CUSTOMER_COUNTER, 1)
+    return customer
 
 
 def find_customer_name(session: Session, raw_oid: str) -> tuple[str, str | None]:
@@ -157,9 +210,8 @@ def find_customer_name(session: Session, raw_oid: str) -> tuple[str, str | None]
 def register_customer(session: Session, name: str, customer_oid: str | None = None) -> Customer:
     clean_name = normalize_customer_name(name)
     oid = new_customer_oid() if customer_oid is None else parse_customer_oid(customer_oid)
-    customer = Customer(customer_oid=oid, name=clean_name)
-    session.add(customer)
     try:
+        customer = add_customer(session, oid, clean_name)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -175,6 +227,7 @@ def delete_customer(session: Session, raw_oid: str) -> str:
     if deleted.rowcount == 0:
         session.rollback()
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
+    bump_counter(session, CUSTOMER_COUNTER, -1)
     session.commit()
     return oid
 
@@ -465,9 +518,11 @@ def query_transactions(
     scope = fingerprint(oid, filters, order)
     total = session.exec(select(func.count()).select_from(Transaction).where(*conditions)).one()
     day, ident = col(Transaction.transaction_date), col(Transaction.id)
+    seen = 0
     if cursor is not None:
         position = decode_cursor(cursor, scope)
         after_day, after_id = date.fromisoformat(position["d"]), int(position["i"])
+        seen = int(position["n"])
         if order == "desc":
             conditions.append((day < after_day) | ((day == after_day) & (ident < after_id)))
         else:
@@ -480,12 +535,11 @@ def query_transactions(
     next_cursor, remaining = None, 0
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]
-        last = rows[-1]
-        next_cursor = encode_cursor({"d": last.transaction_date.isoformat(), "i": last.id}, scope)
-        from_here = session.exec(
-            select(func.count()).select_from(Transaction).where(*conditions)
-        ).one()
-        remaining = from_here - len(rows)
+        last, shown = rows[-1], seen + len(rows)
+        position = {"d": last.transaction_date.isoformat(), "i": last.id, "n": shown}
+        next_cursor = encode_cursor(position, scope)
+        # Counted from the cursor, not the table: exact unless rows changed between pages.
+        remaining = max(total - shown, 0)
     return TransactionSlice(
         transactions=[TransactionOut.model_validate(row, from_attributes=True) for row in rows],
         total=total,

@@ -412,8 +412,11 @@ def test_every_customer_table_has_an_indexed_customer_oid_foreign_key(engine: En
         ]
         assert foreign and foreign[0]["referred_table"] == "users", table
         assert foreign[0]["options"].get("ondelete") == "CASCADE", table
-        indexed = {ix["column_names"][0] for ix in inspector.get_indexes(table)}
-        assert "customer_oid" in indexed, table
+        with engine.connect() as connection:
+            plan = connection.execute(
+                text(f"EXPLAIN QUERY PLAN SELECT * FROM {table} WHERE customer_oid = 'x'")
+            ).fetchall()
+        assert "USING" in str(plan) and "INDEX" in str(plan), (table, plan)
 
 
 def test_asset_value_is_quantity_times_the_latest_price_in_the_database(
@@ -594,3 +597,79 @@ def test_seed_script_on_a_full_database_changes_nothing(database_url: str) -> No
         check=True,
     )
     assert result.stdout.strip() == "Every sample customer is already there; nothing changed."
+
+
+# --- Paging the customer list ----------------------------------------------------------------
+
+
+def test_customer_list_with_five_customers_is_one_page_without_link(client: TestClient) -> None:
+    response = client.get("/customers")
+    assert response.headers["X-Total-Count"] == "5"
+    assert "Link" not in response.headers
+    assert len(response.json()) == 5
+
+
+def test_walking_the_link_header_visits_every_customer_once(client: TestClient) -> None:
+    for n in range(7):
+        client.post("/register-customer", json={"name": f"Paged Person {n}"})
+    expected = client.get("/customers", params={"limit": 1000}).json()
+    seen: list[dict[str, str]] = []
+    url: str | None = "/customers?limit=3"
+    while url:
+        response = client.get(url)
+        assert response.headers["X-Total-Count"] == "12"
+        seen += response.json()
+        link = response.headers.get("Link")
+        url = link[1 : link.index(">")] if link else None
+        if link:
+            assert link.endswith('; rel="next"')
+    assert seen == expected and len(seen) == 12
+
+
+@pytest.mark.parametrize(
+    ("query", "names"),
+    [
+        ("smi", ["Jane Smith"]),
+        ("JOHN", ["John Doe", "Robert Johnson"]),
+        ("jo do", ["John Doe"]),
+        ("corp", ["ABC Corporation"]),
+        ("nobody", []),
+    ],
+)
+def test_name_filter_matches_word_prefixes_in_any_case(
+    client: TestClient, query: str, names: list[str]
+) -> None:
+    response = client.get("/customers", params={"name": query})
+    assert [c["name"] for c in response.json()] == names
+    assert response.headers["X-Total-Count"] == str(len(names))
+
+
+def test_name_filter_ignores_accents(client: TestClient) -> None:
+    client.post("/register-customer", json={"name": "Zoë Ångström"})
+    for query in ("angs", "ÅNGS", "zoe ang"):
+        found = client.get("/customers", params={"name": query}).json()
+        assert [c["name"] for c in found] == ["Zoë Ångström"], query
+
+
+def test_kept_customer_count_follows_registrations_and_deletions(client: TestClient) -> None:
+    oid = client.post("/register-customer", json={"name": "Counted Person"}).json()["customer_oid"]
+    assert client.get("/customers").headers["X-Total-Count"] == "6"
+    client.delete(f"/customer/{oid}")
+    client.delete(f"/customer/{oid}")
+    assert client.get("/customers").headers["X-Total-Count"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("params", "says"),
+    [
+        ({"limit": 0}, "greater than or equal to 1"),
+        ({"limit": 1001}, "less than or equal to 1000"),
+        ({"cursor": "made-up"}, "not a cursor this API issued"),
+    ],
+)
+def test_bad_customer_list_parameters_are_400(
+    client: TestClient, params: dict[str, str | int], says: str
+) -> None:
+    response = client.get("/customers", params=params)
+    assert response.status_code == 400
+    assert says in response.json()["detail"]
