@@ -9,9 +9,10 @@ shares of one whole are rounded so that they add up to exactly 100.
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
+from decimal import ROUND_FLOOR, Decimal
 from itertools import pairwise
 
 from money import to_cents
@@ -53,15 +54,16 @@ def percent(part: Decimal, whole: Decimal) -> Decimal | None:
 def shares_of_100(values: Mapping[str, Decimal]) -> dict[str, Decimal]:
     """Percentages of the total, to two places, that add up to exactly 100.
 
-    Largest-remainder rounding: each share is truncated to hundredths of a
+    Largest-remainder rounding: each share is rounded down to hundredths of a
     percent, and the hundredths left over go to the largest remainders (ties to
-    the key that sorts first), so the figures shown always sum to 100.00.
+    the key that sorts first), so the figures shown always sum to 100.00, also
+    when a value is negative (an overdrawn account).
     """
     total = sum(values.values(), Decimal(0))
     if not total:
         return dict.fromkeys(values, Decimal("0.00"))
     exact = {key: value * 10_000 / total for key, value in values.items()}
-    floors = {key: int(share) for key, share in exact.items()}
+    floors = {key: int(share.to_integral_value(ROUND_FLOOR)) for key, share in exact.items()}
     leftover = 10_000 - sum(floors.values())
     by_remainder = sorted(exact, key=lambda key: (-(exact[key] - floors[key]), key))
     for key in by_remainder[:leftover]:
@@ -84,6 +86,7 @@ def average_cost(trades: Iterable[Trade]) -> tuple[Decimal, Decimal | None]:
     the average unchanged. None when nothing is held.
     """
     quantity, cost = Decimal(0), Decimal(0)
+    # Stable sort: trades of one day keep the order they were booked in.
     for trade in sorted(trades, key=lambda t: t.on):
         if trade.quantity > 0:
             cost += trade.quantity * trade.price
@@ -109,14 +112,15 @@ class History:
 
 
 def months_before(day: date, months: int) -> date:
-    """The same day ``months`` calendar months earlier, clamped to the month's end."""
+    """The same day ``months`` calendar months earlier, clamped to the month's end
+    (and to the first day the calendar has)."""
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    for last_day in (day.day, 30, 29, 28):
-        try:
+    if year < 1:
+        return date.min
+    for last_day in (day.day, 30, 29):
+        with suppress(ValueError):
             return date(year, month + 1, min(day.day, last_day))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")
+    return date(year, month + 1, 28)
 
 
 def period_starts(as_of: date) -> dict[str, date]:
@@ -127,6 +131,16 @@ def period_starts(as_of: date) -> dict[str, date]:
         "ytd": date(as_of.year - 1, 12, 31),
         "1y": months_before(as_of, 12),
     }
+
+
+def calendar_months(first: str, last: str) -> list[str]:
+    """Every month from ``first`` to ``last`` (both YYYY-MM), in order."""
+    year, month = int(first[:4]), int(first[5:])
+    months = []
+    while f"{year:04d}-{month:02d}" <= last:
+        months.append(f"{year:04d}-{month:02d}")
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return months
 
 
 def weekdays(start: date, end: date) -> list[date]:
@@ -420,7 +434,9 @@ def _derivative_exposure(p: PortfolioInputs, fx: Converter) -> DerivativeExposur
         net_premium=received - paid,
         total_premium=paid + received,
         notional=notional,
-        nearest_expiry=min((d.expiry_date for d in open_positions), default=None),
+        nearest_expiry=min(
+            (d.expiry_date for d in open_positions if d.expiry_date >= p.as_of), default=None
+        ),
         expiring_within_30_days=expiring,
     )
 
@@ -433,12 +449,13 @@ def _spending_insight(rows: Sequence[SpendingOut], fx: Converter, now: date) -> 
         by_category[row.category] += amount
         by_month[row.month] += amount
     shares = shares_of_100(by_category)
-    months = sorted(by_month)
+    # Every calendar month from the first to the latest counts, with or without spending.
+    months = calendar_months(min(by_month), max(by_month)) if by_month else []
     total = sum(by_month.values(), Decimal(0))
     latest = months[-1] if months else None
     change = change_percent = None
     if len(months) >= 2:
-        previous = by_month[months[-2]]
+        previous = by_month.get(months[-2], Decimal(0))
         change = by_month[months[-1]] - previous
         change_percent = percent(change, previous)
     return SpendingInsight(
@@ -446,7 +463,7 @@ def _spending_insight(rows: Sequence[SpendingOut], fx: Converter, now: date) -> 
             CategoryTotal(category=c, total=by_category[c], percent=shares[c])
             for c in sorted(by_category, key=lambda c: (-by_category[c], c))
         ],
-        by_month=[MonthTotal(month=m, total=by_month[m]) for m in months],
+        by_month=[MonthTotal(month=m, total=by_month.get(m, Decimal(0))) for m in months],
         average_month=to_cents(total / len(months)) if months else Decimal(0),
         latest_month=latest,
         latest_month_change=change,

@@ -15,7 +15,7 @@ class BankError(Exception):
 
 
 class InvalidInput(BankError):
-    status_code = 400
+    pass
 
 
 class NotFound(BankError):

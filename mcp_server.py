@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
 from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
 from sqlalchemy.engine import Engine
@@ -23,6 +24,7 @@ from sqlmodel import Session
 
 import service
 from errors import BankError
+from models import DerivativeStatus, TransactionType
 from schemas import (
     AccountsSection,
     AssetsSection,
@@ -103,6 +105,14 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
             structured_content=result.model_dump(mode="json"),
         )
 
+    def read_resource(call: Callable[[Session], BaseModel]) -> str:
+        """Resources speak JSON; a domain error is a resource error with the REST wording."""
+        try:
+            with session_factory() as session:
+                return call(session).model_dump_json()
+        except BankError as error:
+            raise ResourceError(error.detail) from None
+
     @server.tool(
         name="bank_find_customers",
         title="Find customers",
@@ -140,14 +150,10 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
     def customer_exists(
         customer_oid: CustomerOidArg,
     ) -> Annotated[CallToolResult, CustomerExistsResponse]:
-        def lookup(session: Session) -> CustomerExistsResponse:
-            oid, found = service.find_customer_name(session, customer_oid)
-            return CustomerExistsResponse(customer_oid=oid, exists=found is not None, name=found)
-
         def render(r: CustomerExistsResponse) -> str:
             return f"{r.customer_oid}: " + (f"exists, {r.name}" if r.exists else "no such customer")
 
-        return answer(lookup, render)
+        return answer(lambda s: service.customer_exists(s, customer_oid), render)
 
     @server.tool(
         name="bank_portfolio_summary",
@@ -231,19 +237,7 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
         date_from: Annotated[date | None, Field(description="First date, YYYY-MM-DD.")] = None,
         date_to: Annotated[date | None, Field(description="Last date, YYYY-MM-DD.")] = None,
         transaction_type: Annotated[
-            Literal[
-                "deposit",
-                "withdrawal",
-                "buy",
-                "sell",
-                "dividend",
-                "interest",
-                "fee",
-                "card_payment",
-                "transfer",
-            ]
-            | None,
-            Field(description="Only this type."),
+            TransactionType | None, Field(description="Only this type.")
         ] = None,
         symbol: Annotated[
             str | None, Field(description="Only trades of this symbol.", max_length=16)
@@ -265,7 +259,7 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
         filters = service.TransactionFilter(
             date_from=date_from,
             date_to=date_to,
-            transaction_type=transaction_type,
+            transaction_type=transaction_type.value if transaction_type else None,
             symbol=symbol,
             min_amount=min_amount,
             max_amount=max_amount,
@@ -335,8 +329,7 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
     def derivatives(
         customer_oid: CustomerOidArg,
         status: Annotated[
-            Literal["open", "closed", "expired", "exercised"] | None,
-            Field(description="Only positions with this status."),
+            DerivativeStatus | None, Field(description="Only positions with this status.")
         ] = None,
     ) -> Annotated[CallToolResult, DerivativesSection]:
         def render(p: DerivativesSection) -> str:
@@ -347,7 +340,10 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
             ]
             return f"{p.count} derivative positions:\n" + "\n".join(lines)
 
-        return answer(lambda s: service.read_derivatives(s, customer_oid, status), render)
+        return answer(
+            lambda s: service.read_derivatives(s, customer_oid, status.value if status else None),
+            render,
+        )
 
     @server.tool(
         name="bank_market_data",
@@ -388,15 +384,10 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
                 str | None, Field(description="Optional UUID for the customer.", max_length=100)
             ] = None,
         ) -> Annotated[CallToolResult, RegisterCustomerResponse]:
-            def register(session: Session) -> RegisterCustomerResponse:
-                customer = service.register_customer(session, name, customer_oid)
-                return RegisterCustomerResponse(
-                    customer_oid=customer.customer_oid,
-                    name=customer.name,
-                    message="Customer registered successfully",
-                )
-
-            return answer(register, lambda r: f"Registered {r.name} as {r.customer_oid}.")
+            return answer(
+                lambda s: service.register_customer(s, name, customer_oid),
+                lambda r: f"Registered {r.name} as {r.customer_oid}.",
+            )
 
         @server.tool(
             name="bank_delete_customer",
@@ -410,14 +401,10 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
         def delete_customer(
             customer_oid: CustomerOidArg,
         ) -> Annotated[CallToolResult, DeleteCustomerResponse]:
-            def delete(session: Session) -> DeleteCustomerResponse:
-                oid = service.delete_customer(session, customer_oid)
-                return DeleteCustomerResponse(
-                    customer_oid=oid,
-                    message="Customer and all associated data deleted successfully",
-                )
-
-            return answer(delete, lambda r: f"Deleted {r.customer_oid} and all of its data.")
+            return answer(
+                lambda s: service.delete_customer(s, customer_oid),
+                lambda r: f"Deleted {r.customer_oid} and all of its data.",
+            )
 
     @server.resource(
         "bank://customers",
@@ -427,8 +414,7 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
         description="The first 100 customers (customer_oid and name) and how many there are.",
     )
     def customers_resource() -> str:
-        with session_factory() as session:
-            return service.search_customers(session, limit=100).model_dump_json()
+        return read_resource(lambda s: service.search_customers(s, limit=100))
 
     @server.resource(
         "bank://customers/{customer_oid}/summary",
@@ -438,8 +424,7 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
         description="One customer's portfolio summary in US dollars.",
     )
     def summary_resource(customer_oid: str) -> str:
-        with session_factory() as session:
-            return service.read_summary(session, customer_oid).model_dump_json()
+        return read_resource(lambda s: service.read_summary(s, customer_oid))
 
     @server.prompt(
         name="portfolio_review",

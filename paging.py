@@ -10,7 +10,10 @@ import base64
 import hashlib
 import hmac
 import json
-from typing import Any
+from datetime import date
+from typing import Annotated, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from errors import InvalidInput
 from settings import get_settings
@@ -18,18 +21,47 @@ from settings import get_settings
 _SIGNATURE_BYTES = 12
 
 
+CURSOR_VERSION = 2
+"""Part of every fingerprint: a cursor from an older layout is refused, not misread."""
+
+# A row id or a count: at most what a 64-bit column holds.
+RowNumber = Annotated[int, Field(ge=0, lt=2**63)]
+
+
+class CustomerPosition(BaseModel):
+    """After which customer id a page of customers goes on, and how many came before."""
+
+    model_config = ConfigDict(extra="forbid")
+    i: RowNumber
+    n: RowNumber
+
+
+class TransactionPosition(BaseModel):
+    """After which (date, id) a page of transactions goes on, and how many came before."""
+
+    model_config = ConfigDict(extra="forbid")
+    d: date
+    i: RowNumber
+    n: RowNumber
+
+
+Position = TypeVar("Position", bound=BaseModel)
+
+
 def fingerprint(*parts: object) -> str:
     """A short digest of the filters a cursor is valid for."""
-    return hashlib.sha256(repr(parts).encode()).hexdigest()[:16]
+    return hashlib.sha256(repr((CURSOR_VERSION, *parts)).encode()).hexdigest()[:16]
 
 
-def encode_cursor(position: dict[str, Any], scope: str) -> str:
-    payload = json.dumps({"p": position, "s": scope}, separators=(",", ":"), sort_keys=True)
+def encode_cursor(position: BaseModel, scope: str) -> str:
+    payload = json.dumps(
+        {"p": position.model_dump(mode="json"), "s": scope}, separators=(",", ":"), sort_keys=True
+    )
     raw = payload.encode()
     return _b64(raw + _sign(raw))
 
 
-def decode_cursor(token: str, scope: str) -> dict[str, Any]:
+def decode_cursor(token: str, scope: str, shape: type[Position]) -> Position:
     """The position stored in ``token``, or ``InvalidInput`` naming the ``cursor`` parameter."""
     try:
         blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
@@ -41,13 +73,17 @@ def decode_cursor(token: str, scope: str) -> dict[str, Any]:
             "cursor: not a cursor this API issued; pass the next_cursor of the previous page "
             "unchanged, or leave it out to start from the first page"
         )
-    data = json.loads(raw)
-    if data.get("s") != scope:
+    try:
+        data = json.loads(raw)
+        belongs = isinstance(data, dict) and data.get("s") == scope
+        position = shape.model_validate(data["p"]) if belongs else None
+    except (ValueError, KeyError, TypeError, ValidationError):
+        belongs, position = False, None
+    if not belongs or position is None:
         raise InvalidInput(
             "cursor: it belongs to a query with other filters or order; "
             "repeat the same filters or start again without a cursor"
         )
-    position: dict[str, Any] = data["p"]
     return position
 
 

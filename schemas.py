@@ -30,27 +30,25 @@ class RegisterCustomerRequest(BaseModel):
         json_schema_extra={"examples": [{"name": "New Customer"}]},
     )
 
-    name: str = Field(
-        description="Full name or company name: 2 to 100 characters after trimming.",
-        max_length=10_000,
-    )
+    name: str = Field(description="Full name or company name: 2 to 100 characters after trimming.")
     customer_oid: str | None = Field(
         default=None,
         description="Optional UUID for the new customer, in any common spelling; "
         "one is generated when it is absent.",
-        max_length=100,
     )
 
 
 class RegisterCustomerResponse(BaseModel):
     customer_oid: str = Field(description="The canonical id of the new customer.")
     name: str = Field(description="The name as stored (trimmed and NFC-normalised).")
-    message: Literal["Customer registered successfully"]
+    message: Literal["Customer registered successfully"] = "Customer registered successfully"
 
 
 class DeleteCustomerResponse(BaseModel):
     customer_oid: str = Field(description="The canonical id of the deleted customer.")
-    message: Literal["Customer and all associated data deleted successfully"]
+    message: Literal["Customer and all associated data deleted successfully"] = (
+        "Customer and all associated data deleted successfully"
+    )
 
 
 class CustomerExistsResponse(BaseModel):
@@ -303,8 +301,11 @@ class MonthTotal(BaseModel):
 
 class SpendingInsight(BaseModel):
     by_category: list[CategoryTotal] = Field(description="Largest first.")
-    by_month: list[MonthTotal] = Field(description="Oldest first.")
-    average_month: Money = Field(description="total_spending divided by the number of months.")
+    by_month: list[MonthTotal] = Field(
+        description="Every calendar month from the first with spending to the latest, oldest "
+        "first (0 for a month without any)."
+    )
+    average_month: Money = Field(description="total_spending divided by the months in by_month.")
     latest_month: str | None = Field(description="The most recent month with spending.")
     latest_month_change: Money | None = Field(
         description="Latest month's total minus the month before's."
@@ -344,14 +345,17 @@ class Portfolio(BaseModel):
 
     customer_oid: str
     user: UserOut
-    assets: list[AssetOut] | None = None
-    bank_accounts: list[BankAccountOut] | None = None
-    transactions: list[TransactionOut] | None = Field(
-        default=None, description="Newest first; all of them unless transactions_limit is given."
+    assets: list[AssetOut] = Field(default_factory=list)
+    bank_accounts: list[BankAccountOut] = Field(default_factory=list)
+    transactions: list[TransactionOut] = Field(
+        default_factory=list,
+        description="Newest first; all of them unless transactions_limit is given.",
     )
-    spending: list[SpendingOut] | None = None
-    derivative_transactions: list[DerivativeOut] | None = None
-    portfolio_summary: PortfolioSummary | None = None
+    spending: list[SpendingOut] = Field(default_factory=list)
+    derivative_transactions: list[DerivativeOut] = Field(default_factory=list)
+    portfolio_summary: PortfolioSummary | None = Field(
+        default=None, description="Always present unless sections= leaves it out."
+    )
 
 
 class SummaryRef(BaseModel):

@@ -49,15 +49,23 @@ from models import (
     Transaction,
 )
 from money import CENT, to_cents
-from paging import decode_cursor, encode_cursor, fingerprint
+from paging import (
+    CustomerPosition,
+    TransactionPosition,
+    decode_cursor,
+    encode_cursor,
+    fingerprint,
+)
 from schemas import (
     AccountsSection,
     AssetOut,
     AssetsSection,
     BankAccountOut,
     Close,
+    CustomerExistsResponse,
     CustomerOut,
     CustomersPage,
+    DeleteCustomerResponse,
     DerivativeOut,
     DerivativesSection,
     InstitutionOut,
@@ -67,6 +75,7 @@ from schemas import (
     PriceChange,
     PriceHistory,
     Quote,
+    RegisterCustomerResponse,
     SpendingGroup,
     SpendingOut,
     SpendingSection,
@@ -77,6 +86,7 @@ from schemas import (
 
 BASE_CURRENCY = "USD"
 MAX_SYMBOLS = 50
+MAX_AMOUNT = 10**15
 NAME_MIN, NAME_MAX = 2, 100
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -112,10 +122,6 @@ def get_customer(session: Session, raw_oid: str) -> Customer:
     return customer
 
 
-def list_customers(session: Session) -> list[Customer]:
-    return list(session.exec(select(Customer).order_by(col(Customer.id))))
-
-
 def search_customers(
     session: Session, name: str | None = None, *, limit: int = 100, cursor: str | None = None
 ) -> CustomersPage:
@@ -125,9 +131,12 @@ def search_customers(
     of matches, not the size of the bank; the unfiltered total is a kept count.
     """
     words = name_tokens(name or "")
+    if name is not None and name.strip() and not words:
+        raise InvalidInput("name: give at least one letter or digit to search for")
     scope = fingerprint("customers", words)
-    position = decode_cursor(cursor, scope) if cursor is not None else {"i": 0, "n": 0}
-    after, seen = int(position["i"]), int(position["n"])
+    start = CustomerPosition(i=0, n=0)
+    position = decode_cursor(cursor, scope, CustomerPosition) if cursor is not None else start
+    after, seen = position.i, position.n
     if words:
         matching = _name_matches(words)
         total = session.exec(select(func.count()).select_from(matching)).one()
@@ -149,7 +158,9 @@ def search_customers(
     if len(rows) > limit:
         more, rows = True, rows[:limit]
     shown = seen + len(rows)
-    next_cursor = encode_cursor({"i": rows[-1].id, "n": shown}, scope) if more else None
+    next_cursor = (
+        encode_cursor(CustomerPosition(i=rows[-1].id or 0, n=shown), scope) if more else None
+    )
     return CustomersPage(
         customers=[CustomerOut(customer_oid=c.customer_oid, name=c.name) for c in rows],
         total=total,
@@ -200,27 +211,28 @@ def add_customer(
     return customer
 
 
-def find_customer_name(session: Session, raw_oid: str) -> tuple[str, str | None]:
-    """The canonical id and the customer's name, or None for an unknown (well-formed) id."""
+def customer_exists(session: Session, raw_oid: str) -> CustomerExistsResponse:
+    """Whether a (well-formed) id is registered, with its canonical form and the name."""
     oid = parse_customer_oid(raw_oid)
     name = session.exec(select(Customer.name).where(Customer.customer_oid == oid)).first()
-    return oid, name
+    return CustomerExistsResponse(customer_oid=oid, exists=name is not None, name=name)
 
 
-def register_customer(session: Session, name: str, customer_oid: str | None = None) -> Customer:
+def register_customer(
+    session: Session, name: str, customer_oid: str | None = None
+) -> RegisterCustomerResponse:
     clean_name = normalize_customer_name(name)
     oid = new_customer_oid() if customer_oid is None else parse_customer_oid(customer_oid)
     try:
-        customer = add_customer(session, oid, clean_name)
+        add_customer(session, oid, clean_name)
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"Customer with CustomerOID '{oid}' already exists") from None
-    session.refresh(customer)
-    return customer
+    return RegisterCustomerResponse(customer_oid=oid, name=clean_name)
 
 
-def delete_customer(session: Session, raw_oid: str) -> str:
+def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:
     """Delete a customer and, by cascade, every row it owns, in one transaction."""
     oid = parse_customer_oid(raw_oid)
     deleted = session.exec(delete(Customer).where(col(Customer.customer_oid) == oid))
@@ -229,7 +241,7 @@ def delete_customer(session: Session, raw_oid: str) -> str:
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
     bump_counter(session, CUSTOMER_COUNTER, -1)
     session.commit()
-    return oid
+    return DeleteCustomerResponse(customer_oid=oid)
 
 
 # --- Market data ----------------------------------------------------------------
@@ -307,8 +319,12 @@ def resolve_currency(session: Session, currency: str | None) -> str:
     return code
 
 
-def converter(session: Session, base: str, as_of: date, since: date | None = None) -> Converter:
-    return Converter(fx_histories(session, since or as_of - timedelta(days=10)), base)
+FX_LOOKBACK = timedelta(days=10)
+"""How far back the latest rate may lie: longer than any market holiday."""
+
+
+def converter(session: Session, base: str, as_of: date) -> Converter:
+    return Converter(fx_histories(session, as_of - FX_LOOKBACK), base)
 
 
 def _instruments(session: Session, symbols: Iterable[str] | None) -> list[Instrument]:
@@ -464,16 +480,22 @@ class TransactionFilter:
             raise InvalidInput(
                 f"from: {self.date_from} is after to: {self.date_to}; from must be on or before to"
             )
+        for name in ("min_amount", "max_amount"):
+            value = getattr(self, name)
+            if value is None:
+                continue
+            # Stored amounts are 64-bit counts of cents: nothing lies beyond 10^15. Checked
+            # by exponent, because arithmetic on 1e999999999 itself would overflow.
+            if value.adjusted() >= 15:
+                raise InvalidInput(f"{name}: must be between -{MAX_AMOUNT} and {MAX_AMOUNT}")
+            if value != value.quantize(CENT):
+                raise InvalidInput(f"{name}: must be an amount with at most 2 decimal places")
         if (
             self.min_amount is not None
             and self.max_amount is not None
             and self.min_amount > self.max_amount
         ):
             raise InvalidInput("min_amount: must not be greater than max_amount")
-        for name in ("min_amount", "max_amount"):
-            value = getattr(self, name)
-            if value is not None and (value != value.quantize(CENT) or abs(value) >= 10**15):
-                raise InvalidInput(f"{name}: must be an amount with at most 2 decimal places")
         column = Transaction.__table__.c  # type: ignore[attr-defined]
         found = []
         if self.date_from:
@@ -520,9 +542,8 @@ def query_transactions(
     day, ident = col(Transaction.transaction_date), col(Transaction.id)
     seen = 0
     if cursor is not None:
-        position = decode_cursor(cursor, scope)
-        after_day, after_id = date.fromisoformat(position["d"]), int(position["i"])
-        seen = int(position["n"])
+        position = decode_cursor(cursor, scope, TransactionPosition)
+        after_day, after_id, seen = position.d, position.i, position.n
         if order == "desc":
             conditions.append((day < after_day) | ((day == after_day) & (ident < after_id)))
         else:
@@ -536,8 +557,9 @@ def query_transactions(
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]
         last, shown = rows[-1], seen + len(rows)
-        position = {"d": last.transaction_date.isoformat(), "i": last.id, "n": shown}
-        next_cursor = encode_cursor(position, scope)
+        next_cursor = encode_cursor(
+            TransactionPosition(d=last.transaction_date, i=last.id or 0, n=shown), scope
+        )
         # Counted from the cursor, not the table: exact unless rows changed between pages.
         remaining = max(total - shown, 0)
     return TransactionSlice(
@@ -548,10 +570,10 @@ def query_transactions(
     )
 
 
-_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+_MONTH = re.compile(r"(?!0000)[0-9]{4}-(0[1-9]|1[0-2])")
 
 
-def _month(name: str, value: str | None) -> str | None:
+def parse_month(name: str, value: str | None) -> str | None:
     if value is not None and not _MONTH.fullmatch(value):
         raise InvalidInput(f"{name}: must be a month written YYYY-MM, such as 2026-09")
     return value
@@ -560,7 +582,7 @@ def _month(name: str, value: str | None) -> str | None:
 def list_spending(
     session: Session, oid: str, from_month: str | None = None, to_month: str | None = None
 ) -> list[SpendingOut]:
-    from_month, to_month = _month("from_month", from_month), _month("to_month", to_month)
+    from_month, to_month = parse_month("from_month", from_month), parse_month("to_month", to_month)
     if from_month and to_month and from_month > to_month:
         raise InvalidInput("from_month: must be on or before to_month")
     query = select(Spending).where(Spending.customer_oid == oid)
@@ -588,10 +610,12 @@ def list_derivatives(session: Session, oid: str, status: str | None = None) -> l
 
 def trades_by_symbol(session: Session, oid: str) -> dict[str, list[Trade]]:
     rows = session.exec(
-        select(Transaction).where(
+        select(Transaction)
+        .where(
             Transaction.customer_oid == oid,
             col(Transaction.transaction_type).in_(["buy", "sell"]),
         )
+        .order_by(col(Transaction.transaction_date), col(Transaction.id))
     )
     trades: dict[str, list[Trade]] = defaultdict(list)
     for row in rows:
@@ -744,12 +768,16 @@ def summarize_customer(
     )
 
 
+def count_transactions(session: Session, oid: str) -> int:
+    return session.exec(
+        select(func.count()).select_from(Transaction).where(Transaction.customer_oid == oid)
+    ).one()
+
+
 def read_summary(session: Session, raw_oid: str, currency: str | None = None) -> PortfolioSummary:
     oid = get_customer(session, raw_oid).customer_oid
     base = resolve_currency(session, currency)
-    count = session.exec(
-        select(func.count()).select_from(Transaction).where(Transaction.customer_oid == oid)
-    ).one()
+    count = count_transactions(session, oid)
     return summarize_customer(
         session,
         oid,
@@ -812,11 +840,12 @@ def read_portfolio(
         if summary_needed or "derivative_transactions" in wanted
         else []
     )
-    transactions = (
-        query_transactions(session, oid, limit=transactions_limit)
-        if summary_needed or "transactions" in wanted
-        else TransactionSlice([], 0, 0, None)
-    )
+    if "transactions" in wanted:
+        transactions = query_transactions(session, oid, limit=transactions_limit)
+        transaction_count = transactions.total
+    else:
+        transactions = TransactionSlice([], 0, 0, None)
+        transaction_count = count_transactions(session, oid) if summary_needed else 0
     summary = (
         summarize_customer(
             session,
@@ -826,7 +855,7 @@ def read_portfolio(
             accounts=accounts,
             spending=spending,
             derivatives=derivatives,
-            transaction_count=transactions.total,
+            transaction_count=transaction_count,
         )
         if summary_needed
         else None
@@ -834,11 +863,11 @@ def read_portfolio(
     return Portfolio(
         customer_oid=oid,
         user=UserOut(name=customer.name, customer_oid=oid),
-        assets=assets if "assets" in wanted else None,
-        bank_accounts=accounts if "bank_accounts" in wanted else None,
-        transactions=transactions.transactions if "transactions" in wanted else None,
-        spending=spending if "spending" in wanted else None,
-        derivative_transactions=derivatives if "derivative_transactions" in wanted else None,
+        assets=assets,
+        bank_accounts=accounts,
+        transactions=transactions.transactions,
+        spending=spending,
+        derivative_transactions=derivatives,
         portfolio_summary=summary,
     )
 
