@@ -10,11 +10,21 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
 
+SQLITE_POOL_SIZE = 40
+
 
 def create_db_engine(url: str) -> Engine:
     """An engine for ``url``; on SQLite every connection enforces foreign keys."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        # One connection for each thread that may run a request at once (Starlette's pool
+        # has 40): a request never waits for another one's connection.
+        engine = create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=30,
+        )
         event.listen(engine, "connect", _configure_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)

@@ -17,11 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from sqlmodel import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import service
+from cache import CacheMiddleware, open_cache
 from db import SessionDep, create_db_engine, create_schema
 from errors import BankError
 from mcp_server import build_server
@@ -67,17 +69,19 @@ CustomerOid = Annotated[
     str, Path(description=OID_DESCRIPTION, examples=["550e8400-e29b-41d4-a716-446655440001"])
 ]
 
-_ERROR_TEXT = {
-    400: "Invalid input: a malformed CustomerOID or a field that breaks a rule.",
-    404: "No customer with this CustomerOID.",
-    409: "A customer with this CustomerOID already exists.",
-    503: "The database cannot be reached.",
-}
+INVALID_OID = "A malformed CustomerOID, or a parameter that breaks a rule (detail says which)."
+UNKNOWN_CUSTOMER = "No customer with this CustomerOID."
+UNAVAILABLE = "The database cannot be reached right now; try again."
 
 
-def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for the error codes a route can really return."""
-    return {code: {"model": ErrorResponse, "description": _ERROR_TEXT[code]} for code in codes}
+def error_responses(**by_code: str) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for what a route can really answer besides 200.
+
+    Keys are ``e400``, ``e404``, ``e409``; every route reads the database, so 503 is always there.
+    """
+    described = {int(code.removeprefix("e")): text for code, text in by_code.items()}
+    described[503] = UNAVAILABLE
+    return {code: {"model": ErrorResponse, "description": text} for code, text in described.items()}
 
 
 def describe_validation_error(exc: RequestValidationError) -> str:
@@ -117,6 +121,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         # The traceback stays in the server log; the client never sees SQL.
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        if isinstance(exc, OperationalError | DisconnectionError | SQLAlchemyTimeoutError):
+            return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
         return JSONResponse({"detail": "Internal server error"}, status_code=500)
 
     @app.exception_handler(Exception)
@@ -159,8 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             added = seed_sample_data(engine)
             log.info("new database: loaded market data and %d sample customers", len(added))
         app.state.engine = engine
+        app.state.cache = open_cache(engine, settings.cache_mb)
         async with mcp.session_manager.run():
             yield
+        if app.state.cache is not None:
+            app.state.cache.close()
+            app.state.cache = None
         engine.dispose()
 
     app = FastAPIOffline(
@@ -169,6 +179,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
     )
+    app.state.cache = None
+    app.add_middleware(CacheMiddleware, cache=lambda: app.state.cache)
     install_error_handlers(app)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     add_routes(app)
@@ -182,7 +194,22 @@ def add_routes(app: FastAPI) -> None:
         "/customers",
         summary="List customers, a page at a time",
         tags=["customers"],
-        responses=errors(400),
+        responses={
+            **error_responses(e400="A bad limit, cursor or name (detail says which)."),
+            200: {
+                "description": "A JSON array of customers.",
+                "headers": {
+                    "X-Total-Count": {
+                        "description": "How many customers match, on all pages.",
+                        "schema": {"type": "integer"},
+                    },
+                    "Link": {
+                        "description": 'The next page, as <url>; rel="next", when there is one.',
+                        "schema": {"type": "string"},
+                    },
+                },
+            },
+        },
     )
     def read_customers(
         request: Request,
@@ -216,49 +243,43 @@ def add_routes(app: FastAPI) -> None:
         "/register-customer",
         summary="Register a new customer",
         tags=["customers"],
-        responses=errors(400, 409),
+        responses=error_responses(
+            e400="A name or CustomerOID that breaks a rule, or a malformed body.",
+            e409="A customer with this CustomerOID already exists.",
+        ),
     )
     def register_customer(
         request: RegisterCustomerRequest, session: SessionDep
     ) -> RegisterCustomerResponse:
         """Create a customer; a UUID is generated when `customer_oid` is absent."""
-        customer = service.register_customer(session, request.name, request.customer_oid)
-        return RegisterCustomerResponse(
-            customer_oid=customer.customer_oid,
-            name=customer.name,
-            message="Customer registered successfully",
-        )
+        return service.register_customer(session, request.name, request.customer_oid)
 
     @app.delete(
         "/customer/{customer_oid}",
         summary="Delete a customer and all of its data",
         tags=["customers"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def delete_customer(customer_oid: CustomerOid, session: SessionDep) -> DeleteCustomerResponse:
         """Permanently delete the customer and every row it owns, in one transaction."""
-        oid = service.delete_customer(session, customer_oid)
-        return DeleteCustomerResponse(
-            customer_oid=oid, message="Customer and all associated data deleted successfully"
-        )
+        return service.delete_customer(session, customer_oid)
 
     @app.get(
         "/customer/{customer_oid}/exists",
         summary="Check whether a customer exists",
         tags=["customers"],
-        responses=errors(400),
+        responses=error_responses(e400=INVALID_OID),
     )
     def customer_exists(customer_oid: CustomerOid, session: SessionDep) -> CustomerExistsResponse:
         """`exists: false` for an unknown but well-formed id (never 404)."""
-        oid, name = service.find_customer_name(session, customer_oid)
-        return CustomerExistsResponse(customer_oid=oid, exists=name is not None, name=name)
+        return service.customer_exists(session, customer_oid)
 
     @app.get(
         "/user-portfolio/{customer_oid}",
         summary="A customer's whole portfolio with a summary",
         tags=["portfolio"],
         response_model=Portfolio,
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_portfolio(
         customer_oid: CustomerOid,
@@ -295,7 +316,7 @@ def add_routes(app: FastAPI) -> None:
         "/customer/{customer_oid}/summary",
         summary="Valuation, allocation, performance and spending analysis",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_summary(
         customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
@@ -307,7 +328,7 @@ def add_routes(app: FastAPI) -> None:
         "/customer/{customer_oid}/assets",
         summary="Holdings with their valuation",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_assets(
         customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
@@ -319,7 +340,7 @@ def add_routes(app: FastAPI) -> None:
         "/customer/{customer_oid}/accounts",
         summary="Bank accounts and cash by currency",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_accounts(
         customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
@@ -331,7 +352,7 @@ def add_routes(app: FastAPI) -> None:
         "/customer/{customer_oid}/transactions",
         summary="Transactions, filtered and paged",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_transactions(
         request: Request,
@@ -378,15 +399,14 @@ def add_routes(app: FastAPI) -> None:
             session, customer_oid, filters, order=order, limit=limit, cursor=cursor
         )
         if page.next_cursor:
-            next_url = request.url.include_query_params(cursor=page.next_cursor)
-            page.next = f"{next_url.path}?{next_url.query}"
+            page.next = str(request.url.include_query_params(cursor=page.next_cursor))
         return page
 
     @app.get(
         "/customer/{customer_oid}/spending",
         summary="Spending grouped by category or month",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_spending(
         customer_oid: CustomerOid,
@@ -416,7 +436,7 @@ def add_routes(app: FastAPI) -> None:
         "/customer/{customer_oid}/derivatives",
         summary="Derivative positions, optionally by status",
         tags=["portfolio"],
-        responses=errors(400, 404),
+        responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
     )
     def read_derivatives(
         customer_oid: CustomerOid,
@@ -432,7 +452,9 @@ def add_routes(app: FastAPI) -> None:
         "/market-data",
         summary="Latest prices and changes",
         tags=["market data"],
-        responses=errors(400, 404),
+        responses=error_responses(
+            e400="No symbol, or too many.", e404="A symbol the bank does not know (named)."
+        ),
     )
     def read_market_data(
         session: SessionDep,
@@ -451,7 +473,9 @@ def add_routes(app: FastAPI) -> None:
         "/market-data/{symbol}/history",
         summary="Daily closes of one instrument",
         tags=["market data"],
-        responses=errors(400, 404),
+        responses=error_responses(
+            e400="A bad date, or from after to.", e404="A symbol the bank does not know."
+        ),
     )
     def read_price_history(
         symbol: Annotated[str, Path(max_length=16, description="Instrument symbol, e.g. AAPL.")],
@@ -470,7 +494,7 @@ def add_routes(app: FastAPI) -> None:
         "/health",
         summary="Service and database health",
         tags=["system"],
-        responses=errors(503),
+        responses=error_responses(),
     )
     def health(session: SessionDep) -> HealthResponse:
         """`healthy` when the service can reach its database; 503 with a reason otherwise."""

@@ -15,6 +15,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///banking.db"
     seed_on_empty: bool = True
     """Create the schema and load the sample data when the database is new."""
+    cache_mb: int = 64
+    """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
     """List and allow the MCP tools that register and delete customers."""
     cursor_secret: str = "dummy-bank-cursors"
