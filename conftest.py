@@ -3,19 +3,16 @@
 import os
 import shutil
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 
 from db import create_db_engine, create_schema
 from main import create_app
+from scripts.stress import serve
 from seed import seed_sample_data
 from settings import Settings
 
@@ -74,38 +71,9 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real uvicorn process on a free port with a new database; yields its base URL."""
-    database = tmp_path_factory.mktemp("live") / "bank.db"
-    port = free_port()
-    env = {**os.environ, "BANK_DATABASE_URL": f"sqlite:///{database}", "BANK_PORT": str(port)}
-    process = subprocess.Popen(
-        [sys.executable, "main.py"],
-        cwd=PROJECT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            if process.poll() is not None:
-                assert process.stderr is not None
-                pytest.fail(f"server exited early: {process.stderr.read().decode()[-2000:]}")
-            try:
-                if httpx2.get(f"{base_url}/health", timeout=1).status_code == 200:
-                    break
-            except httpx2.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail("server did not answer /health within 30 s")
-            time.sleep(0.1)
+    """A real server on a new database, for the tests of one module."""
+    with serve(tmp_path_factory.mktemp("live") / "bank.db") as base_url:
         yield base_url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
-        if process.stderr is not None:
-            process.stderr.close()
 
 
 @pytest.fixture

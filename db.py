@@ -5,7 +5,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
@@ -26,11 +26,14 @@ def create_db_engine(url: str) -> Engine:
             pool_timeout=30,
         )
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_sqlite)
         return engine
     return create_engine(url, pool_pre_ping=True)
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # SQLAlchemy, not the driver, starts transactions (see _begin_sqlite).
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.execute("PRAGMA busy_timeout = 30000")
@@ -39,6 +42,21 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")
     cursor.close()
+
+
+def _begin_sqlite(connection: Connection) -> None:
+    # A write takes the write lock when it starts: upgrading a read lock later can fail
+    # with "database is locked" at once, whatever the busy timeout, when writers race.
+    writing = connection.get_execution_options().get(WRITE_OPTION, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if writing else "BEGIN")
+
+
+WRITE_OPTION = "bank_write"
+
+
+def begin_write(session: Session) -> None:
+    """Start the session's transaction as a write; call before its first statement."""
+    session.connection(execution_options={WRITE_OPTION: True})
 
 
 def create_schema(engine: Engine) -> bool:

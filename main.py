@@ -5,6 +5,7 @@ Handlers parse, call ``service`` and return; every rule lives in the service.
 """
 
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 import uvicorn
 from fastapi import FastAPI, Path, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
@@ -24,9 +26,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import service
 from cache import CacheMiddleware, open_cache
-from db import SessionDep, create_db_engine, create_schema
+from db import SessionDep, create_db_engine
 from errors import BankError
 from mcp_server import build_server
+from middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestContextMiddleware
 from models import DerivativeStatus, TransactionType
 from schemas import (
     OID_DESCRIPTION,
@@ -47,10 +50,13 @@ from schemas import (
     SpendingSection,
     TransactionsPage,
 )
-from seed import seed_sample_data
+from seed import prepare_database
 from settings import Settings, get_settings
 
 log = logging.getLogger("dummy_bank")
+
+LOCAL_ORIGINS = r"https?://(localhost|127\.0\.0\.1|\[::1\])(:[0-9]+)?"
+"""Browser pages served from this machine may call the API; others need BANK_CORS_ORIGINS."""
 
 DESCRIPTION = """
 A sandbox bank with realistic, deterministic customer portfolios (holdings,
@@ -103,32 +109,38 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 
 
 def install_error_handlers(app: FastAPI) -> None:
+    def error(request: Request, status: int, detail: str, **headers: str) -> JSONResponse:
+        request_id = str(getattr(request.state, "request_id", ""))
+        return JSONResponse(
+            {"detail": detail, "request_id": request_id}, status_code=status, headers=headers
+        )
+
     @app.exception_handler(BankError)
-    async def bank_error(_: Request, exc: BankError) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+    async def bank_error(request: Request, exc: BankError) -> JSONResponse:
+        return error(request, exc.status_code, exc.detail)
 
     @app.exception_handler(RequestValidationError)
-    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"detail": describe_validation_error(exc)}, status_code=400)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return error(request, 400, describe_validation_error(exc))
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(
-            {"detail": str(exc.detail)}, status_code=exc.status_code, headers=exc.headers
-        )
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return error(request, exc.status_code, str(exc.detail), **(exc.headers or {}))
 
     @app.exception_handler(SQLAlchemyError)
     async def database_error(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         # The traceback stays in the server log; the client never sees SQL.
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         if isinstance(exc, OperationalError | DisconnectionError | SQLAlchemyTimeoutError):
-            return JSONResponse({"detail": UNAVAILABLE}, status_code=503)
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+            return error(request, 503, UNAVAILABLE)
+        return error(request, 500, "Internal server error")
 
     @app.exception_handler(Exception)
-    async def unexpected_error(_: Request, exc: Exception) -> JSONResponse:
+    async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
         # Starlette logs the traceback after this answer; the client gets JSON, not text.
-        return JSONResponse({"detail": "Internal server error"}, status_code=500)
+        # This handler runs outside the middleware that adds the request id header.
+        request_id = str(getattr(request.state, "request_id", ""))
+        return error(request, 500, "Internal server error", **{"X-Request-ID": request_id})
 
 
 def openapi_without_422(app: FastAPI) -> dict[str, Any]:
@@ -160,9 +172,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        refusal = settings.refusal_to_listen()
+        if refusal:
+            raise RuntimeError(refusal)
         engine = create_db_engine(settings.database_url)
-        if create_schema(engine) and settings.seed_on_empty:
-            added = seed_sample_data(engine)
+        added = prepare_database(engine, load_samples=settings.seed_on_empty)
+        if added:
             log.info("new database: loaded market data and %d sample customers", len(added))
         app.state.engine = engine
         app.state.cache = open_cache(engine, settings.cache_mb)
@@ -180,7 +195,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.cache = None
+    # Added innermost first: a request meets RequestContext, CORS, BodyLimit, ApiKey, Cache.
     app.add_middleware(CacheMiddleware, cache=lambda: app.state.cache)
+    app.add_middleware(
+        ApiKeyMiddleware,
+        full_key=settings.api_key.get_secret_value() if settings.api_key else None,
+        read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
+    )
+    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_origin_regex=LOCAL_ORIGINS,
+        allow_methods=["GET", "POST", "DELETE"],
+        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+        expose_headers=["X-Request-ID", "X-Total-Count", "Link"],
+    )
+    app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
     add_routes(app)
@@ -507,7 +538,23 @@ app = create_app()
 
 def main() -> None:
     settings = get_settings()
-    uvicorn.run(app, host=settings.host, port=settings.port)
+    refusal = settings.refusal_to_listen()
+    if refusal:
+        print(refusal, file=sys.stderr)
+        raise SystemExit(2)
+    # Our own access log leaves query strings out (they can hold names); uvicorn's would not.
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if settings.workers > 1:
+        # Workers re-import this module; each opens its own engine and cache.
+        uvicorn.run(
+            "main:app",
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            access_log=False,
+        )
+    else:
+        uvicorn.run(app, host=settings.host, port=settings.port, access_log=False)
 
 
 if __name__ == "__main__":

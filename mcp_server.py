@@ -451,14 +451,13 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
 
 
 def main() -> None:
-    from db import create_db_engine, create_schema
-    from seed import seed_sample_data
+    from db import create_db_engine
+    from seed import prepare_database
     from settings import get_settings
 
     settings = get_settings()
     engine: Engine = create_db_engine(settings.database_url)
-    if create_schema(engine) and settings.seed_on_empty:
-        seed_sample_data(engine)
+    prepare_database(engine, load_samples=settings.seed_on_empty)
     build_server(lambda: Session(engine), allow_writes=settings.mcp_allow_writes).run()
 
 

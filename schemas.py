@@ -17,6 +17,7 @@ OID_DESCRIPTION = "Customer identifier: a lowercase hyphenated UUID (or a legacy
 
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What went wrong, in words a person or an agent can act on.")
+    request_id: str = Field(description="The request's X-Request-ID, to find it in the logs.")
 
 
 class CustomerOut(BaseModel):

@@ -22,10 +22,12 @@ from typing import Any
 
 from sqlalchemy import func, insert, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 from tqdm import tqdm
 
 import synthetic
+from db import create_db_engine, create_schema
 from identifiers import make_iban
 from models import (
     CUSTOMER_COUNTER,
@@ -801,6 +803,24 @@ def seed_sample_data(engine: Engine) -> list[str]:
     return added
 
 
+def prepare_database(engine: Engine, *, load_samples: bool = True) -> list[str]:
+    """Create the schema and, on a new database, the sample data; return the names added.
+
+    Several workers may start on one new database at once: whichever loses the
+    race to create a table or a sample customer finds the work done, and goes on.
+    """
+    for attempt in range(5):
+        try:
+            if create_schema(engine) and load_samples:
+                return seed_sample_data(engine)
+            return []
+        except (OperationalError, IntegrityError):
+            if attempt == 4:
+                raise
+            clock.sleep(0.2 * (attempt + 1))
+    return []
+
+
 @dataclass
 class LoadReport:
     customers: int
@@ -866,7 +886,8 @@ def load_synthetic(
     producer.start()
     try:
         cursor = connection.cursor()
-        if engine.url.get_backend_name() == "sqlite":
+        sqlite = engine.url.get_backend_name() == "sqlite"
+        if sqlite:
             # Bulk load: survive a crash of this process, not a power cut, for speed.
             cursor.execute("PRAGMA synchronous = OFF")
             cursor.execute("PRAGMA cache_size = -50000")
@@ -877,6 +898,9 @@ def load_synthetic(
             if isinstance(batch, str):
                 raise RuntimeError(f"generating customers failed: {batch}")
             count, rows = batch
+            if sqlite:
+                # The engine leaves transactions to SQLAlchemy; here one batch is one.
+                cursor.execute("BEGIN IMMEDIATE")
             for table, table_rows in rows.items():
                 if table_rows:
                     cursor.executemany(statements[table], table_rows)
@@ -911,7 +935,6 @@ def peak_memory_mib() -> tuple[float, float]:
 
 
 def main() -> None:
-    from db import create_db_engine, create_schema
     from settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -930,8 +953,7 @@ def main() -> None:
         parser.error("--customers must be 0 or more and --batch-size at least 1")
 
     engine = create_db_engine(args.database_url)
-    create_schema(engine)
-    added = seed_sample_data(engine)
+    added = prepare_database(engine)
     if added:
         print(f"Added {len(added)} sample customers: {', '.join(added)}")
     elif not args.customers:

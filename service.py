@@ -31,6 +31,7 @@ from analytics import (
     summarize,
     value_holdings,
 )
+from db import begin_write
 from errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
 from models import (
@@ -223,6 +224,7 @@ def register_customer(
 ) -> RegisterCustomerResponse:
     clean_name = normalize_customer_name(name)
     oid = new_customer_oid() if customer_oid is None else parse_customer_oid(customer_oid)
+    begin_write(session)
     try:
         add_customer(session, oid, clean_name)
         session.commit()
@@ -235,6 +237,7 @@ def register_customer(
 def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:
     """Delete a customer and, by cascade, every row it owns, in one transaction."""
     oid = parse_customer_oid(raw_oid)
+    begin_write(session)
     deleted = session.exec(delete(Customer).where(col(Customer.customer_oid) == oid))
     if deleted.rowcount == 0:
         session.rollback()

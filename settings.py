@@ -1,7 +1,9 @@
 """Runtime configuration, read once from the environment (``BANK_*`` variables)."""
 
+import ipaddress
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -12,6 +14,8 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = 3000
+    workers: int = 1
+    """Worker processes ``python main.py`` starts; each has its own connections and cache."""
     database_url: str = "sqlite:///banking.db"
     seed_on_empty: bool = True
     """Create the schema and load the sample data when the database is new."""
@@ -21,6 +25,37 @@ class Settings(BaseSettings):
     """List and allow the MCP tools that register and delete customers."""
     cursor_secret: str = "dummy-bank-cursors"
     """Key that signs page cursors; set the same value on every worker behind one address."""
+    api_key: SecretStr | None = None
+    """Full access (read and write) for whoever sends it; no key configured means no check."""
+    read_api_key: SecretStr | None = None
+    """Read-only access: GET requests and the MCP server's read tools."""
+    allow_open_remote: bool = False
+    """Listen on a non-loopback address without any API key (on purpose, e.g. in a sandbox)."""
+    cors_origins: list[str] = []
+    """Browser origins allowed to call the API, besides localhost on any port."""
+
+    def refusal_to_listen(self) -> str | None:
+        """Why the service must not start with these settings, or None.
+
+        Like Redis's protected mode: an open API is fine on loopback, not on a network.
+        """
+        if self.api_key or self.read_api_key or self.allow_open_remote or _is_loopback(self.host):
+            return None
+        return (
+            f"Refusing to listen on {self.host} without an API key: anyone who can reach it could "
+            "read and delete every customer. Set BANK_API_KEY (and optionally "
+            "BANK_READ_API_KEY), or listen on 127.0.0.1, or set BANK_ALLOW_OPEN_REMOTE=true "
+            "if an open API on this network is really what you want."
+        )
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 @lru_cache

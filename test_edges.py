@@ -83,7 +83,7 @@ def test_unicode_digits_are_not_a_month(client: TestClient) -> None:
 def test_a_name_filter_without_letters_is_400(client: TestClient) -> None:
     response = client.get("/customers", params={"name": "!!!"})
     assert response.status_code == 400
-    assert response.json() == {"detail": "name: give at least one letter or digit to search for"}
+    assert response.json()["detail"] == "name: give at least one letter or digit to search for"
 
 
 @pytest.mark.parametrize(
@@ -110,7 +110,7 @@ def test_a_lost_database_is_503_not_500(client: TestClient, engine: Engine) -> N
     client.app.state.cache = None  # type: ignore[attr-defined]
     response = client.get(f"/user-portfolio/{JOHN}")
     assert response.status_code == 503
-    assert response.json() == {"detail": "The database cannot be reached right now; try again."}
+    assert response.json()["detail"] == "The database cannot be reached right now; try again."
 
 
 def test_shares_add_to_100_also_with_a_negative_slice() -> None:

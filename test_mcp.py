@@ -307,4 +307,4 @@ async def test_streamable_http_on_the_running_api(live_server: str) -> None:
         assert result.structured_content == rest
         failed = await session.call_tool("bank_customer_exists", {"customer_oid": "invalid-oid"})
         assert failed.is_error and "Invalid CustomerOID format" in failed.content[0].text  # type: ignore[union-attr]
-        assert (await http.get(f"{live_server}/no-such-path")).json() == {"detail": "Not Found"}
+        assert (await http.get(f"{live_server}/no-such-path")).json()["detail"] == "Not Found"

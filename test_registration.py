@@ -52,7 +52,7 @@ def test_register_with_a_legacy_id_keeps_it(client: TestClient) -> None:
 def test_register_duplicate_is_409(client: TestClient) -> None:
     status, body = register(client, name="John Again", customer_oid=JOHN)
     assert status == 409
-    assert body == {"detail": f"Customer with CustomerOID '{JOHN}' already exists"}
+    assert body["detail"] == f"Customer with CustomerOID '{JOHN}' already exists"
 
 
 @pytest.mark.parametrize(
@@ -90,7 +90,7 @@ def test_name_is_nfc_normalised(client: TestClient) -> None:
 def test_name_shorter_than_two_characters_is_400(client: TestClient, name: str) -> None:
     status, body = register(client, name=name)
     assert status == 400
-    assert body == {"detail": "name: must be at least 2 characters after trimming"}
+    assert body["detail"] == "name: must be at least 2 characters after trimming"
 
 
 def test_two_character_name_is_enough(client: TestClient) -> None:
@@ -101,7 +101,7 @@ def test_name_longer_than_100_characters_is_400(client: TestClient) -> None:
     assert register(client, name="x" * 100)[0] == 200
     status, body = register(client, name="x" * 101)
     assert status == 400
-    assert body == {"detail": "name: must be at most 100 characters"}
+    assert body["detail"] == "name: must be at most 100 characters"
 
 
 @pytest.mark.parametrize(
@@ -127,9 +127,10 @@ def test_name_with_a_lone_surrogate_is_400(client: TestClient) -> None:
         headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
-    assert response.json() == {
-        "detail": "name: must be valid Unicode text (it contains a lone surrogate)"
-    }
+    assert (
+        response.json()["detail"]
+        == "name: must be valid Unicode text (it contains a lone surrogate)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -164,7 +165,7 @@ def test_malformed_json_is_400(client: TestClient) -> None:
 def test_missing_body_is_400(client: TestClient) -> None:
     response = client.post("/register-customer")
     assert response.status_code == 400
-    assert response.json() == {"detail": "Invalid request: request body: Field required"}
+    assert response.json()["detail"] == "Invalid request: request body: Field required"
 
 
 def test_a_failed_registration_writes_nothing(client: TestClient) -> None:
