@@ -1,25 +1,42 @@
-"""Shared fixtures: a fresh seeded database per test, clients, a live server."""
+"""Shared fixtures: a fresh seeded database per test on each backend, clients, a live server.
 
+Every test that takes ``database_url`` (or ``client``, ``engine``) runs twice:
+on SQLite and on PostgreSQL. Each run gets its own database: a copy of a
+seeded SQLite file, or a PostgreSQL database made from a seeded template
+(``CREATE DATABASE ... TEMPLATE``), dropped afterwards. Where no PostgreSQL
+answers at BANK_TEST_POSTGRES_URL, the PostgreSQL half is skipped, saying so,
+unless BANK_TEST_REQUIRE names postgresql (as CI does): then it fails.
+"""
+
+import itertools
 import os
 import shutil
-import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.engine import Engine
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.pool import NullPool
 
-from db import create_db_engine, create_schema
+from db import create_db_engine
 from main import create_app
 from scripts.stress import serve
-from seed import seed_sample_data
+from seed import prepare_database
 from settings import Settings
 
 JOHN = "550e8400-e29b-41d4-a716-446655440001"
 JANE = "550e8400-e29b-41d4-a716-446655440002"
 UNKNOWN = "550e8400-e29b-41d4-a716-446655440000"
 PROJECT = Path(__file__).parent
+POSTGRES_URL = os.environ.get(
+    "BANK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+_RUN = f"dbtest_{os.getpid()}"
+_numbers = itertools.count()
 
 
 def require_or_skip(what: str, reason: str) -> None:
@@ -30,22 +47,83 @@ def require_or_skip(what: str, reason: str) -> None:
     pytest.skip(reason)
 
 
+@contextmanager
+def _admin() -> Iterator[Connection]:
+    """A short-lived connection to the server's maintenance database, for CREATE DATABASE."""
+    engine = create_engine(
+        POSTGRES_URL,
+        isolation_level="AUTOCOMMIT",
+        poolclass=NullPool,
+        connect_args={"connect_timeout": 5},
+    )
+    try:
+        with engine.connect() as connection:
+            yield connection
+    finally:
+        engine.dispose()
+
+
+def _database_url(name: str) -> str:
+    return make_url(POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def backend(request: pytest.FixtureRequest) -> str:
+    if request.param == "postgresql":
+        try:
+            with _admin() as connection:
+                connection.execute(text("SELECT 1"))
+        except OperationalError as error:
+            require_or_skip(
+                "postgresql", f"no PostgreSQL at {POSTGRES_URL}: {str(error.orig).strip()[:200]}"
+            )
+    return str(request.param)
+
+
 @pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A seeded SQLite file built once; every test gets its own copy."""
-    path = tmp_path_factory.mktemp("template") / "bank.db"
-    engine = create_db_engine(f"sqlite:///{path}")
-    create_schema(engine)
-    seed_sample_data(engine)
+def seeded_template(backend: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A seeded database built once per backend; every test gets a copy of it."""
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("template") / "bank.db"
+        url = f"sqlite:///{path}"
+    else:
+        name = f"{_RUN}_template"
+        with _admin() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        url = _database_url(name)
+    engine = create_db_engine(url)
+    prepare_database(engine)
     engine.dispose()
-    return path
+    yield url
+    if backend == "postgresql":
+        with _admin() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @pytest.fixture
-def database_url(seeded_template: Path, tmp_path: Path) -> str:
-    path = tmp_path / "bank.db"
-    shutil.copyfile(seeded_template, path)
-    return f"sqlite:///{path}"
+def database_url(backend: str, seeded_template: str, tmp_path: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        path = tmp_path / "bank.db"
+        shutil.copyfile(make_url(seeded_template).database or "", path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"{_RUN}_{next(_numbers)}"
+    template = make_url(seeded_template).database
+    with _admin() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    try:
+        yield _database_url(name)
+    finally:
+        with _admin() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+def sqlite_only(backend: str) -> None:
+    """For tests of something SQLite has and PostgreSQL does not (a file, PRAGMAs)."""
+    if backend != "sqlite":
+        pytest.skip("SQLite-specific: tested on the SQLite run")
 
 
 @pytest.fixture
@@ -62,17 +140,11 @@ def engine(client: TestClient) -> Engine:
     return app_engine
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A real server on a new database, for the tests of one module."""
-    with serve(tmp_path_factory.mktemp("live") / "bank.db") as base_url:
+    """A real server on a new SQLite database, for the tests of one module."""
+    database = tmp_path_factory.mktemp("live") / "bank.db"
+    with serve(f"sqlite:///{database}") as base_url:
         yield base_url
 
 

@@ -1,8 +1,13 @@
 """Database plumbing: the engine, its per-connection settings, sessions, first-run setup."""
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Annotated, Any
 
+from alembic import command
+from alembic.config import Config as AlembicConfig
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
@@ -10,7 +15,12 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
 
+PROJECT = Path(__file__).resolve().parent
 SQLITE_POOL_SIZE = 40
+POSTGRES_POOL_SIZE = 10
+POSTGRES_POOL_OVERFLOW = 30
+"""Up to 40 connections per worker at a load peak (Starlette runs 40 request threads); 10
+stay open. Mind PostgreSQL's max_connections (100 by default) times the workers."""
 
 
 def create_db_engine(url: str) -> Engine:
@@ -28,7 +38,16 @@ def create_db_engine(url: str) -> Engine:
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # A server database: a pool per worker, checked before use so that connections a
+    # restart killed are replaced; when the server is down a request fails fast (503).
+    return create_engine(
+        url,
+        pool_size=POSTGRES_POOL_SIZE,
+        max_overflow=POSTGRES_POOL_OVERFLOW,
+        pool_timeout=10,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
+    )
 
 
 def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -59,15 +78,48 @@ def begin_write(session: Session) -> None:
     session.connection(execution_options={WRITE_OPTION: True})
 
 
+class SchemaOutOfDate(RuntimeError):
+    """The database's schema is not the one this code needs; the message says what to run."""
+
+
+def _alembic_config(connection: Connection | None = None) -> AlembicConfig:
+    config = AlembicConfig(str(PROJECT / "alembic.ini"))
+    config.attributes["connection"] = connection
+    return config
+
+
+def schema_head() -> str:
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
 def create_schema(engine: Engine) -> bool:
-    """Create missing tables; return True when the database had none of them before."""
-    was_empty = not inspect(engine).has_table("users")
-    SQLModel.metadata.create_all(engine)
+    """Bring a new database to the latest schema, or check an existing one is there.
+
+    Returns True when the database was new. A database at an older revision is
+    not changed behind anyone's back: ``SchemaOutOfDate`` says what to run.
+    """
+    head = schema_head()
+    with engine.begin() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        was_empty = current is None and not inspect(connection).has_table("users")
+        if was_empty:
+            command.upgrade(_alembic_config(connection), "head")
+    if not was_empty and current != head:
+        url = engine.url.render_as_string(hide_password=True)
+        found = f"revision {current}" if current else "tables but no migration record"
+        raise SchemaOutOfDate(
+            f"The database {url} has {found}; this version of Dummy Bank needs revision {head}. "
+            "Run `.venv/bin/alembic upgrade head` (with the same BANK_DATABASE_URL), "
+            "or start again with `.venv/bin/python reset_database.py`."
+        )
     with engine.begin() as connection:
         # The kept customer count starts from the rows that are there.
         connection.execute(
             text(
-                "INSERT INTO counters (name, value) SELECT :name, (SELECT count(*) FROM users) "
+                "INSERT INTO counters (name, value) "
+                "SELECT CAST(:name AS VARCHAR(64)), (SELECT count(*) FROM users) "
                 "WHERE NOT EXISTS (SELECT 1 FROM counters WHERE name = :name)"
             ),
             {"name": models.CUSTOMER_COUNTER},
@@ -77,6 +129,8 @@ def create_schema(engine: Engine) -> bool:
 
 def drop_schema(engine: Engine) -> None:
     SQLModel.metadata.drop_all(engine)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
 
 
 def get_session(request: Request) -> Iterator[Session]:

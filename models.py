@@ -214,7 +214,10 @@ class CustomerNameToken(SQLModel, table=True):
 
     __tablename__ = "customer_name_tokens"
 
-    token: str = Field(primary_key=True, max_length=100)
+    # Byte order on PostgreSQL too, so a prefix is a range of the index (as on SQLite).
+    token: str = Field(
+        primary_key=True, sa_type=String(100).with_variant(String(100, collation="C"), "postgresql")
+    )
     customer_id: int = Field(
         foreign_key="users.id", ondelete="CASCADE", primary_key=True, index=True
     )

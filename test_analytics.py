@@ -33,6 +33,11 @@ def dec(number: float | int) -> Decimal:
     return Decimal(str(number))
 
 
+def as_date(value: date | str) -> date:
+    """A date column as read raw: SQLite gives text, PostgreSQL a date."""
+    return value if isinstance(value, date) else date.fromisoformat(value)
+
+
 class Ledger:
     """Reads raw rows; amounts are stored as integers of 10^-2, 10^-6 and 10^-8."""
 
@@ -69,7 +74,7 @@ class Ledger:
         return (self.usd(currency, day) / self.usd(self.base, day)).quantize(Decimal("1e-8"))
 
     def as_of(self) -> date:
-        return date.fromisoformat(self.rows("SELECT max(price_date) FROM instrument_prices")[0][0])
+        return as_date(self.rows("SELECT max(price_date) FROM instrument_prices")[0][0])
 
     def holdings(self, oid: str) -> list[tuple[str, str, str, Decimal]]:
         return [
@@ -270,9 +275,9 @@ def test_derivative_exposure(client: TestClient, engine: Engine) -> None:
     assert dec(exposure["premium_received"]) == received
     assert dec(exposure["net_premium"]) == received - paid
     assert dec(exposure["notional"]) == notional
-    expiries = sorted(date.fromisoformat(r[6]) for r in rows)
+    expiries = sorted(as_date(r[6]) for r in rows)
     assert exposure["nearest_expiry"] == expiries[0].isoformat()
-    soon = [r[0] for r in rows if date.fromisoformat(r[6]) <= as_of + timedelta(days=30)]
+    soon = [r[0] for r in rows if as_date(r[6]) <= as_of + timedelta(days=30)]
     assert [p["id"] for p in exposure["expiring_within_30_days"]] == soon
 
     john = summary(client, JOHN)["derivatives"]

@@ -10,6 +10,9 @@ from fastapi.testclient import TestClient
 import service
 from conftest import JANE, JOHN
 
+# The cache reads SQLite's data_version; on PostgreSQL it is off (see cache.open_cache).
+pytestmark = pytest.mark.usefixtures("sqlite_only")
+
 
 @pytest.fixture
 def portfolio_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:

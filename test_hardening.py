@@ -30,7 +30,7 @@ def server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[str]:
     database = tmp_path_factory.mktemp("hard") / "bank.db"
-    with serve(database, BANK_WORKERS=str(request.param)) as base_url:
+    with serve(f"sqlite:///{database}", BANK_WORKERS=str(request.param)) as base_url:
         yield base_url
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
+from sqlmodel import SQLModel
 
 from db import create_db_engine, create_schema
 from identifiers import is_valid_iban
@@ -24,19 +25,16 @@ def fresh_engine(path: Path) -> Engine:
 
 
 def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, in a total order."""
     with engine.connect() as connection:
-        tables = [
-            row[0]
-            for row in connection.execute(
-                text("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            )
-        ]
         return {
-            table: [
+            table.name: [
                 tuple(row)
-                for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2"))
+                for row in connection.execute(
+                    table.select().order_by(*[column.asc() for column in table.columns])
+                )
             ]
-            for table in tables
+            for table in SQLModel.metadata.sorted_tables
         }
 
 

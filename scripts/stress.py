@@ -39,14 +39,14 @@ def free_port() -> int:
         return port
 
 
-def start(database: Path, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+def start(database_url: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start ``python main.py`` and wait until /health answers."""
     process = subprocess.Popen(
         [sys.executable, "main.py"],
         cwd=PROJECT,
         env={
             **os.environ,
-            "BANK_DATABASE_URL": f"sqlite:///{database}",
+            "BANK_DATABASE_URL": database_url,
             "BANK_PORT": str(port),
             **env,
         },
@@ -80,10 +80,10 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def serve(database: Path, **env: str) -> Iterator[str]:
+def serve(database_url: str, **env: str) -> Iterator[str]:
     """A running server on a free port; yields its base URL."""
     port = free_port()
-    process = start(database, port, env)
+    process = start(database_url, port, env)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -154,7 +154,7 @@ def database_problems(database: Path) -> list[str]:
 
 def run_load(count: int, concurrency: int, workers: int, directory: Path) -> bool:
     database = directory / "load.db"
-    with serve(database, BANK_WORKERS=str(workers)) as base_url:
+    with serve(f"sqlite:///{database}", BANK_WORKERS=str(workers)) as base_url:
         storm = asyncio.run(register_storm(base_url, count, concurrency))
     missing = missing_customers(database, storm.acknowledged)
     server_errors = sum(n for status, n in storm.statuses.items() if status >= 500)
@@ -191,7 +191,7 @@ def run_crash(cycles: int, directory: Path, seed: int) -> bool:
     ok = True
     for cycle in range(1, cycles + 1):
         port = free_port()
-        process = start(database, port, {})
+        process = start(f"sqlite:///{database}", port, {})
         kill_after = rng.uniform(0.2, 2.0)
 
         storm = asyncio.run(
@@ -201,7 +201,7 @@ def run_crash(cycles: int, directory: Path, seed: int) -> bool:
         stop(process)
         acknowledged += storm.acknowledged
         # The next start recovers the WAL; then every acknowledged write must be there.
-        stop(start(database, free_port(), {}))
+        stop(start(f"sqlite:///{database}", free_port(), {}))
         missing = missing_customers(database, acknowledged)
         problems = database_problems(database)
         print(
