@@ -21,7 +21,7 @@ def render_item(kind: str, item: Any, autogen_context: Any) -> str | bool:
     if kind == "type" and isinstance(item, AutoString):
         return f"sa.String(length={item.length})" if item.length else "sa.String()"
     if kind == "type" and isinstance(item, UTCDateTime):
-        return "sa.DateTime()"
+        return "sa.DateTime(timezone=True)"
     return False
 
 
