@@ -8,7 +8,6 @@ import logging
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -32,7 +31,10 @@ from mcp_server import build_server
 from middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestContextMiddleware
 from models import DerivativeStatus, TransactionType
 from schemas import (
+    AMOUNT_PATTERN,
+    MONTH_PATTERN,
     OID_DESCRIPTION,
+    OID_PATTERN,
     AccountsSection,
     AssetsSection,
     CustomerExistsResponse,
@@ -41,6 +43,7 @@ from schemas import (
     DerivativesSection,
     ErrorResponse,
     HealthResponse,
+    IsoDate,
     MarketDataResponse,
     Portfolio,
     PortfolioSummary,
@@ -69,10 +72,17 @@ Currency = Annotated[
     Query(
         max_length=10,
         description="Base currency (ISO 4217) for converted figures: USD (default), EUR or GBP.",
+        json_schema_extra={"pattern": r"^\s*([uU][sS][dD]|[eE][uU][rR]|[gG][bB][pP])\s*$"},
     ),
 ]
 CustomerOid = Annotated[
-    str, Path(description=OID_DESCRIPTION, examples=["550e8400-e29b-41d4-a716-446655440001"])
+    str,
+    Path(
+        description=OID_DESCRIPTION,
+        examples=["550e8400-e29b-41d4-a716-446655440001"],
+        # Documented, not enforced here: the service's own check gives the clearer 400.
+        json_schema_extra={"pattern": OID_PATTERN},
+    ),
 ]
 
 INVALID_OID = "A malformed CustomerOID, or a parameter that breaks a rule (detail says which)."
@@ -390,10 +400,10 @@ def add_routes(app: FastAPI) -> None:
         customer_oid: CustomerOid,
         session: SessionDep,
         date_from: Annotated[
-            date | None, Query(alias="from", description="First date included (YYYY-MM-DD).")
+            IsoDate | None, Query(alias="from", description="First date included (YYYY-MM-DD).")
         ] = None,
         date_to: Annotated[
-            date | None, Query(alias="to", description="Last date included (YYYY-MM-DD).")
+            IsoDate | None, Query(alias="to", description="Last date included (YYYY-MM-DD).")
         ] = None,
         transaction_type: Annotated[
             TransactionType | None, Query(alias="type", description="Only this type.")
@@ -402,11 +412,16 @@ def add_routes(app: FastAPI) -> None:
             str | None, Query(max_length=16, description="Only trades of this symbol.")
         ] = None,
         min_amount: Annotated[
-            Decimal | None,
-            Query(description="Smallest signed amount included (negative for outflows)."),
+            str | None,
+            Query(
+                description="Smallest signed amount included (negative for outflows), "
+                "e.g. -100.50.",
+                pattern=AMOUNT_PATTERN,
+            ),
         ] = None,
         max_amount: Annotated[
-            Decimal | None, Query(description="Largest signed amount included.")
+            str | None,
+            Query(description="Largest signed amount included.", pattern=AMOUNT_PATTERN),
         ] = None,
         order: Annotated[
             Literal["desc", "asc"], Query(description="desc: newest first; asc: oldest first.")
@@ -423,8 +438,8 @@ def add_routes(app: FastAPI) -> None:
             date_to=date_to,
             transaction_type=transaction_type.value if transaction_type else None,
             symbol=symbol,
-            min_amount=min_amount,
-            max_amount=max_amount,
+            min_amount=Decimal(min_amount) if min_amount is not None else None,
+            max_amount=Decimal(max_amount) if max_amount is not None else None,
         )
         page = service.read_transactions(
             session, customer_oid, filters, order=order, limit=limit, cursor=cursor
@@ -446,10 +461,20 @@ def add_routes(app: FastAPI) -> None:
             Literal["category", "month"], Query(description="Group totals by category or month.")
         ] = "category",
         from_month: Annotated[
-            str | None, Query(max_length=7, description="First month included, YYYY-MM.")
+            str | None,
+            Query(
+                max_length=7,
+                description="First month included, YYYY-MM.",
+                json_schema_extra={"pattern": MONTH_PATTERN},
+            ),
         ] = None,
         to_month: Annotated[
-            str | None, Query(max_length=7, description="Last month included, YYYY-MM.")
+            str | None,
+            Query(
+                max_length=7,
+                description="Last month included, YYYY-MM.",
+                json_schema_extra={"pattern": MONTH_PATTERN},
+            ),
         ] = None,
         currency: Currency = None,
     ) -> SpendingSection:
@@ -512,10 +537,12 @@ def add_routes(app: FastAPI) -> None:
         symbol: Annotated[str, Path(max_length=16, description="Instrument symbol, e.g. AAPL.")],
         session: SessionDep,
         date_from: Annotated[
-            date | None, Query(alias="from", description="First day (default: a year before to).")
+            IsoDate | None,
+            Query(alias="from", description="First day (default: a year before to)."),
         ] = None,
         date_to: Annotated[
-            date | None, Query(alias="to", description="Last day (default: the last market date).")
+            IsoDate | None,
+            Query(alias="to", description="Last day (default: the last market date)."),
         ] = None,
     ) -> PriceHistory:
         """Daily closes between two dates, oldest first."""

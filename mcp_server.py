@@ -11,7 +11,6 @@ server over streamable HTTP at ``/mcp``.
 
 import logging
 from collections.abc import Callable
-from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
 
@@ -32,6 +31,7 @@ from schemas import (
     CustomersPage,
     DeleteCustomerResponse,
     DerivativesSection,
+    IsoDate,
     MarketDataResponse,
     PortfolioSummary,
     RegisterCustomerResponse,
@@ -234,8 +234,8 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
     )
     def transactions(
         customer_oid: CustomerOidArg,
-        date_from: Annotated[date | None, Field(description="First date, YYYY-MM-DD.")] = None,
-        date_to: Annotated[date | None, Field(description="Last date, YYYY-MM-DD.")] = None,
+        date_from: Annotated[IsoDate | None, Field(description="First date, YYYY-MM-DD.")] = None,
+        date_to: Annotated[IsoDate | None, Field(description="Last date, YYYY-MM-DD.")] = None,
         transaction_type: Annotated[
             TransactionType | None, Field(description="Only this type.")
         ] = None,

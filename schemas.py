@@ -4,15 +4,40 @@ Field descriptions are written for whoever reads ``/openapi.json``: a person in
 the Swagger UI or an agent deciding which field answers its question.
 """
 
+import re
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from identifiers import CUSTOMER_OID_EXAMPLE
 from money import Decimal8, Money
 
 OID_DESCRIPTION = "Customer identifier: a lowercase hyphenated UUID (or a legacy upper-case id)."
+
+_HEX_UUID = (
+    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32}"
+)
+OID_PATTERN = (
+    rf"^\s*(([uU][rR][nN]:[uU][uU][iI][dD]:)?({_HEX_UUID})|\{{({_HEX_UUID})\}}"
+    r"|[A-Z0-9-]{8,36})\s*$"
+)
+"""Every spelling identifiers.parse_customer_oid accepts, for the OpenAPI document."""
+MONTH_PATTERN = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$"
+AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+
+
+def _iso_date(value: object) -> object:
+    # A date is written YYYY-MM-DD; pydantic alone would also take 0 as 1970-01-01.
+    if isinstance(value, str) and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    if not isinstance(value, str | date):
+        raise ValueError("must be a date written YYYY-MM-DD")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+"""A calendar date written YYYY-MM-DD, and nothing else."""
 
 
 class ErrorResponse(BaseModel):
@@ -36,6 +61,7 @@ class RegisterCustomerRequest(BaseModel):
         default=None,
         description="Optional UUID for the new customer, in any common spelling; "
         "one is generated when it is absent.",
+        json_schema_extra={"pattern": OID_PATTERN},
     )
 
 

@@ -330,13 +330,15 @@ def converter(session: Session, base: str, as_of: date) -> Converter:
     return Converter(fx_histories(session, as_of - FX_LOOKBACK), base)
 
 
-def _instruments(session: Session, symbols: Iterable[str] | None) -> list[Instrument]:
+def _instruments(
+    session: Session, symbols: Iterable[str] | None, *, field: str = "symbols"
+) -> list[Instrument]:
     query = select(Instrument).order_by(col(Instrument.symbol))
     if symbols is None:
         return list(session.exec(query))
     wanted = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
     if not wanted:
-        raise InvalidInput("symbols: give at least one symbol, such as symbols=AAPL,BTC")
+        raise InvalidInput(f"{field}: give at least one symbol, such as AAPL or BTC")
     if len(wanted) > MAX_SYMBOLS:
         raise InvalidInput(f"symbols: at most {MAX_SYMBOLS} symbols per request")
     found = {i.symbol: i for i in session.exec(query.where(col(Instrument.symbol).in_(wanted)))}
@@ -394,7 +396,7 @@ def read_price_history(
     session: Session, symbol: str, date_from: date | None = None, date_to: date | None = None
 ) -> PriceHistory:
     """Daily closes of one symbol between two dates (the last year by default)."""
-    (instrument,) = _instruments(session, [symbol])
+    (instrument,) = _instruments(session, [symbol], field="symbol")
     date_to = date_to or market_as_of(session)
     date_from = date_from or months_before(date_to, 12)
     if date_from > date_to:

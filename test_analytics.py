@@ -536,7 +536,7 @@ def test_portfolio_sections_and_transactions_limit(client: TestClient) -> None:
         (f"/customer/{JOHN}/transactions", {"from": "yesterday"}, "query field 'from'"),
         (f"/customer/{JOHN}/transactions", {"type": "theft"}, "query field 'type'"),
         (f"/customer/{JOHN}/transactions", {"min_amount": "5", "max_amount": "1"}, "min_amount"),
-        (f"/customer/{JOHN}/transactions", {"min_amount": "0.001"}, "2 decimal places"),
+        (f"/customer/{JOHN}/transactions", {"min_amount": "0.001"}, "field 'min_amount'"),
         (f"/customer/{JOHN}/transactions", {"cursor": "Zm9yZ2Vk"}, "not a cursor this API issued"),
         (f"/customer/{JOHN}/summary", {"currency": "JPY"}, "use one of EUR, GBP, USD"),
         (f"/customer/{JOHN}/spending", {"from_month": "2026-13"}, "YYYY-MM"),
