@@ -441,13 +441,22 @@ def _derivative_exposure(p: PortfolioInputs, fx: Converter) -> DerivativeExposur
     )
 
 
-def _spending_insight(rows: Sequence[SpendingOut], fx: Converter, now: date) -> SpendingInsight:
-    by_category: dict[str, Decimal] = defaultdict(Decimal)
-    by_month: dict[str, Decimal] = defaultdict(Decimal)
+def spending_totals(
+    rows: Sequence[SpendingOut], fx: Converter, now: date, *, by: str
+) -> tuple[dict[str, Decimal], dict[str, int]]:
+    """Spending in the base currency and card payments, per category or per month."""
+    totals: dict[str, Decimal] = defaultdict(Decimal)
+    counts: dict[str, int] = defaultdict(int)
     for row in rows:
-        amount = to_cents(row.amount * fx.rate(row.currency, now))
-        by_category[row.category] += amount
-        by_month[row.month] += amount
+        key = row.category if by == "category" else row.month
+        totals[key] += to_cents(row.amount * fx.rate(row.currency, now))
+        counts[key] += row.transaction_count
+    return totals, counts
+
+
+def _spending_insight(rows: Sequence[SpendingOut], fx: Converter, now: date) -> SpendingInsight:
+    by_category, _ = spending_totals(rows, fx, now, by="category")
+    by_month, _ = spending_totals(rows, fx, now, by="month")
     shares = shares_of_100(by_category)
     # Every calendar month from the first to the latest counts, with or without spending.
     months = calendar_months(min(by_month), max(by_month)) if by_month else []

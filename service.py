@@ -28,6 +28,7 @@ from analytics import (
     percent,
     period_starts,
     shares_of_100,
+    spending_totals,
     summarize,
     value_holdings,
 )
@@ -702,13 +703,7 @@ def read_spending(
     base = resolve_currency(session, currency)
     rows = list_spending(session, oid, from_month, to_month)
     as_of = market_as_of(session)
-    fx = converter(session, base, as_of)
-    totals: dict[str, Decimal] = defaultdict(Decimal)
-    counts: dict[str, int] = defaultdict(int)
-    for row in rows:
-        key = row.category if group_by == "category" else row.month
-        totals[key] += to_cents(row.amount * fx.rate(row.currency, as_of))
-        counts[key] += row.transaction_count
+    totals, counts = spending_totals(rows, converter(session, base, as_of), as_of, by=group_by)
     shares = shares_of_100(totals)
     if group_by == "category":
         keys = sorted(totals, key=lambda k: (-totals[k], k))

@@ -18,7 +18,6 @@ import random
 import re
 import shutil
 import socket
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
+from sqlalchemy import column, create_engine, select, table, text
 
 PROJECT = Path(__file__).resolve().parent.parent
 LUA = """
@@ -56,28 +56,40 @@ def free_port() -> int:
         return port
 
 
-def ensure_database(directory: Path, size: int) -> Path:
-    path = directory / f"bank-{size}.db"
-    if not path.exists():
-        print(f"building a bank of {size:,} customers in {path} ...", flush=True)
-        subprocess.run(
-            [sys.executable, "seed.py", "--database-url", f"sqlite:///{path}",
-             "--customers", str(max(size - 5, 0)), "--seed", "1", "--quiet"],
-            cwd=PROJECT,
-            check=True,
-        )  # fmt: skip
-    return path
+def ensure_database(args: argparse.Namespace, size: int) -> str:
+    """The database URL for a bank of ``size`` customers, built on first use."""
+    if args.database_url:
+        url: str = args.database_url  # the caller built it (e.g. a PostgreSQL one)
+    else:
+        path = args.db_dir / f"bank-{size}.db"
+        url = f"sqlite:///{path}"
+        if path.exists():
+            return url
+    print(f"building (or topping up) a bank of {size:,} customers ...", flush=True)
+    subprocess.run(
+        [sys.executable, "seed.py", "--database-url", url,
+         "--customers", str(max(size - 5, 0)), "--seed", "1", "--quiet"],
+        cwd=PROJECT,
+        check=True,
+    )  # fmt: skip
+    return url
 
 
-def sample_customers(path: Path, count: int) -> list[str]:
-    with sqlite3.connect(path) as connection:
-        total = connection.execute("SELECT max(id) FROM users").fetchone()[0]
+def sample_customers(database_url: str, count: int) -> list[str]:
+    """A fixed sample of customers: the same ones on every run and every backend."""
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        total = connection.execute(text("SELECT max(id) FROM users")).scalar_one()
         wanted = sorted(random.Random(7).sample(range(1, total + 1), min(count, total)))
-        marks = ",".join("?" * len(wanted))
-        rows = connection.execute(
-            f"SELECT customer_oid FROM users WHERE id IN ({marks})", wanted
-        ).fetchall()
-    return [row[0] for row in rows]
+        oids: list[str] = list(
+            connection.execute(
+                select(column("customer_oid"))
+                .select_from(table("users"))
+                .where(column("id").in_(wanted))
+            ).scalars()
+        )
+    engine.dispose()
+    return oids
 
 
 def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> Result:
@@ -109,14 +121,14 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Pa
 
 
 def run_size(size: int, args: argparse.Namespace, workdir: Path) -> list[Result]:
-    database = ensure_database(args.db_dir, size)
-    customers = sample_customers(database, args.sample)
+    database_url = ensure_database(args, size)
+    customers = sample_customers(database_url, args.sample)
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     first = customers[0]
     env = {
         **os.environ,
-        "BANK_DATABASE_URL": f"sqlite:///{database}",
+        "BANK_DATABASE_URL": database_url,
         "BANK_CACHE_MB": str(args.cache_mb),
     }
     # Size the ceiling like a real portfolio answer: measure one with a short-lived server.
@@ -185,6 +197,11 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
     parser.add_argument("--sample", type=int, default=200, help="customers requests rotate over")
     parser.add_argument("--cache-mb", type=int, default=64, help="BANK_CACHE_MB (0: no cache)")
+    parser.add_argument(
+        "--database-url",
+        help="use (and top up) this database instead of SQLite files, e.g. a PostgreSQL one; "
+        "give one size only",
+    )
     parser.add_argument(
         "--db-dir", type=Path, default=Path(tempfile.gettempdir()) / "dummy-bank-bench",
         help="where the benchmark databases are built and kept for the next run",
