@@ -28,7 +28,12 @@ from cache import CacheMiddleware, open_cache
 from db import SessionDep, create_db_engine
 from errors import BankError
 from mcp_server import build_server
-from middleware import ApiKeyMiddleware, BodyLimitMiddleware, RequestContextMiddleware
+from middleware import (
+    ApiKeyMiddleware,
+    BodyLimitMiddleware,
+    RequestContextMiddleware,
+    configure_logging,
+)
 from models import DerivativeStatus, TransactionType
 from schemas import (
     AMOUNT_PATTERN,
@@ -173,6 +178,7 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    configure_logging()
 
     mcp = build_server(lambda: Session(app.state.engine), allow_writes=settings.mcp_allow_writes)
     # Stateless JSON replies: any worker can answer any MCP request.
@@ -570,7 +576,6 @@ def main() -> None:
         print(refusal, file=sys.stderr)
         raise SystemExit(2)
     # Our own access log leaves query strings out (they can hold names); uvicorn's would not.
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
     if settings.workers > 1:
         # Workers re-import this module; each opens its own engine and cache.
         uvicorn.run(

@@ -17,6 +17,22 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("dummy_bank.access")
 
+
+def configure_logging() -> None:
+    """Send the bank's own log lines (access log, server errors) to stderr, one per line.
+
+    Whatever else configured logging (the MCP SDK calls basicConfig at WARNING, uvicorn sets
+    up its own loggers), these lines are printed, once, however the app was started.
+    """
+    logger = logging.getLogger("dummy_bank")
+    if not logger.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 MAX_BODY_BYTES = 64 * 1024
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,100}")
 _OPEN_PATHS = re.compile(

@@ -312,6 +312,8 @@ def test_every_response_carries_a_request_id(client: TestClient) -> None:
 def test_one_access_log_line_per_request_without_names_or_keys(
     keyed: TestClient, caplog: pytest.LogCaptureFixture
 ) -> None:
+    bank_log = logging.getLogger("dummy_bank")
+    bank_log.addHandler(caplog.handler)  # the bank's logger does not propagate to the root
     with caplog.at_level(logging.INFO, logger="dummy_bank.access"):
         keyed.get(
             "/customers",
@@ -321,6 +323,7 @@ def test_one_access_log_line_per_request_without_names_or_keys(
         keyed.post(
             "/register-customer", json={"name": "Secret Name"}, headers={"X-API-Key": "full-secret"}
         )
+    bank_log.removeHandler(caplog.handler)
     lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "dummy_bank.access"]
     assert [line["path"] for line in lines] == ["/customers", "/register-customer"]
     first = lines[0]
