@@ -173,6 +173,7 @@ def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
          "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
         cwd=PROJECT,
         env=env,
+        stderr=subprocess.DEVNULL,  # the access log is written (that costs), not kept
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

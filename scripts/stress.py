@@ -40,31 +40,37 @@ def free_port() -> int:
 
 
 def start(database_url: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
-    """Start ``python main.py`` and wait until /health answers."""
-    process = subprocess.Popen(
-        [sys.executable, "main.py"],
-        cwd=PROJECT,
-        env={
-            **os.environ,
-            "BANK_DATABASE_URL": database_url,
-            "BANK_PORT": str(port),
-            **env,
-        },
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            assert process.stderr is not None
-            raise RuntimeError(f"server exited early: {process.stderr.read().decode()[-2000:]}")
-        try:
-            if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
-                return process
-        except httpx2.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("server did not answer /health within 60 s")
+    """Start ``python main.py`` and wait until /health answers.
+
+    Its log goes to a temporary file, not a pipe: a pipe nobody reads fills up and
+    would block the server in the middle of a request.
+    """
+    # The server keeps its own handle on the log file after this one is closed.
+    with tempfile.TemporaryFile() as log:
+        process = subprocess.Popen(
+            [sys.executable, "main.py"],
+            cwd=PROJECT,
+            env={
+                **os.environ,
+                "BANK_DATABASE_URL": database_url,
+                "BANK_PORT": str(port),
+                **env,
+            },
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                log.seek(0)
+                raise RuntimeError(f"server exited early: {log.read().decode()[-2000:]}")
+            try:
+                if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
+                    return process
+            except httpx2.TransportError:
+                time.sleep(0.1)
+        process.kill()
+        raise RuntimeError("server did not answer /health within 60 s")
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:
@@ -75,8 +81,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    if process.stderr is not None:
-        process.stderr.close()
 
 
 @contextmanager
