@@ -13,18 +13,35 @@ stale answer behind.
 import re
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
+from fastapi.routing import APIRoute
 from sqlalchemy.engine import Engine
+from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-CACHEABLE = re.compile(
-    r"^/(customers"
-    r"|customer/[^/]+/(exists|summary|assets|accounts|transactions|spending|derivatives)"
-    r"|user-portfolio/[^/]+"
-    r"|market-data(/[^/]+/history)?)$"
-)
+_CACHEABLE = "_bank_cacheable"
+
+Endpoint = TypeVar("Endpoint", bound=Callable[..., Any])
+
+
+def cacheable(endpoint: Endpoint) -> Endpoint:
+    """Mark a GET route whose answer depends on the database and the URL alone."""
+    setattr(endpoint, _CACHEABLE, True)
+    return endpoint
+
+
+def cacheable_paths(routes: Iterable[BaseRoute]) -> list[re.Pattern[str]]:
+    """The path patterns of the routes marked ``cacheable``."""
+    return [
+        route.path_regex
+        for route in routes
+        if isinstance(route, APIRoute) and getattr(route.endpoint, _CACHEABLE, False)
+    ]
+
+
 # Headers that describe the request rather than the answer are never replayed.
 _NOT_REPLAYED = {b"date", b"server", b"x-request-id", b"content-length"}
 
@@ -104,13 +121,23 @@ def open_cache(engine: Engine, max_mb: int) -> ResponseCache | None:
 class CacheMiddleware:
     """Serves repeated GETs of the read endpoints from a ``ResponseCache``."""
 
-    def __init__(self, app: ASGIApp, cache: Callable[[], ResponseCache | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        cache: Callable[[], ResponseCache | None],
+        paths: list[re.Pattern[str]],
+    ) -> None:
         self.app = app
         self.cache = cache
+        self.paths = paths
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         cache = self.cache() if scope["type"] == "http" else None
-        if cache is None or scope["method"] != "GET" or not CACHEABLE.match(scope["path"]):
+        if (
+            cache is None
+            or scope["method"] != "GET"
+            or not any(path.match(scope["path"]) for path in self.paths)
+        ):
             await self.app(scope, receive, send)
             return
         token = cache.refresh()

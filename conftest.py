@@ -27,24 +27,13 @@ from main import create_app
 from scripts.stress import serve
 from seed import prepare_database
 from settings import Settings
+from tests.helpers import require_or_skip
 
-JOHN = "550e8400-e29b-41d4-a716-446655440001"
-JANE = "550e8400-e29b-41d4-a716-446655440002"
-UNKNOWN = "550e8400-e29b-41d4-a716-446655440000"
-PROJECT = Path(__file__).parent
 POSTGRES_URL = os.environ.get(
     "BANK_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 _RUN = f"dbtest_{os.getpid()}"
 _numbers = itertools.count()
-
-
-def require_or_skip(what: str, reason: str) -> None:
-    """Skip for want of ``what``, unless BANK_TEST_REQUIRE names it: then fail."""
-    required = {part.strip() for part in os.environ.get("BANK_TEST_REQUIRE", "").split(",")}
-    if what in required:
-        pytest.fail(f"{reason} (BANK_TEST_REQUIRE={what} makes this a failure)")
-    pytest.skip(reason)
 
 
 @contextmanager

@@ -11,9 +11,11 @@ from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, SQLModel, create_engine
+from sqlalchemy.exc import SQLAlchemyError
+from sqlmodel import Session, SQLModel, create_engine, select
 
 import models  # registers every table on SQLModel.metadata
+from errors import ServiceUnavailable
 
 PROJECT = Path(__file__).resolve().parent
 SQLITE_POOL_SIZE = 40
@@ -144,3 +146,13 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def check_database(session: Session) -> None:
+    """Raise ``ServiceUnavailable`` unless the database answers a trivial query."""
+    try:
+        session.exec(select(text("1")))
+    except SQLAlchemyError:
+        raise ServiceUnavailable(
+            "Database unavailable: the bank cannot reach its database"
+        ) from None

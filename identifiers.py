@@ -14,10 +14,13 @@ CUSTOMER_OID_RULE = (
 
 _HEX32 = r"[0-9a-fA-F]{32}"
 _HYPHENATED = r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-_UUID_SPELLINGS = re.compile(
-    rf"(?:urn:uuid:)?({_HYPHENATED}|{_HEX32})|\{{({_HYPHENATED}|{_HEX32})\}}", re.IGNORECASE
-)
-_LEGACY = re.compile(r"[A-Z0-9-]{8,36}")
+_UUID = f"{_HYPHENATED}|{_HEX32}"
+_LEGACY_IDS = r"[A-Z0-9-]{8,36}"
+_UUID_SPELLINGS = re.compile(rf"(?:urn:uuid:)?({_UUID})|\{{({_UUID})\}}", re.IGNORECASE)
+_LEGACY = re.compile(_LEGACY_IDS)
+
+OID_PATTERN = rf"^\s*(([uU][rR][nN]:[uU][uU][iI][dD]:)?({_UUID})|\{{({_UUID})\}}|{_LEGACY_IDS})\s*$"
+"""Every spelling ``parse_customer_oid`` accepts, as a JSON Schema pattern (no regex flags)."""
 
 
 def parse_customer_oid(raw: str, *, field: str = "customer_oid") -> str:

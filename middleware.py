@@ -10,10 +10,12 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api_errors import error_body
 
 access_log = logging.getLogger("dummy_bank.access")
 
@@ -39,7 +41,6 @@ _OPEN_PATHS = re.compile(
     r"^/(health|docs|redoc|openapi\.json|static-offline-docs/.*|docs/oauth2-redirect)$"
 )
 _READ_METHODS = {"GET", "HEAD", "OPTIONS"}
-WRITE_TOOLS = {"bank_register_customer", "bank_delete_customer"}
 
 
 def request_id_of(scope: Scope) -> str:
@@ -49,7 +50,7 @@ def request_id_of(scope: Scope) -> str:
 async def send_error(
     send: Send, scope: Scope, status: int, detail: str, headers: Iterable[tuple[bytes, bytes]] = ()
 ) -> None:
-    body = json.dumps({"detail": detail, "request_id": request_id_of(scope)}).encode()
+    body = error_body(detail, request_id_of(scope))
     await send(
         {
             "type": "http.response.start",
@@ -164,8 +165,15 @@ class ApiKeyMiddleware:
     listens on loopback only, see settings). /health and the docs stay open.
     """
 
-    def __init__(self, app: ASGIApp, full_key: str | None, read_key: str | None) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        full_key: str | None,
+        read_key: str | None,
+        write_tools: Callable[[], Awaitable[set[str]]],
+    ) -> None:
         self.app = app
+        self.write_tools = write_tools
         self.full_key = full_key.encode() if full_key else None
         self.read_key = read_key.encode() if read_key else None
 
@@ -224,12 +232,13 @@ class ApiKeyMiddleware:
             calls = json.loads(body)
         except ValueError:
             calls = None
+        write_tools = await self.write_tools()
         for call in calls if isinstance(calls, list) else [calls]:
             if (
                 isinstance(call, dict)
                 and call.get("method") == "tools/call"
                 and isinstance(call.get("params"), dict)
-                and call["params"].get("name") in WRITE_TOOLS
+                and call["params"].get("name") in write_tools
             ):
                 await send_error(send, scope, 403, "This API key may only call read tools")
                 return None

@@ -16,6 +16,9 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
 CENT = Decimal("0.01")
+BASE_CURRENCY = "USD"
+CURRENCIES = ("USD", "EUR", "GBP")
+"""Every currency the bank quotes and converts to; US dollars are the default base."""
 MONEY_SCALE = 2
 PRICE_SCALE = 6
 QUANTITY_SCALE = 8

@@ -10,19 +10,11 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-from identifiers import CUSTOMER_OID_EXAMPLE
+from identifiers import CUSTOMER_OID_EXAMPLE, OID_PATTERN
 from money import Decimal8, Money
 
 OID_DESCRIPTION = "Customer identifier: a lowercase hyphenated UUID (or a legacy upper-case id)."
 
-_HEX_UUID = (
-    "[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32}"
-)
-OID_PATTERN = (
-    rf"^\s*(([uU][rR][nN]:[uU][uU][iI][dD]:)?({_HEX_UUID})|\{{({_HEX_UUID})\}}"
-    r"|[A-Z0-9-]{8,36})\s*$"
-)
-"""Every spelling identifiers.parse_customer_oid accepts, for the OpenAPI document."""
 MONTH_PATTERN = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$"
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
 

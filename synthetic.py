@@ -38,42 +38,42 @@ from typing import Any, NamedTuple, TypeVar
 from faker.providers.person.de_DE import Provider as GermanNames
 from faker.providers.person.en_GB import Provider as BritishNames
 from faker.providers.person.en_US import Provider as AmericanNames
+from sqlalchemy import Table
+from sqlmodel import SQLModel
 
-from identifiers import make_iban, name_tokens
+from identifiers import name_tokens
+from market_model import (
+    AS_OF,
+    CRYPTO_EXCHANGE,
+    GLOBAL_BANK,
+    INVESTMENT_CORP,
+    ScaledMarket,
+    bank_iban,
+    month_starts,
+    monthly_spending,
+)
+from models import CUSTOMER_TABLES, Customer, CustomerNameToken
+from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 
-AS_OF = date(2026, 9, 30)
 # Customer i registered at REGISTRATION_START + i steps: ids and UUIDv7 CustomerOIDs then
 # grow with i, which keeps every customer_oid index append-only during a bulk load.
 REGISTRATION_START = datetime(2016, 1, 1)
 REGISTRATION_STEP = timedelta(minutes=4)
-MONTHS = ("2026-06", "2026-07", "2026-08", "2026-09")
+MONTHS = tuple(month_starts(AS_OF, 4))
 TRADE_WINDOW = (date(2024, 10, 1), date(2026, 6, 30))
 
-# Table -> columns, in the order the generator's tuples use.
+_FILLED: tuple[type[SQLModel], ...] = (Customer, CustomerNameToken, *CUSTOMER_TABLES)
+TABLES: tuple[Table, ...] = tuple(model.__table__ for model in _FILLED)  # type: ignore[attr-defined]
+"""The tables the generator fills, parents first (as in ``CUSTOMER_TABLES``): the write order."""
 COLUMNS: dict[str, tuple[str, ...]] = {
-    "users": ("id", "customer_oid", "name", "created_at"),
-    "customer_name_tokens": ("token", "customer_id"),
-    "bank_accounts": (
-        "id", "customer_oid", "institution_id", "account_number", "iban", "account_type",
-        "currency", "balance", "opened_on",
-    ),
-    "assets": ("id", "customer_oid", "account_id", "symbol", "quantity"),
-    "transactions": (
-        "id", "customer_oid", "account_id", "transaction_date", "transaction_type",
-        "description", "category", "amount", "currency", "symbol", "quantity", "price",
-    ),
-    "spending": (
-        "id", "customer_oid", "month", "category", "amount", "currency", "transaction_count",
-    ),
-    "derivative_transactions": (
-        "id", "customer_oid", "account_id", "instrument_type", "underlying_symbol",
-        "option_type", "side", "strategy", "contracts", "multiplier", "strike", "premium",
-        "trade_price", "currency", "trade_date", "expiry_date", "status", "closed_on",
-    ),
-}  # fmt: skip
+    table.name: tuple(column.name for column in table.columns) for table in TABLES
+}
+"""Table -> columns, in the order of the table and of the generator's tuples."""
 
-QUANTITY_UNIT = 10**8  # quantities are stored as 10^-8 units
-PRICE_UNIT = 10**6  # prices as 10^-6 units; money as cents
+MONEY_UNIT = 10**MONEY_SCALE
+PRICE_UNIT = 10**PRICE_SCALE
+QUANTITY_UNIT = 10**QUANTITY_SCALE
+PRICE_UNITS_PER_CENT = PRICE_UNIT // MONEY_UNIT
 
 
 def uuid7(moment: datetime, random_bits: int) -> str:
@@ -152,21 +152,6 @@ def _pick_weighted(rng: random.Random, table: Sequence[tuple[T, float]]) -> T:
 
 
 @dataclass
-class Market:
-    """Daily closes (in 10^-6 units) of every instrument, for trade prices."""
-
-    closes: dict[str, dict[date, int]]
-    currency: dict[str, str]
-    asset_type: dict[str, str]
-
-    def close_on_or_before(self, symbol: str, day: date) -> tuple[date, int]:
-        history = self.closes[symbol]
-        while day not in history:
-            day -= timedelta(days=1)
-        return day, history[day]
-
-
-@dataclass
 class IdCounters:
     """The next free id of each table, so rows can reference each other in one batch."""
 
@@ -190,12 +175,12 @@ def _round_div(numerator: int, denominator: int) -> int:
 class CustomerGenerator:
     """Generates one customer's rows at a time into per-table lists."""
 
-    def __init__(self, seed: int, market: Market, institutions: dict[str, int]) -> None:
+    def __init__(self, seed: int, market: ScaledMarket, institutions: dict[str, int]) -> None:
         self.seed = seed
         self.market = market
-        self.bank = institutions["Global Bank"]
-        self.broker = institutions["Investment Corp"]
-        self.exchange = institutions["Crypto Exchange"]
+        self.bank = institutions[GLOBAL_BANK]
+        self.broker = institutions[INVESTMENT_CORP]
+        self.exchange = institutions[CRYPTO_EXCHANGE]
 
     def generate(
         self, index: int, ids: IdCounters, rows: dict[str, list[tuple[object, ...]]]
@@ -265,12 +250,8 @@ class _Book:
     def account(self, institution: int, account_type: str, currency: str, opening: int) -> int:
         account_id = self.ids.take("bank_accounts")
         number = f"5{self.index:09d}{len(self.accounts) + 1}"
-        iban = None
-        if account_type in ("checking", "savings") and currency == self.locale.currency:
-            if self.locale.iban_country == "DE":
-                iban = make_iban("DE", "50010517" + number[-10:])
-            elif self.locale.iban_country == "GB":
-                iban = make_iban("GB", "GLBL601613" + number[-8:])
+        domestic = account_type in ("checking", "savings") and currency == self.locale.currency
+        iban = bank_iban(self.locale.iban_country, number) if domestic else None
         opened = self.created - timedelta(days=self.rng.randint(0, 2000))
         self.accounts.append(
             [account_id, self.oid, institution, number, iban, account_type, currency, opening,
@@ -307,20 +288,18 @@ class _Book:
             "retail": rng.randint(2_800, 7_500),
             "affluent": rng.randint(9_000, 30_000),
             "corporate": rng.randint(60_000, 900_000),
-        }[self.segment] * 100
+        }[self.segment] * MONEY_UNIT
         main = self.account(self.g.bank, "checking", currency, rng.randint(5, 60) * income // 10)
         if affluent or (not corporate and rng.random() < 0.4):
             self.account(self.g.bank, "savings", currency, rng.randint(2, 40) * income)
 
-        for month in MONTHS:
-            first = date.fromisoformat(month + "-01")
+        for first in MONTHS:
             description = "Customer receipts" if corporate else "Salary"
             self.book(main, first, "deposit", description, "income", income, currency)
 
         categories = BUSINESS_CATEGORIES if corporate else PERSONAL_CATEGORIES
         chosen = rng.sample(categories, 4 if corporate or affluent else 3)
-        for month in MONTHS:
-            first = date.fromisoformat(month + "-01")
+        for first in MONTHS:
             for category in chosen:
                 typical = income * rng.randint(2, 9) // 100
                 for n in range(rng.randint(1, 2)):
@@ -366,10 +345,12 @@ class _Book:
             )
             # Spend about a share of the budget; crypto in thousandths, bonds in tens.
             target = budget // len(symbols)
-            units = max(1, target * PRICE_UNIT // 100 // max(price, 1))
+            units = max(1, target * PRICE_UNIT // MONEY_UNIT // max(price, 1))
             if market.asset_type[symbol] == "crypto":
                 quantity = (
-                    max(1, target * PRICE_UNIT * 1000 // 100 // price) * QUANTITY_UNIT // 1000
+                    max(1, target * PRICE_UNIT * 1000 // MONEY_UNIT // price)
+                    * QUANTITY_UNIT
+                    // 1000
                 )
             elif market.asset_type[symbol] == "bond":
                 quantity = max(10, units // 10 * 10) * QUANTITY_UNIT
@@ -394,7 +375,7 @@ class _Book:
     def trade_row(
         self, account_id: int, symbol: str, day: date, quantity: int, price: int, *, buy: bool
     ) -> None:
-        gross = _round_div(quantity * price, QUANTITY_UNIT * PRICE_UNIT // 100)
+        gross = _round_div(quantity * price, QUANTITY_UNIT * PRICE_UNIT // MONEY_UNIT)
         shown = f"{quantity / QUANTITY_UNIT:g}"
         verb = "Buy" if buy else "Sell"
         self.book(
@@ -414,7 +395,7 @@ class _Book:
         rng, market = self.rng, self.g.market
         account_id = next((a[0] for a in self.accounts if a[5] == "brokerage"), None)
         if account_id is None:
-            account_id = self.account(self.g.broker, "brokerage", "USD", 10_000_00)
+            account_id = self.account(self.g.broker, "brokerage", "USD", 10_000 * MONEY_UNIT)
         trade_day = AS_OF - timedelta(days=rng.randint(20, 200))
         expiry = trade_day + timedelta(days=rng.choice((30, 60, 90, 180)))
         status = "open" if expiry > AS_OF else rng.choice(("expired", "closed"))
@@ -427,8 +408,13 @@ class _Book:
             option_type = "call" if covered or rng.random() < 0.5 else "put"
             side = "short" if covered else "long"
             strategy = "covered_call" if covered else f"long_{option_type}"
-            strike = spot * rng.randint(90, 115) // 100 // 10_000 * 10_000
-            premium = spot * rng.randint(15, 60) // 1000 // 10_000 * 10_000
+            # Strikes and premiums are whole cents.
+            strike = (
+                spot * rng.randint(90, 115) // 100 // PRICE_UNITS_PER_CENT * PRICE_UNITS_PER_CENT
+            )
+            premium = (
+                spot * rng.randint(15, 60) // 1000 // PRICE_UNITS_PER_CENT * PRICE_UNITS_PER_CENT
+            )
             self.rows["derivative_transactions"].append(
                 (self.ids.take("derivative_transactions"), self.oid, account_id, "option", symbol,
                  option_type, side, strategy, rng.randint(1, 5), 100, strike, premium, None, "USD",
@@ -444,16 +430,13 @@ class _Book:
 
     def flush(self) -> None:
         self.bookings.sort(key=lambda b: (b.day, b.kind, b.description))
-        spending: dict[tuple[str, str, str], list[int]] = {}
         for b in self.bookings:
             self.rows["transactions"].append((self.ids.take("transactions"), self.oid, *b))
-            if b.kind == "card_payment" and b.category:
-                spending.setdefault((b.day[:7], b.category, b.currency), []).append(-b.cents)
-        for (month, category, ccy), amounts in sorted(spending.items()):
+        bookings = ((b.day[:7], b.kind, b.category, b.currency, b.cents) for b in self.bookings)
+        for month, category, ccy, amount, count in monthly_spending(bookings):
             self.rows["spending"].append(
-                (self.ids.take("spending"), self.oid, month, category, sum(amounts), ccy,
-                 len(amounts))
-            )  # fmt: skip
+                (self.ids.take("spending"), self.oid, month, category, amount, ccy, count)
+            )
         self.rows["bank_accounts"].extend(tuple(a) for a in self.accounts)
 
 
@@ -472,7 +455,7 @@ def batches(
 def produce(
     queue: Any,
     seed: int,
-    market: Market,
+    market: ScaledMarket,
     institutions: dict[str, int],
     ids: IdCounters,
     first: int,

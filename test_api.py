@@ -14,7 +14,6 @@ from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
-from conftest import JANE, JOHN, PROJECT, UNKNOWN
 from db import create_db_engine
 from identifiers import is_valid_iban
 from models import (
@@ -28,6 +27,7 @@ from models import (
     Transaction,
 )
 from seed import SAMPLE_CUSTOMERS, seed_sample_data
+from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 SAMPLES = {
     "550e8400-e29b-41d4-a716-446655440001": "John Doe",

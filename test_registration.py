@@ -5,7 +5,7 @@ import uuid
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import JOHN, UNKNOWN
+from tests.helpers import JOHN, UNKNOWN
 
 SUCCESS = "Customer registered successfully"
 

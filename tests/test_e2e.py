@@ -2,7 +2,7 @@
 
 import httpx2
 
-from conftest import JOHN, UNKNOWN
+from tests.helpers import JOHN, UNKNOWN
 
 
 def test_contract_walkthrough_over_http(live_server: str) -> None:

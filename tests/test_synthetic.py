@@ -1,6 +1,7 @@
 """Synthetic customers: deterministic, coherent, and served like any other customer."""
 
 from collections import defaultdict
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,10 +10,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
+import synthetic
+from bulk_load import load_synthetic
 from db import create_db_engine, create_schema
 from identifiers import is_valid_iban
 from main import create_app
-from seed import load_synthetic
+from market_model import CRYPTO_EXCHANGE, GLOBAL_BANK, INVESTMENT_CORP, ScaledMarket
 from settings import Settings
 
 CUSTOMERS = 300
@@ -177,3 +180,29 @@ def test_synthetic_customers_are_served_and_found(synthetic_engine: Engine) -> N
             any(word.lower().startswith(surname[:3].lower()) for word in c["name"].split())
             for c in found
         )
+
+
+def test_generated_tuples_line_up_with_their_tables() -> None:
+    # Rows are positional tuples written under the columns read from the models: every value
+    # must fit the column it lands in (type, nullability, length, date format).
+    institutions = {GLOBAL_BANK: 1, INVESTMENT_CORP: 2, CRYPTO_EXCHANGE: 3}
+    generator = synthetic.CustomerGenerator(42, ScaledMarket.generated(), institutions)
+    ids = synthetic.IdCounters({table.name: 1 for table in synthetic.TABLES if "id" in table.c})
+    ((_, rows),) = synthetic.batches(generator, ids, 0, 200, 200)
+    for table in synthetic.TABLES:
+        assert rows[table.name], table.name
+        for row in rows[table.name]:
+            assert len(row) == len(table.columns), table.name
+            for column, value in zip(table.columns, row, strict=True):
+                where = f"{table.name}.{column.name} = {value!r}"
+                if value is None:
+                    assert column.nullable, where
+                    continue
+                kind = column.type.python_type
+                if kind in (date, datetime):
+                    assert isinstance(value, str) and kind.fromisoformat(value), where
+                else:
+                    assert isinstance(value, kind), where
+                length = getattr(column.type, "length", None)
+                if length is not None:
+                    assert len(value) <= length, where

@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-from conftest import JANE, JOHN
+from tests.helpers import JANE, JOHN
 
 CENT = Decimal("0.01")
 ABC = "550e8400-e29b-41d4-a716-446655440004"

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from conftest import JOHN
 from main import create_app
 from scripts.stress import serve
 from settings import Settings
+from tests.helpers import JOHN, burst
 
 
 @pytest.fixture
@@ -26,19 +26,6 @@ def postgres_url(backend: str, database_url: str) -> str:
 def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
     with serve(postgres_url) as first, serve(postgres_url) as second:
         yield first, second
-
-
-async def _spread(
-    servers: tuple[str, str], method: str, path: str, count: int, **kwargs: object
-) -> Counter[int]:
-    async with httpx2.AsyncClient(timeout=10) as client:
-        responses = await asyncio.gather(
-            *(
-                client.request(method, servers[n % 2] + path, **kwargs)  # type: ignore[arg-type]
-                for n in range(count)
-            )
-        )
-    return Counter(r.status_code for r in responses)
 
 
 def test_a_write_through_one_process_is_seen_by_the_other_at_once(
@@ -57,7 +44,7 @@ def test_a_write_through_one_process_is_seen_by_the_other_at_once(
 def test_racing_registrations_and_deletes_across_processes(two_servers: tuple[str, str]) -> None:
     oid = "7a1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"
     statuses = asyncio.run(
-        _spread(
+        burst(
             two_servers,
             "POST",
             "/register-customer",
@@ -66,7 +53,7 @@ def test_racing_registrations_and_deletes_across_processes(two_servers: tuple[st
         )
     )
     assert statuses == Counter({200: 1, 409: 49}), statuses
-    statuses = asyncio.run(_spread(two_servers, "DELETE", f"/customer/{oid}", 20))
+    statuses = asyncio.run(burst(two_servers, "DELETE", f"/customer/{oid}", 20))
     assert statuses == Counter({200: 1, 404: 19}), statuses
 
 
@@ -101,8 +88,8 @@ def test_a_database_that_is_down_gives_503_fast(postgres_url: str) -> None:
 
 
 def test_bulk_load_uses_copy_and_leaves_ids_in_order(postgres_url: str) -> None:
+    from bulk_load import load_synthetic
     from db import create_db_engine
-    from seed import load_synthetic
 
     engine = create_db_engine(postgres_url)
     report = load_synthetic(engine, 60, seed=3, batch_size=25, progress=False)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-import service
-from conftest import JANE, JOHN
+from services import portfolio
+from tests.helpers import JANE, JOHN
 
 # The cache reads SQLite's data_version; on PostgreSQL it is off (see cache.open_cache).
 pytestmark = pytest.mark.usefixtures("sqlite_only")
@@ -18,13 +18,13 @@ pytestmark = pytest.mark.usefixtures("sqlite_only")
 def portfolio_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Records each time a portfolio is really computed."""
     calls: list[str] = []
-    original: Callable[..., Any] = service.read_portfolio
+    original: Callable[..., Any] = portfolio.read_portfolio
 
     def counting(session: Any, raw_oid: str, **options: Any) -> Any:
         calls.append(raw_oid)
         return original(session, raw_oid, **options)
 
-    monkeypatch.setattr(service, "read_portfolio", counting)
+    monkeypatch.setattr(portfolio, "read_portfolio", counting)
     return calls
 
 

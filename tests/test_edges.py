@@ -9,8 +9,8 @@ from sqlalchemy import Engine, text
 
 import paging
 from analytics import Trade, average_cost, shares_of_100
-from conftest import JOHN
 from db import create_db_engine
+from tests.helpers import JOHN
 
 ROUTES = [
     "/customers",

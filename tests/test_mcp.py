@@ -15,9 +15,9 @@ from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from conftest import JANE, JOHN, PROJECT, UNKNOWN
 from mcp_server import build_server
 from seed import SAMPLE_CUSTOMERS
+from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 pytestmark = pytest.mark.anyio
 

@@ -14,13 +14,14 @@ from pathlib import Path
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from mcp.types import ToolAnnotations
 from starlette.types import Message, Receive, Scope, Send
 
-from conftest import JOHN, PROJECT
 from main import create_app
 from middleware import BodyLimitMiddleware
 from scripts.stress import register_storm, run_crash, serve
 from settings import Settings
+from tests.helpers import JOHN, PROJECT, burst
 
 SAME_ID = "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"
 
@@ -34,21 +35,11 @@ def server(
         yield base_url
 
 
-async def _burst(
-    base_url: str, method: str, path: str, count: int, **kwargs: object
-) -> Counter[int]:
-    async with httpx2.AsyncClient(base_url=base_url, timeout=10) as client:
-        responses = await asyncio.gather(
-            *(client.request(method, path, **kwargs) for _ in range(count))  # type: ignore[arg-type]
-        )
-    return Counter(r.status_code for r in responses)
-
-
 def test_concurrent_registrations_of_one_id_give_one_200(server: str) -> None:
     for round_number in range(10):
         oid = SAME_ID[:-2] + f"{round_number:02d}"
         statuses = asyncio.run(
-            _burst(
+            burst(
                 server,
                 "POST",
                 "/register-customer",
@@ -62,7 +53,7 @@ def test_concurrent_registrations_of_one_id_give_one_200(server: str) -> None:
 
 def test_concurrent_deletes_of_one_customer_give_one_200(server: str) -> None:
     oid = httpx2.post(f"{server}/register-customer", json={"name": "Doomed"}).json()["customer_oid"]
-    statuses = asyncio.run(_burst(server, "DELETE", f"/customer/{oid}", 20))
+    statuses = asyncio.run(burst(server, "DELETE", f"/customer/{oid}", 20))
     assert statuses == Counter({200: 1, 404: 19}), statuses
 
 
@@ -233,6 +224,44 @@ def test_a_read_key_may_call_mcp_read_tools_only(database_url: str) -> None:
         assert answered.status_code == 200
         assert answered.json()["result"]["structuredContent"]["exists"] is True
         assert client.get(f"/customer/{JOHN}/exists", headers=headers).json()["exists"] is True
+
+
+def test_a_new_write_tool_is_gated_for_the_read_key_by_its_own_annotations(
+    database_url: str,
+) -> None:
+    """No list of write tools to keep in step: a tool that does not declare itself
+    read-only is refused to the read key the moment it is registered."""
+    settings = Settings(
+        database_url=database_url, api_key="full-secret", read_api_key="read-secret"
+    )
+    app = create_app(settings)
+    touched: list[str] = []
+
+    def bank_touch(customer_oid: str) -> str:
+        touched.append(customer_oid)
+        return "touched"
+
+    app.state.mcp.add_tool(
+        bank_touch, annotations=ToolAnnotations(read_only_hint=False, destructive_hint=False)
+    )
+    call = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": "bank_touch", "arguments": {"customer_oid": JOHN}},
+    }
+    headers = {
+        "Accept": "application/json, text/event-stream",
+        "Content-Type": "application/json",
+        "MCP-Protocol-Version": "2025-11-25",
+    }
+    with TestClient(app, base_url="http://127.0.0.1:3000") as client:
+        refused = client.post("/mcp", json=call, headers={**headers, "X-API-Key": "read-secret"})
+        assert refused.status_code == 403
+        assert touched == []
+        allowed = client.post("/mcp", json=call, headers={**headers, "X-API-Key": "full-secret"})
+        assert allowed.status_code == 200
+        assert touched == [JOHN]
 
 
 @pytest.mark.parametrize(

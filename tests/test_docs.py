@@ -10,7 +10,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from conftest import require_or_skip
+from tests.helpers import require_or_skip
 
 
 class _AssetLinks(HTMLParser):

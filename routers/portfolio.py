@@ -1,0 +1,168 @@
+"""Portfolio routes: the whole portfolio and each of its sections, for one customer."""
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Request, Response
+
+from api_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
+from cache import cacheable
+from db import SessionDep
+from models import DerivativeStatus
+from params import Currency, CustomerOid, TransactionQuery
+from schemas import (
+    MONTH_PATTERN,
+    AccountsSection,
+    AssetsSection,
+    DerivativesSection,
+    Portfolio,
+    PortfolioSummary,
+    SpendingSection,
+    TransactionsPage,
+)
+from services import portfolio
+
+router = APIRouter(
+    tags=["portfolio"], responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER)
+)
+
+
+@cacheable
+@router.get(
+    "/user-portfolio/{customer_oid}",
+    summary="A customer's whole portfolio with a summary",
+    response_model=Portfolio,
+)
+def read_portfolio(
+    customer_oid: CustomerOid,
+    session: SessionDep,
+    currency: Currency = None,
+    sections: Annotated[
+        str | None,
+        Query(
+            max_length=200,
+            description="Comma-separated sections to include: "
+            + ", ".join(portfolio.PORTFOLIO_SECTIONS)
+            + ". All of them when absent.",
+            examples=["portfolio_summary,assets"],
+        ),
+    ] = None,
+    transactions_limit: Annotated[
+        int | None,
+        Query(ge=1, le=500, description="Keep only the newest N transactions (1 to 500)."),
+    ] = None,
+) -> Response:
+    """Holdings, accounts, transactions, spending, derivatives and the analysis of them."""
+    wanted = portfolio.parse_sections(sections)
+    answer = portfolio.read_portfolio(
+        session,
+        customer_oid,
+        currency=currency,
+        sections=wanted,
+        transactions_limit=transactions_limit,
+    )
+    left_out = set(portfolio.PORTFOLIO_SECTIONS) - wanted
+    return Response(answer.model_dump_json(exclude=left_out), media_type="application/json")
+
+
+@cacheable
+@router.get(
+    "/customer/{customer_oid}/summary",
+    summary="Valuation, allocation, performance and spending analysis",
+)
+def read_summary(
+    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+) -> PortfolioSummary:
+    """The portfolio summary alone, in the base currency asked for."""
+    return portfolio.read_summary(session, customer_oid, currency)
+
+
+@cacheable
+@router.get("/customer/{customer_oid}/assets", summary="Holdings with their valuation")
+def read_assets(
+    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+) -> AssetsSection:
+    """Each holding with price, cost, market value, unrealized gain and weight."""
+    return portfolio.read_assets(session, customer_oid, currency)
+
+
+@cacheable
+@router.get("/customer/{customer_oid}/accounts", summary="Bank accounts and cash by currency")
+def read_accounts(
+    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
+) -> AccountsSection:
+    """Every account with its institution, and the cash per currency and in total."""
+    return portfolio.read_accounts(session, customer_oid, currency)
+
+
+@cacheable
+@router.get("/customer/{customer_oid}/transactions", summary="Transactions, filtered and paged")
+def read_transactions(
+    request: Request,
+    customer_oid: CustomerOid,
+    session: SessionDep,
+    query: Annotated[TransactionQuery, Query()],
+    limit: Annotated[int, Query(ge=1, le=500, description="Page size, 1 to 500.")] = 50,
+    cursor: Annotated[
+        str | None,
+        Query(max_length=500, description="next_cursor of the previous page, unchanged."),
+    ] = None,
+) -> TransactionsPage:
+    """One page of transactions, sorted by date; `next` fetches the following page."""
+    page = portfolio.read_transactions(
+        session, customer_oid, query.to_filter(), order=query.order, limit=limit, cursor=cursor
+    )
+    if page.next_cursor:
+        page.next = str(request.url.include_query_params(cursor=page.next_cursor))
+    return page
+
+
+@cacheable
+@router.get("/customer/{customer_oid}/spending", summary="Spending grouped by category or month")
+def read_spending(
+    customer_oid: CustomerOid,
+    session: SessionDep,
+    group_by: Annotated[
+        Literal["category", "month"], Query(description="Group totals by category or month.")
+    ] = "category",
+    from_month: Annotated[
+        str | None,
+        Query(
+            max_length=7,
+            description="First month included, YYYY-MM.",
+            json_schema_extra={"pattern": MONTH_PATTERN},
+        ),
+    ] = None,
+    to_month: Annotated[
+        str | None,
+        Query(
+            max_length=7,
+            description="Last month included, YYYY-MM.",
+            json_schema_extra={"pattern": MONTH_PATTERN},
+        ),
+    ] = None,
+    currency: Currency = None,
+) -> SpendingSection:
+    """Spending totals per group over a range of months, in the base currency."""
+    return portfolio.read_spending(
+        session,
+        customer_oid,
+        group_by=group_by,
+        from_month=from_month,
+        to_month=to_month,
+        currency=currency,
+    )
+
+
+@cacheable
+@router.get(
+    "/customer/{customer_oid}/derivatives", summary="Derivative positions, optionally by status"
+)
+def read_derivatives(
+    customer_oid: CustomerOid,
+    session: SessionDep,
+    status: Annotated[
+        DerivativeStatus | None, Query(description="Only positions with this status.")
+    ] = None,
+) -> DerivativesSection:
+    """Options and futures, newest trade first."""
+    return portfolio.read_derivatives(session, customer_oid, status.value if status else None)

@@ -1,0 +1,177 @@
+"""Customers: the name rules, registration, deletion, look-up and the paged name search."""
+
+import unicodedata
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from db import begin_write
+from errors import Conflict, InvalidInput, NotFound
+from identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
+from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken
+from paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
+from schemas import (
+    CustomerExistsResponse,
+    CustomerOut,
+    CustomersPage,
+    DeleteCustomerResponse,
+    RegisterCustomerResponse,
+)
+
+NAME_MIN, NAME_MAX = 2, 100
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def normalize_customer_name(raw: str) -> str:
+    """Trim and NFC-normalise a name, or raise ``InvalidInput`` saying which rule it breaks."""
+    if any("\ud800" <= ch <= "\udfff" for ch in raw):
+        raise InvalidInput("name: must be valid Unicode text (it contains a lone surrogate)")
+    name = unicodedata.normalize("NFC", raw.strip())
+    if any(unicodedata.category(ch) == "Cc" for ch in name):
+        raise InvalidInput("name: must not contain control characters such as line breaks or tabs")
+    if any(ch in _BIDI_CONTROLS for ch in name):
+        raise InvalidInput("name: must not contain bidirectional override or embedding characters")
+    visible = [ch for ch in name if unicodedata.category(ch) not in ("Cf", "Zs")]
+    if len(name) < NAME_MIN or len(visible) < 1:
+        raise InvalidInput(f"name: must be at least {NAME_MIN} characters after trimming")
+    if len(name) > NAME_MAX:
+        raise InvalidInput(f"name: must be at most {NAME_MAX} characters")
+    return name
+
+
+def get_customer(session: Session, raw_oid: str) -> Customer:
+    """The customer with this id in any spelling, or ``NotFound``."""
+    oid = parse_customer_oid(raw_oid)
+    customer = session.exec(select(Customer).where(Customer.customer_oid == oid)).first()
+    if customer is None:
+        raise NotFound(f"Customer with CustomerOID '{oid}' not found")
+    return customer
+
+
+def search_customers(
+    session: Session, name: str | None = None, *, limit: int = 100, cursor: str | None = None
+) -> CustomersPage:
+    """Customers with a name word starting with each word of ``name``, oldest first, paged.
+
+    Matching goes through the name-token index, so the cost follows the number
+    of matches, not the size of the bank; the unfiltered total is a kept count.
+    """
+    words = name_tokens(name or "")
+    if name is not None and name.strip() and not words:
+        raise InvalidInput("name: give at least one letter or digit to search for")
+    scope = fingerprint("customers", words)
+    start = CustomerPosition(i=0, n=0)
+    position = decode_cursor(cursor, scope, CustomerPosition) if cursor is not None else start
+    after, seen = position.i, position.n
+    if words:
+        matching = _name_matches(words)
+        total = session.exec(select(func.count()).select_from(matching)).one()
+        page_ids = list(
+            session.exec(
+                select(matching.c.customer_id)
+                .where(matching.c.customer_id > after)
+                .order_by(matching.c.customer_id)
+                .limit(limit + 1)
+            )
+        )
+        query = select(Customer).where(col(Customer.id).in_(page_ids[:limit]))
+        more = len(page_ids) > limit
+    else:
+        total = customer_count(session)
+        query = select(Customer).where(col(Customer.id) > after).limit(limit + 1)
+        more = False
+    rows = list(session.exec(query.order_by(col(Customer.id))))
+    if len(rows) > limit:
+        more, rows = True, rows[:limit]
+    shown = seen + len(rows)
+    next_cursor = (
+        encode_cursor(CustomerPosition(i=rows[-1].id or 0, n=shown), scope) if more else None
+    )
+    return CustomersPage(
+        customers=[CustomerOut(customer_oid=c.customer_oid, name=c.name) for c in rows],
+        total=total,
+        remaining=max(total - shown, 0) if more else 0,
+        next_cursor=next_cursor,
+    )
+
+
+def _name_matches(words: list[str]) -> Any:
+    """Ids of customers having, for every word, a name token that starts with it."""
+    token = CustomerNameToken.__table__.c  # type: ignore[attr-defined]
+    query = None
+    for word in words:
+        ids = select(token.customer_id).where(
+            token.token >= word, token.token < prefix_upper_bound(word)
+        )
+        query = ids if query is None else query.where(token.customer_id.in_(ids))
+    assert query is not None
+    return query.distinct().subquery()
+
+
+def customer_count(session: Session) -> int:
+    return session.exec(select(Counter.value).where(Counter.name == CUSTOMER_COUNTER)).one()
+
+
+def bump_counter(session: Session, name: str, delta: int) -> None:
+    """Add ``delta`` to a kept count inside the caller's transaction."""
+    table = Counter.__table__  # type: ignore[attr-defined]
+    updated = session.exec(
+        update(table).where(table.c.name == name).values(value=table.c.value + delta)
+    )
+    if updated.rowcount == 0:
+        session.add(Counter(name=name, value=delta))
+
+
+def add_customer(
+    session: Session, oid: str, name: str, created_at: datetime | None = None
+) -> Customer:
+    """Insert a customer with its name tokens and count it; the caller commits."""
+    customer = Customer(customer_oid=oid, name=name)
+    if created_at is not None:
+        customer.created_at = created_at
+    session.add(customer)
+    session.flush()
+    assert customer.id is not None
+    session.add_all(CustomerNameToken(token=t, customer_id=customer.id) for t in name_tokens(name))
+    bump_counter(session, CUSTOMER_COUNTER, 1)
+    return customer
+
+
+def customer_exists(session: Session, raw_oid: str) -> CustomerExistsResponse:
+    """Whether a (well-formed) id is registered, with its canonical form and the name."""
+    oid = parse_customer_oid(raw_oid)
+    name = session.exec(select(Customer.name).where(Customer.customer_oid == oid)).first()
+    return CustomerExistsResponse(customer_oid=oid, exists=name is not None, name=name)
+
+
+def register_customer(
+    session: Session, name: str, customer_oid: str | None = None
+) -> RegisterCustomerResponse:
+    clean_name = normalize_customer_name(name)
+    oid = new_customer_oid() if customer_oid is None else parse_customer_oid(customer_oid)
+    begin_write(session)
+    try:
+        add_customer(session, oid, clean_name)
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"Customer with CustomerOID '{oid}' already exists") from None
+    return RegisterCustomerResponse(customer_oid=oid, name=clean_name)
+
+
+def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:
+    """Delete a customer and, by cascade, every row it owns, in one transaction."""
+    oid = parse_customer_oid(raw_oid)
+    begin_write(session)
+    deleted = session.exec(delete(Customer).where(col(Customer.customer_oid) == oid))
+    if deleted.rowcount == 0:
+        session.rollback()
+        raise NotFound(f"Customer with CustomerOID '{oid}' not found")
+    bump_counter(session, CUSTOMER_COUNTER, -1)
+    session.commit()
+    return DeleteCustomerResponse(customer_oid=oid)

@@ -1,0 +1,49 @@
+"""What several test files share: the sample customers' ids, the project folder, skips that
+can be made failures, and bursts of concurrent requests against running servers."""
+
+import asyncio
+import os
+from collections import Counter
+from pathlib import Path
+
+import httpx2
+import pytest
+
+from seed import SAMPLE_CUSTOMERS
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def sample_oid(name: str) -> str:
+    """The id of the sample customer with this name, as the sample data defines it."""
+    return next(sample.customer_oid for sample in SAMPLE_CUSTOMERS if sample.name == name)
+
+
+JOHN = sample_oid("John Doe")
+JANE = sample_oid("Jane Smith")
+UNKNOWN = "550e8400-e29b-41d4-a716-446655440000"
+"""Well-formed, and no sample customer's id."""
+assert UNKNOWN not in {sample.customer_oid for sample in SAMPLE_CUSTOMERS}
+
+
+def require_or_skip(what: str, reason: str) -> None:
+    """Skip for want of ``what``, unless BANK_TEST_REQUIRE names it: then fail."""
+    required = {part.strip() for part in os.environ.get("BANK_TEST_REQUIRE", "").split(",")}
+    if what in required:
+        pytest.fail(f"{reason} (BANK_TEST_REQUIRE={what} makes this a failure)")
+    pytest.skip(reason)
+
+
+async def burst(
+    base_urls: str | tuple[str, ...], method: str, path: str, count: int, **kwargs: object
+) -> Counter[int]:
+    """Send ``count`` requests at once, spread over the servers given; count the statuses."""
+    servers = (base_urls,) if isinstance(base_urls, str) else base_urls
+    async with httpx2.AsyncClient(timeout=10) as client:
+        responses = await asyncio.gather(
+            *(
+                client.request(method, servers[n % len(servers)] + path, **kwargs)  # type: ignore[arg-type]
+                for n in range(count)
+            )
+        )
+    return Counter(r.status_code for r in responses)
