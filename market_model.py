@@ -171,11 +171,20 @@ def generate_fx(currency: str, last: str, volatility: float) -> list[tuple[date,
     )
 
 
+MAX_CLOSED_DAYS = 14
+
+
 def close_on_or_before(history: dict[date, T], day: date) -> tuple[date, T]:
-    """The last close on or before ``day``: a trade on a closed market gets the previous one."""
-    while day not in history:
+    """The last close on or before ``day``: a trade on a closed market gets the previous one.
+
+    Markets close for days, not weeks: a gap longer than that means ``day`` lies before
+    the history, which is an error, not a reason to walk back forever.
+    """
+    for _ in range(MAX_CLOSED_DAYS + 1):
+        if day in history:
+            return day, history[day]
         day -= timedelta(days=1)
-    return day, history[day]
+    raise LookupError(f"no close within {MAX_CLOSED_DAYS} days on or before {day}")
 
 
 @dataclass
