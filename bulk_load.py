@@ -52,6 +52,8 @@ def load_synthetic(
     with_ids = [table for table in synthetic.TABLES if "id" in table.c]
     with Session(engine) as session:
         institutions = load_institutions(session)
+        # Committed now: the generator hands out these ids in batches written by other sessions.
+        session.commit()
         done = session.exec(select(Counter.value).where(Counter.name == counter)).first() or 0
         ids = IdCounters(
             {
@@ -139,7 +141,11 @@ def write_rows(cursor: Any, table: str, rows: list[tuple[object, ...]], *, sqlit
 def database_bytes(engine: Engine) -> int | None:
     """The database's size on disk, where the backend can tell."""
     if engine.url.get_backend_name() == "sqlite":
-        return os.path.getsize(engine.url.database) if engine.url.database else None
+        if not engine.url.database:
+            return None
+        # Recent commits may still sit in the write-ahead log beside the main file.
+        files = (engine.url.database, engine.url.database + "-wal")
+        return sum(os.path.getsize(path) for path in files if os.path.exists(path))
     with engine.connect() as connection:
         size = connection.execute(text("SELECT pg_database_size(current_database())")).scalar()
     return int(size) if size is not None else None
