@@ -13,6 +13,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
+from functools import lru_cache
 from itertools import pairwise
 
 from money import to_cents
@@ -99,16 +100,33 @@ def average_cost(trades: Iterable[Trade]) -> tuple[Decimal, Decimal | None]:
 
 
 class History:
-    """A daily series that answers "the value on or before this date"."""
+    """A daily series that answers "the value on or before this date".
+
+    A worker keeps the market's histories for as long as the data does not change, and
+    every summary asks them about the same days: the answers are remembered.
+    """
 
     def __init__(self, points: Iterable[tuple[date, Decimal]]) -> None:
         ordered = sorted(points)
         self.dates = [d for d, _ in ordered]
         self.values = [v for _, v in ordered]
+        self._answers: dict[date, Decimal | None] = {}
+        self._columns: dict[tuple[date, ...], list[Decimal | None]] = {}
+
+    def on_each(self, days: tuple[date, ...]) -> list[Decimal | None]:
+        """``on_or_before`` for every day of ``days``, remembered for that tuple."""
+        found = self._columns.get(days)
+        if found is None:
+            found = self._columns[days] = [self.on_or_before(day) for day in days]
+        return found
 
     def on_or_before(self, day: date) -> Decimal | None:
-        index = bisect_right(self.dates, day)
-        return self.values[index - 1] if index else None
+        try:
+            return self._answers[day]
+        except KeyError:
+            index = bisect_right(self.dates, day)
+            value = self._answers[day] = self.values[index - 1] if index else None
+            return value
 
 
 def months_before(day: date, months: int) -> date:
@@ -143,9 +161,11 @@ def calendar_months(first: str, last: str) -> list[str]:
     return months
 
 
-def weekdays(start: date, end: date) -> list[date]:
+@lru_cache(maxsize=64)
+def weekdays(start: date, end: date) -> tuple[date, ...]:
+    """Monday to Friday from ``start`` to ``end``; the same tuple for the same two days."""
     days = (start + timedelta(n) for n in range((end - start).days + 1))
-    return [d for d in days if d.weekday() < 5]
+    return tuple(d for d in days if d.weekday() < 5)
 
 
 def annualized_volatility(values: Sequence[Decimal]) -> Decimal | None:
@@ -173,6 +193,8 @@ class Converter:
     def __init__(self, usd_per_unit: Mapping[str, History], base: str) -> None:
         self.usd_per_unit = usd_per_unit
         self.base = base
+        self._rates: dict[tuple[str, date], tuple[Decimal, date]] = {}
+        self._columns: dict[tuple[str, tuple[date, ...]], list[Decimal | None]] = {}
 
     def _usd(self, currency: str, day: date) -> tuple[Decimal, date | None]:
         if currency == "USD":
@@ -186,14 +208,34 @@ class Converter:
     def rate(self, currency: str, day: date) -> Decimal:
         return self.rate_with_date(currency, day)[0]
 
+    def rates_on(self, currency: str, days: tuple[date, ...]) -> list[Decimal | None]:
+        """``rate`` for every day of ``days`` (None where there is none), remembered."""
+        found = self._columns.get((currency, days))
+        if found is None:
+            found = self._columns[currency, days] = [self._rate_or_none(currency, d) for d in days]
+        return found
+
+    def _rate_or_none(self, currency: str, day: date) -> Decimal | None:
+        try:
+            return self.rate(currency, day)
+        except LookupError:
+            return None
+
     def rate_with_date(self, currency: str, day: date) -> tuple[Decimal, date]:
         """Units of the base currency per unit of ``currency``, and the date of the rate."""
         if currency == self.base:
             return Decimal(1), day
+        known = self._rates.get((currency, day))
+        if known is not None:
+            return known
         usd, rate_day = self._usd(currency, day)
         base_usd, base_day = self._usd(self.base, day)
         dates = [d for d in (rate_day, base_day) if d is not None]
-        return (usd / base_usd).quantize(RATE_PLACES), max(dates, default=day)
+        found = self._rates[currency, day] = (
+            (usd / base_usd).quantize(RATE_PLACES),
+            max(dates, default=day),
+        )
+        return found
 
 
 @dataclass(frozen=True)
@@ -211,10 +253,12 @@ class PortfolioInputs:
     spending: Sequence[SpendingOut]
     derivatives: Sequence[DerivativeOut]
     transaction_count: int
+    converter: "Converter | None" = None
+    """A converter over ``usd_per_unit`` to the base currency that may be shared and kept."""
 
 
 def summarize(p: PortfolioInputs) -> PortfolioSummary:
-    fx = Converter(p.usd_per_unit, p.base_currency)
+    fx = p.converter or Converter(p.usd_per_unit, p.base_currency)
     now = p.as_of
 
     cash_balances = cash_by_currency(p.accounts, fx, now)
@@ -390,7 +434,22 @@ def _performance(p: PortfolioInputs, fx: Converter) -> Performance:
                 return_percent=percent(gain, start_value),
             )
         )
-    series = [value_on(d, rounded=False) for d in weekdays(months_before(p.as_of, 12), p.as_of)]
+    days = weekdays(months_before(p.as_of, 12), p.as_of)
+    columns = [
+        (asset, p.prices[asset.symbol].on_each(days), fx.rates_on(asset.currency, days))
+        for asset in p.assets
+    ]
+    series = []
+    for index, day in enumerate(days):
+        total = Decimal(0)
+        for asset, closes, rates in columns:
+            close, rate = closes[index], rates[index]
+            if close is None:
+                continue
+            if rate is None:
+                rate = fx.rate(asset.currency, day)  # raises, saying which rate is missing
+            total += asset.quantity * close * rate
+        series.append(total)
     return Performance(
         as_of=p.as_of,
         periods=periods,

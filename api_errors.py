@@ -73,7 +73,7 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BankError)
     async def bank_error(request: Request, exc: BankError) -> Response:
-        return error_response(request, exc.status_code, exc.detail)
+        return error_response(request, exc.status_code, exc.detail, **exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

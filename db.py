@@ -1,9 +1,11 @@
 """Database plumbing: the engine, its per-connection settings, sessions, first-run setup."""
 
-from collections.abc import AsyncIterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, overload
 
+import anyio
+import anyio.to_thread
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
@@ -15,25 +17,26 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine, select
 
 import models  # registers every table on SQLModel.metadata
-from errors import ServiceUnavailable
+from errors import Overloaded, ServiceUnavailable
 
 PROJECT = Path(__file__).resolve().parent
 SQLITE_POOL_SIZE = 40
 POSTGRES_POOL_SIZE = 10
 POSTGRES_POOL_OVERFLOW = 30
-"""Up to 40 connections per worker at a load peak (Starlette runs 40 request threads); 10
-stay open. Mind PostgreSQL's max_connections (100 by default) times the workers."""
+"""For scripts and tests that use an engine from many threads; the server sizes its pool to
+its database threads instead (``open_database``)."""
 
 
-def create_db_engine(url: str) -> Engine:
-    """An engine for ``url``; on SQLite every connection enforces foreign keys."""
+def create_db_engine(url: str, *, pool_size: int | None = None) -> Engine:
+    """An engine for ``url``; on SQLite every connection enforces foreign keys.
+
+    ``pool_size`` sizes the pool for a known number of threads (see ``open_database``).
+    """
     if url.startswith("sqlite"):
-        # One connection for each thread that may run a request at once (Starlette's pool
-        # has 40): a request never waits for another one's connection.
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=SQLITE_POOL_SIZE,
+            pool_size=pool_size or SQLITE_POOL_SIZE,
             max_overflow=0,
             pool_timeout=30,
         )
@@ -44,8 +47,8 @@ def create_db_engine(url: str) -> Engine:
     # restart killed are replaced; when the server is down a request fails fast (503).
     return create_engine(
         url,
-        pool_size=POSTGRES_POOL_SIZE,
-        max_overflow=POSTGRES_POOL_OVERFLOW,
+        pool_size=pool_size or POSTGRES_POOL_SIZE,
+        max_overflow=0 if pool_size else POSTGRES_POOL_OVERFLOW,
         pool_timeout=10,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5},
@@ -76,8 +79,14 @@ WRITE_OPTION = "bank_write"
 
 
 def begin_write(session: Session) -> None:
-    """Start the session's transaction as a write; call before its first statement."""
-    session.connection(execution_options={WRITE_OPTION: True})
+    """Start the session's transaction as a write; call before its first statement.
+
+    The write logs what it changes itself (``changes.record_change``); on PostgreSQL it
+    says so, so that the triggers that log other writers' statements let it be.
+    """
+    connection = session.connection(execution_options={WRITE_OPTION: True})
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SELECT set_config('bank.change_logged', 'on', true)")
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -133,19 +142,108 @@ def drop_schema(engine: Engine) -> None:
     SQLModel.metadata.drop_all(engine)
     with engine.begin() as connection:
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
+        if connection.dialect.name == "postgresql":
+            connection.exec_driver_sql("DROP FUNCTION IF EXISTS bank_log_unlogged_write()")
 
 
-async def get_session(request: Request) -> AsyncIterator[Session]:
-    # Made and closed on the event loop (making one does no I/O) and used in the handler's
-    # thread: one hop to the thread pool per request, where a sync generator costs three.
-    session = Session(request.app.state.engine)
-    try:
-        yield session
-    finally:
-        session.close()
+T = TypeVar("T")
+R = TypeVar("R")
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+class Database:
+    """The engine, and the few threads that may use it at once.
+
+    Every request's database work runs on one of ``threads`` worker threads, in a
+    session of its own that is closed before the answer is serialised. A request
+    that would wait behind more than ``queue`` others, or longer than
+    ``queue_timeout`` seconds, is refused at once with 503 and Retry-After instead
+    of joining a convoy: under any load an answer is either quick or a quick no.
+    """
+
+    def __init__(self, engine: Engine, *, threads: int, queue: int, queue_timeout: float) -> None:
+        self.engine = engine
+        self.threads = threads
+        self.queue = queue
+        self.queue_timeout = queue_timeout
+        self._admitted = anyio.CapacityLimiter(threads)
+        self._workers = anyio.CapacityLimiter(threads)
+
+    @property
+    def postgres(self) -> bool:
+        return self.engine.url.get_backend_name() == "postgresql"
+
+    @overload
+    async def run(
+        self, work: Callable[[Session], T], then: None = None, *, write: bool = False
+    ) -> T: ...
+
+    @overload
+    async def run(
+        self, work: Callable[[Session], T], then: Callable[[T], R], *, write: bool = False
+    ) -> R: ...
+
+    async def run(
+        self,
+        work: Callable[[Session], T],
+        then: Callable[[T], R] | None = None,
+        *,
+        write: bool = False,
+    ) -> T | R:
+        """``work`` in a fresh session on a database thread, then ``then`` on its result
+        once the session is closed (in the same thread: serialising stays off the loop)."""
+        if self._admitted.statistics().tasks_waiting >= self.queue:
+            raise Overloaded("The bank is busy: too many requests are waiting; retry shortly")
+        with anyio.move_on_after(self.queue_timeout) as waited:
+            await self._admitted.acquire()
+        if waited.cancelled_caught:
+            raise Overloaded("The bank is busy: no database thread came free in time; retry")
+        try:
+            return await anyio.to_thread.run_sync(
+                self._work, work, then, write, limiter=self._workers
+            )
+        finally:
+            self._admitted.release()
+
+    def run_here(self, work: Callable[[Session], T]) -> T:
+        """``work`` on the calling thread: for a read of one indexed row on a local file,
+        cheaper than the trip to a database thread and back."""
+        result: T = self._work(work, None, False)
+        return result
+
+    def _work(
+        self, work: Callable[[Session], T], then: Callable[[T], R] | None, write: bool
+    ) -> Any:
+        with Session(self.engine) as session:
+            if self.postgres and not write:
+                # One snapshot for every statement of an answer, as SQLite's transaction gives.
+                # Writes stay at READ COMMITTED: their own locks order them.
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            result = work(session)
+        return then(result) if then is not None else result
+
+
+DEFAULT_THREADS = {"sqlite": 2, "postgresql": 4}
+
+
+def open_database(
+    url: str, *, threads: int | None = None, queue: int = 256, queue_timeout: float = 2.0
+) -> Database:
+    """An engine whose pool holds a connection for each database thread, and the threads.
+
+    Two more connections than threads: the event loop's own one-row reads on SQLite, and
+    a health check that must not wait behind the queue."""
+    backend = "sqlite" if url.startswith("sqlite") else "postgresql"
+    threads = threads or DEFAULT_THREADS[backend]
+    engine = create_db_engine(url, pool_size=threads + 2)
+    return Database(engine, threads=threads, queue=queue, queue_timeout=queue_timeout)
+
+
+async def get_database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+DatabaseDep = Annotated[Database, Depends(get_database)]
 
 
 def check_database(session: Session) -> None:

@@ -5,6 +5,7 @@ class BankError(Exception):
     """An error a client caused and can act on; ``str(error)`` is the readable detail."""
 
     status_code = 400
+    headers: dict[str, str] = {}  # noqa: RUF012 (never mutated: a class-wide default)
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail)
@@ -28,3 +29,9 @@ class Conflict(BankError):
 
 class ServiceUnavailable(BankError):
     status_code = 503
+
+
+class Overloaded(ServiceUnavailable):
+    """Refused at once because the bank is busy; the client should retry after a moment."""
+
+    headers = {"Retry-After": "1"}  # noqa: RUF012

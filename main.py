@@ -13,11 +13,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from sqlmodel import Session
 
 from api_errors import install_error_handlers, openapi_without_422
-from cache import CacheMiddleware, cacheable_paths, open_cache
-from db import create_db_engine
+from cache import CacheMiddleware, cacheable_routes, open_cache
+from changes import close_feed
+from db import open_database
 from mcp_server import build_server
 from middleware import (
     ApiKeyMiddleware,
@@ -50,7 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
 
-    mcp = build_server(lambda: Session(app.state.engine), allow_writes=settings.mcp_allow_writes)
+    mcp = build_server(lambda: app.state.database, allow_writes=settings.mcp_allow_writes)
     # Stateless JSON replies: any worker can answer any MCP request.
     mcp_http = mcp.streamable_http_app(
         streamable_http_path="/mcp", stateless_http=True, json_response=True
@@ -61,10 +61,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         refusal = settings.refusal_to_listen()
         if refusal:
             raise RuntimeError(refusal)
-        engine = create_db_engine(settings.database_url)
+        database = open_database(
+            settings.database_url,
+            threads=settings.db_threads,
+            queue=settings.db_queue,
+            queue_timeout=settings.db_queue_timeout,
+        )
+        engine = database.engine
         added = prepare_database(engine, load_samples=settings.seed_on_empty)
         if added:
             log.info("new database: loaded market data and %d sample customers", len(added))
+        app.state.database = database
         app.state.engine = engine
         app.state.cache = open_cache(engine, settings.cache_mb)
         async with mcp.session_manager.run():
@@ -72,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if app.state.cache is not None:
             app.state.cache.close()
             app.state.cache = None
+        close_feed(engine)
         engine.dispose()
 
     app = FastAPIOffline(
@@ -92,7 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
-        paths=cacheable_paths(route for router in ROUTERS for route in router.routes),
+        routes=cacheable_routes(route for router in ROUTERS for route in router.routes),
     )
     app.add_middleware(
         ApiKeyMiddleware,

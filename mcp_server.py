@@ -10,7 +10,7 @@ server over streamable HTTP at ``/mcp``.
 """
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
@@ -19,9 +19,9 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, Field
-from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import Database
 from errors import BankError
 from models import DerivativeStatus
 from params import (
@@ -81,9 +81,9 @@ def _money(value: Decimal, currency: str = "") -> str:
 
 
 class BankMcpServer(MCPServer):
-    """An MCP server that knows where its tools get their database sessions."""
+    """An MCP server that knows where its tools find the database (the app's, once started)."""
 
-    def __init__(self, session_factory: Callable[[], Session]) -> None:
+    def __init__(self, database: Callable[[], Database]) -> None:
         super().__init__(
             "dummy-bank",
             title="Dummy Bank",
@@ -91,7 +91,7 @@ class BankMcpServer(MCPServer):
             version="1.0.0",
             log_level="WARNING",
         )
-        self.session_factory = session_factory
+        self.database = database
 
     async def write_tool_names(self) -> set[str]:
         """The tools registered here that may change data, judged by their own annotations."""
@@ -100,7 +100,7 @@ class BankMcpServer(MCPServer):
 
 @dataclass(frozen=True)
 class ToolSpec:
-    function: Callable[..., CallToolResult]
+    function: Callable[..., Awaitable[CallToolResult]]
     name: str
     title: str
     description: str
@@ -115,10 +115,13 @@ TOOLS: list[ToolSpec] = []
 """Every tool of the bank, in the order they are listed; ``build_server`` registers them."""
 
 
+ToolFunction = Callable[..., Awaitable[CallToolResult]]
+
+
 def tool(
     *, name: str, title: str, description: str, annotations: ToolAnnotations
-) -> Callable[[Callable[..., CallToolResult]], Callable[..., CallToolResult]]:
-    def register(function: Callable[..., CallToolResult]) -> Callable[..., CallToolResult]:
+) -> Callable[[ToolFunction], ToolFunction]:
+    def register(function: ToolFunction) -> ToolFunction:
         TOOLS.append(ToolSpec(function, name, title, description, annotations))
         return function
 
@@ -130,15 +133,18 @@ def is_write_tool(annotations: ToolAnnotations | None) -> bool:
     return not (annotations and annotations.read_only_hint)
 
 
-def answer(
-    ctx: Context, call: Callable[[Session], Model], render: Callable[[Model], str]
+async def answer(
+    ctx: Context,
+    call: Callable[[Session], Model],
+    render: Callable[[Model], str],
+    *,
+    write: bool = False,
 ) -> CallToolResult:
     """Run one service call; domain errors become tool errors with the REST API's words."""
     server = ctx.mcp_server
     assert isinstance(server, BankMcpServer)
     try:
-        with server.session_factory() as session:
-            result = call(session)
+        result = await server.database().run(call, write=write)
     except BankError as error:
         return CallToolResult(content=[TextContent(type="text", text=error.detail)], is_error=True)
     except Exception:
@@ -162,7 +168,7 @@ def answer(
     "remain after this page; pass next_cursor back to get the next page. Leave name empty "
     "to list everyone.",
 )
-def find_customers(
+async def find_customers(
     ctx: Context,
     name: Annotated[
         str | None, Field(description="Part of the name, e.g. 'smith'.", max_length=100)
@@ -177,7 +183,7 @@ def find_customers(
         more = f"; {page.remaining} more (pass next_cursor)" if page.remaining else ""
         return f"{page.total} matching customers{more}:\n" + "\n".join(lines)
 
-    return answer(
+    return await answer(
         ctx, lambda s: customers.search_customers(s, name, limit=limit, cursor=cursor), render
     )
 
@@ -189,14 +195,14 @@ def find_customers(
     description="Check whether a customer_oid is registered; returns the canonical id and "
     "the name. An unknown but well-formed id is exists=false, not an error.",
 )
-def customer_exists(
+async def customer_exists(
     ctx: Context,
     customer_oid: CustomerOidArg,
 ) -> Annotated[CallToolResult, CustomerExistsResponse]:
     def render(r: CustomerExistsResponse) -> str:
         return f"{r.customer_oid}: " + (f"exists, {r.name}" if r.exists else "no such customer")
 
-    return answer(ctx, lambda s: customers.customer_exists(s, customer_oid), render)
+    return await answer(ctx, lambda s: customers.customer_exists(s, customer_oid), render)
 
 
 @tool(
@@ -208,7 +214,7 @@ def customer_exists(
     "concentration, performance over 1m/3m/ytd/1y with volatility, derivative exposure and "
     "spending trend. Use this first for any question about a customer's finances.",
 )
-def portfolio_summary(
+async def portfolio_summary(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
 ) -> Annotated[CallToolResult, PortfolioSummary]:
     def render(s: PortfolioSummary) -> str:
@@ -222,7 +228,7 @@ def portfolio_summary(
             f"average monthly spending {_money(s.spending.average_month)}."
         )
 
-    return answer(ctx, lambda s: portfolio.read_summary(s, customer_oid, currency), render)
+    return await answer(ctx, lambda s: portfolio.read_summary(s, customer_oid, currency), render)
 
 
 @tool(
@@ -232,7 +238,7 @@ def portfolio_summary(
     description="One customer's holdings (stocks, ETFs, bonds, crypto) with quantity, price, "
     "average cost, market value, unrealized gain and weight, largest first.",
 )
-def holdings(
+async def holdings(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
 ) -> Annotated[CallToolResult, AssetsSection]:
     def render(a: AssetsSection) -> str:
@@ -244,7 +250,7 @@ def holdings(
         head = f"{len(a.holdings)} holdings worth {_money(a.total_market_value, a.base_currency)}"
         return head + (":\n" + "\n".join(lines) if lines else ".")
 
-    return answer(ctx, lambda s: portfolio.read_assets(s, customer_oid, currency), render)
+    return await answer(ctx, lambda s: portfolio.read_assets(s, customer_oid, currency), render)
 
 
 @tool(
@@ -254,7 +260,7 @@ def holdings(
     description="One customer's bank, brokerage and crypto accounts with balance, currency, "
     "IBAN and institution, and the cash total per currency and in the base currency.",
 )
-def accounts(
+async def accounts(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
 ) -> Annotated[CallToolResult, AccountsSection]:
     def render(a: AccountsSection) -> str:
@@ -266,7 +272,7 @@ def accounts(
         head = f"Cash {_money(a.total_cash_balance, a.base_currency)} in {len(lines)} accounts"
         return head + (":\n" + "\n".join(lines) if lines else ".")
 
-    return answer(ctx, lambda s: portfolio.read_accounts(s, customer_oid, currency), render)
+    return await answer(ctx, lambda s: portfolio.read_accounts(s, customer_oid, currency), render)
 
 
 @tool(
@@ -277,7 +283,7 @@ def accounts(
     "Amounts are signed (negative leaves the account). Returns total matches, how many "
     "remain and next_cursor; call again with the same filters and cursor for more.",
 )
-def transactions(
+async def transactions(
     ctx: Context,
     customer_oid: CustomerOidArg,
     date_from: DateFrom = None,
@@ -311,7 +317,7 @@ def transactions(
         more = f"; {p.remaining} more after these (pass next_cursor)" if p.remaining else ""
         return f"{len(lines)} of {p.total} transactions{more}:\n" + "\n".join(lines)
 
-    return answer(
+    return await answer(
         ctx,
         lambda s: portfolio.read_transactions(
             s, customer_oid, query.to_filter(), order=query.order, limit=limit, cursor=cursor
@@ -327,7 +333,7 @@ def transactions(
     description="One customer's card spending totals grouped by category or by month over a "
     "range of months, with each group's share, in the base currency.",
 )
-def spending(
+async def spending(
     ctx: Context,
     customer_oid: CustomerOidArg,
     group_by: Annotated[
@@ -343,7 +349,7 @@ def spending(
         lines = [f"{g.key}: {_money(g.total)} ({g.percent}%)" for g in p.groups]
         return f"Spending {_money(p.total, p.base_currency)} by {p.group_by}:\n" + "\n".join(lines)
 
-    return answer(
+    return await answer(
         ctx,
         lambda s: portfolio.read_spending(
             s,
@@ -364,7 +370,7 @@ def spending(
     description="One customer's option and futures positions, newest first, optionally only "
     "those with one status (open, closed, expired, exercised).",
 )
-def derivatives(
+async def derivatives(
     ctx: Context,
     customer_oid: CustomerOidArg,
     status: Annotated[
@@ -379,7 +385,7 @@ def derivatives(
         ]
         return f"{p.count} derivative positions:\n" + "\n".join(lines)
 
-    return answer(
+    return await answer(
         ctx,
         lambda s: portfolio.read_derivatives(s, customer_oid, status.value if status else None),
         render,
@@ -393,7 +399,7 @@ def derivatives(
     description="Latest price, currency and change over 1 day, 30 days and 1 year of up to "
     "10 symbols (stocks, ETFs, bonds, crypto, GC for gold), as of the market's last day.",
 )
-def market_data(
+async def market_data(
     ctx: Context,
     symbols: Annotated[
         list[Annotated[str, Field(max_length=16)]],
@@ -407,7 +413,7 @@ def market_data(
             for q in m.quotes
         )
 
-    return answer(ctx, lambda s: market.read_quotes(s, symbols), render)
+    return await answer(ctx, lambda s: market.read_quotes(s, symbols), render)
 
 
 @tool(
@@ -419,17 +425,18 @@ def market_data(
     description="Register a new customer with no data. A UUID is generated unless "
     "customer_oid is given. The name is 2 to 100 characters.",
 )
-def register_customer(
+async def register_customer(
     ctx: Context,
     name: Annotated[str, Field(description="Full or company name.", max_length=1000)],
     customer_oid: Annotated[
         str | None, Field(description="Optional UUID for the customer.", max_length=100)
     ] = None,
 ) -> Annotated[CallToolResult, RegisterCustomerResponse]:
-    return answer(
+    return await answer(
         ctx,
         lambda s: customers.register_customer(s, name, customer_oid),
         lambda r: f"Registered {r.name} as {r.customer_oid}.",
+        write=True,
     )
 
 
@@ -440,23 +447,24 @@ def register_customer(
     description="Permanently delete a customer and all of its accounts, holdings, "
     "transactions, spending and derivatives. This cannot be undone.",
 )
-def delete_customer(
+async def delete_customer(
     ctx: Context,
     customer_oid: CustomerOidArg,
 ) -> Annotated[CallToolResult, DeleteCustomerResponse]:
-    return answer(
+    return await answer(
         ctx,
         lambda s: customers.delete_customer(s, customer_oid),
         lambda r: f"Deleted {r.customer_oid} and all of its data.",
+        write=True,
     )
 
 
-def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) -> BankMcpServer:
-    """An MCP server whose tools open their sessions with ``session_factory``.
+def build_server(database: Callable[[], Database], *, allow_writes: bool) -> BankMcpServer:
+    """An MCP server whose tools run their work on ``database()``.
 
     The write tools are registered only when ``allow_writes`` is set.
     """
-    server = BankMcpServer(session_factory)
+    server = BankMcpServer(database)
     for spec in TOOLS:
         if allow_writes or not spec.writes:
             server.add_tool(
@@ -471,13 +479,13 @@ def build_server(session_factory: Callable[[], Session], *, allow_writes: bool) 
 
 
 def _add_resources_and_prompts(server: BankMcpServer) -> None:
-    def read_resource(call: Callable[[Session], BaseModel]) -> str:
+    async def read_resource(call: Callable[[Session], BaseModel]) -> str:
         """Resources speak JSON; a domain error is a resource error with the REST wording."""
         try:
-            with server.session_factory() as session:
-                return call(session).model_dump_json()
+            found = await server.database().run(call)
         except BankError as error:
             raise ResourceError(error.detail) from None
+        return found.model_dump_json()
 
     @server.resource(
         "bank://customers",
@@ -486,8 +494,8 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
         mime_type="application/json",
         description="The first 100 customers (customer_oid and name) and how many there are.",
     )
-    def customers_resource() -> str:
-        return read_resource(lambda s: customers.search_customers(s, limit=100))
+    async def customers_resource() -> str:
+        return await read_resource(lambda s: customers.search_customers(s, limit=100))
 
     @server.resource(
         "bank://customers/{customer_oid}/summary",
@@ -496,8 +504,8 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
         mime_type="application/json",
         description="One customer's portfolio summary in US dollars.",
     )
-    def summary_resource(customer_oid: str) -> str:
-        return read_resource(lambda s: portfolio.read_summary(s, customer_oid))
+    async def summary_resource(customer_oid: str) -> str:
+        return await read_resource(lambda s: portfolio.read_summary(s, customer_oid))
 
     @server.prompt(
         name="portfolio_review",
@@ -522,14 +530,19 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
 
 
 def main() -> None:
-    from db import create_db_engine
+    from db import open_database
     from seed import prepare_database
     from settings import get_settings
 
     settings = get_settings()
-    engine: Engine = create_db_engine(settings.database_url)
-    prepare_database(engine, load_samples=settings.seed_on_empty)
-    build_server(lambda: Session(engine), allow_writes=settings.mcp_allow_writes).run()
+    database = open_database(
+        settings.database_url,
+        threads=settings.db_threads,
+        queue=settings.db_queue,
+        queue_timeout=settings.db_queue_timeout,
+    )
+    prepare_database(database.engine, load_samples=settings.seed_on_empty)
+    build_server(lambda: database, allow_writes=settings.mcp_allow_writes).run()
 
 
 if __name__ == "__main__":

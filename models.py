@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
@@ -233,6 +233,22 @@ class Counter(SQLModel, table=True):
 
 
 CUSTOMER_COUNTER = "customers"
+
+
+class Change(SQLModel, table=True):
+    """One committed write, logged in the same transaction: how every worker learns what to
+    forget. ``subject_oid`` names the customer whose answers changed (an id, no data of
+    theirs: it outlives a deleted customer as an audit line would); NULL means anything may
+    have changed (market data, a bulk load)."""
+
+    __tablename__ = "changes"
+
+    # SQLite numbers rows itself only for a column declared INTEGER PRIMARY KEY.
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    subject_oid: str | None = Field(default=None, max_length=36)
+
 
 CUSTOMER_TABLES = (
     BankAccount,

@@ -19,6 +19,13 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///banking.db"
     seed_on_empty: bool = True
     """Create the schema and load the sample data when the database is new."""
+    db_threads: int | None = None
+    """Threads per worker that may use the database at once; by default 2 on SQLite (the
+    work is mostly Python, one core each) and 4 on PostgreSQL (the work waits on the network)."""
+    db_queue: int = 256
+    """Requests per worker that may wait for a database thread; past that, 503 at once."""
+    db_queue_timeout: float = 2.0
+    """Seconds a request may wait for a database thread before it is answered 503."""
     cache_mb: int = 64
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False

@@ -94,7 +94,7 @@ def test_health_is_healthy(client: TestClient) -> None:
 
 def test_health_is_503_when_the_database_is_gone(client: TestClient, engine: Engine) -> None:
     engine.dispose()
-    client.app.state.engine = create_db_engine("sqlite:////nonexistent-dir/bank.db")  # type: ignore[attr-defined]
+    client.app.state.database.engine = create_db_engine("sqlite:////nonexistent-dir/bank.db")  # type: ignore[attr-defined]
     response = client.get("/health")
     assert response.status_code == 503
     assert response.json()["detail"] == "Database unavailable: the bank cannot reach its database"

@@ -1,20 +1,23 @@
-"""Throughput and latency of the hot endpoints against the server's own ceiling.
+"""Throughput, latency and server CPU of the hot endpoints, each against its own ceiling.
 
-For each bank size it builds (or reuses) a database, starts the API with one
-uvicorn worker, and drives each endpoint with wrk (keep-alive connections)
-for a fixed time. The ceiling is a route on the same server that returns
-prebuilt bytes of the same size as a portfolio; every endpoint is printed as
-a ratio to it. Requests rotate over a fixed sample of customers.
+One uvicorn worker, wrk with keep-alive connections. Every figure is printed as
+a ratio to a ceiling route on the same server that returns prebuilt bytes of the
+same size (``bench/ceiling_app.py``), measured in the same run, and with the
+server's CPU time per request read from ``/proc``. Workloads:
 
-    .venv/bin/python bench/bench_api.py --sizes 5,10000,1000000
+- cache off: a sample customer's portfolio and summary, /health, /exists;
+- cache on, N customers: portfolios spread evenly over every customer (each a
+  miss at first), and the five samples with 5% registrations mixed in.
 
-Needs wrk (apt-get install wrk). Run it on a quiet machine: wrk and the
-server share the cores, as they would on a laptop.
+    .venv/bin/python bench/bench_api.py                      # SQLite, 10,000 customers
+    .venv/bin/python bench/bench_api.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+
+Needs wrk (apt-get install wrk). Targets are ratios, not absolute figures: the
+machine is shared, and the ceiling moves with it.
 """
 
 import argparse
 import os
-import random
 import re
 import shutil
 import socket
@@ -26,14 +29,22 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx2
-from sqlalchemy import column, create_engine, select, table, text
+from sqlalchemy import create_engine, text
 
 PROJECT = Path(__file__).resolve().parent.parent
-LUA = """
+SAMPLES = [f"550e8400-e29b-41d4-a716-44665544000{n}" for n in range(1, 6)]
+ROTATE = """
 local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
 local i = math.random(#paths)
+local writes = tonumber(os.getenv("BENCH_WRITE_SHARE") or "0")
+local n = 0
 request = function()
+  n = n + 1
+  if writes > 0 and math.random() < writes then
+    return wrk.format("POST", "/register-customer", {["Content-Type"] = "application/json"},
+                      '{"name": "Bench Customer ' .. n .. '"}')
+  end
   i = i % #paths + 1
   return wrk.format("GET", paths[i])
 end
@@ -47,6 +58,8 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_ms: float
+    ceiling_rps: float = float("nan")
 
 
 def free_port() -> int:
@@ -56,53 +69,55 @@ def free_port() -> int:
         return port
 
 
-def ensure_database(args: argparse.Namespace, size: int) -> str:
-    """The database URL for a bank of ``size`` customers, built on first use."""
+def ensure_database(args: argparse.Namespace) -> str:
+    """The database URL for a bank of ``args.customers`` customers, built on first use."""
     if args.database_url:
-        url: str = args.database_url  # the caller built it (e.g. a PostgreSQL one)
+        url: str = args.database_url
     else:
-        path = args.db_dir / f"bank-{size}.db"
+        path = args.db_dir / f"bank-{args.customers}.db"
         url = f"sqlite:///{path}"
         if path.exists():
             return url
-    print(f"building (or topping up) a bank of {size:,} customers ...", flush=True)
+    print(f"building (or topping up) a bank of {args.customers:,} customers ...", flush=True)
     subprocess.run(
         [sys.executable, "seed.py", "--database-url", url,
-         "--customers", str(max(size - 5, 0)), "--seed", "1", "--quiet"],
+         "--customers", str(max(args.customers - 5, 0)), "--seed", "1", "--quiet"],
         cwd=PROJECT,
         check=True,
     )  # fmt: skip
     return url
 
 
-def sample_customers(database_url: str, count: int) -> list[str]:
-    """A fixed sample of customers: the same ones on every run and every backend."""
+def every_customer(database_url: str) -> list[str]:
     engine = create_engine(database_url)
     with engine.connect() as connection:
-        total = connection.execute(text("SELECT max(id) FROM users")).scalar_one()
-        wanted = sorted(random.Random(7).sample(range(1, total + 1), min(count, total)))
-        oids: list[str] = list(
-            connection.execute(
-                select(column("customer_oid"))
-                .select_from(table("users"))
-                .where(column("id").in_(wanted))
-            ).scalars()
+        oids = list(
+            connection.execute(text("SELECT customer_oid FROM users ORDER BY id")).scalars()
         )
     engine.dispose()
     return oids
 
 
-def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Path) -> Result:
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wrk(
+    base: str, paths: list[str], args: argparse.Namespace, workdir: Path, pid: int, **env: str
+) -> Result:
     (workdir / "paths.txt").write_text("\n".join(paths) + "\n")
-    (workdir / "rotate.lua").write_text(LUA)
+    (workdir / "rotate.lua").write_text(ROTATE)
+    before = cpu_seconds(pid)
     output = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s",
-         "-s", str(workdir / "rotate.lua"), base],
-        env={**os.environ, "BENCH_PATHS": str(workdir / "paths.txt")},
+        ["wrk", "-t2", f"-c{args.connections}", f"-d{args.seconds}s", "--latency",
+         "--timeout", "10s", "-s", str(workdir / "rotate.lua"), base],
+        env={**os.environ, "BENCH_PATHS": str(workdir / "paths.txt"), **env},
         capture_output=True,
         text=True,
         check=True,
     ).stdout  # fmt: skip
+    spent = cpu_seconds(pid) - before
 
     def latency(label: str) -> float:
         match = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
@@ -111,60 +126,14 @@ def wrk(base: str, paths: list[str], seconds: int, connections: int, workdir: Pa
         value, unit = float(match.group(1)), match.group(2)
         return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
 
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     errors = sum(
         int(n)
         for n in re.findall(r"Non-2xx or 3xx responses: (\d+)", output)
         + re.findall(r"(?:connect|read|write|timeout) (\d+)", output)
     )
-    return Result("", rps, latency("50%"), latency("99%"), errors)
-
-
-def run_size(size: int, args: argparse.Namespace, workdir: Path) -> list[Result]:
-    database_url = ensure_database(args, size)
-    customers = sample_customers(database_url, args.sample)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    first = customers[0]
-    env = {
-        **os.environ,
-        "BANK_DATABASE_URL": database_url,
-        "BANK_CACHE_MB": str(args.cache_mb),
-    }
-    # Size the ceiling like a real portfolio answer: measure one with a short-lived server.
-    server = start_server(env | {"BENCH_CEILING_BYTES": "1"}, port)
-    try:
-        portfolio_bytes = len(httpx2.get(f"{base}/user-portfolio/{first}", timeout=60).content)
-    finally:
-        stop(server)
-    server = start_server(env | {"BENCH_CEILING_BYTES": str(portfolio_bytes)}, port)
-    endpoints = {
-        "ceiling (prebuilt bytes)": ["/__ceiling"],
-        "/health": ["/health"],
-        "/customers": ["/customers"],
-        "/customer/{id}/exists": [f"/customer/{c}/exists" for c in customers],
-        "/user-portfolio/{id}": [f"/user-portfolio/{c}" for c in customers],
-        "/user-portfolio/{id} compact": [
-            f"/user-portfolio/{c}?sections=portfolio_summary&transactions_limit=5"
-            for c in customers
-        ],
-        "transactions, filtered page": [
-            f"/customer/{c}/transactions?type=card_payment&limit=20" for c in customers
-        ],
-    }
-    results = []
-    try:
-        for name, paths in endpoints.items():
-            for path in paths:  # one pass first, so the timed run measures the steady state
-                httpx2.get(base + path, timeout=60)
-            result = wrk(base, paths, args.seconds, args.connections, workdir)
-            result.name = name
-            results.append(result)
-            print(f"  {size:>9,}  {name:<30} {result.rps:>9,.0f} req/s", flush=True)
-    finally:
-        stop(server)
-    print(f"  (portfolio answer: {portfolio_bytes:,} bytes)")
-    return results
+    return Result("", rps, latency("50%"), latency("99%"), errors, spent * 1000 / max(total, 1))
 
 
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
@@ -191,46 +160,95 @@ def stop(server: subprocess.Popen[bytes]) -> None:
     server.wait(timeout=30)
 
 
+def measure(
+    name: str,
+    paths: list[str],
+    args: argparse.Namespace,
+    workdir: Path,
+    server: subprocess.Popen[bytes],
+    base: str,
+    **env: str,
+) -> Result:
+    """One workload and, right before it, the ceiling for answers of its size."""
+    sizes = [len(httpx2.get(base + path, timeout=60).content) for path in paths[:20]]
+    size = sum(sizes) // len(sizes)
+    ceiling = wrk(base, [f"/__ceiling/{size}"], args, workdir, server.pid)
+    result = wrk(base, paths, args, workdir, server.pid, **env)
+    result.name, result.ceiling_rps = name, ceiling.rps
+    print(
+        f"  {name:<44} {result.rps:>8,.0f} req/s  {result.rps / ceiling.rps:>6.3f} x ceiling"
+        f"  {result.cpu_ms:>6.2f} ms CPU",
+        flush=True,
+    )
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="5,10000,1000000", help="bank sizes, comma-separated")
+    parser.add_argument("--customers", type=int, default=10_000, help="bank size")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each wrk run")
     parser.add_argument("--connections", type=int, default=32, help="keep-alive connections")
-    parser.add_argument("--sample", type=int, default=200, help="customers requests rotate over")
-    parser.add_argument("--cache-mb", type=int, default=64, help="BANK_CACHE_MB (0: no cache)")
-    parser.add_argument(
-        "--database-url",
-        help="use (and top up) this database instead of SQLite files, e.g. a PostgreSQL one; "
-        "give one size only",
-    )
+    parser.add_argument("--cache-mb", type=int, default=64, help="BANK_CACHE_MB when on")
+    parser.add_argument("--database-url", help="a PostgreSQL database to build and use")
     parser.add_argument(
         "--db-dir", type=Path, default=Path(tempfile.gettempdir()) / "dummy-bank-bench",
-        help="where the benchmark databases are built and kept for the next run",
+        help="where the SQLite benchmark databases are built and kept for the next run",
     )  # fmt: skip
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     args.db_dir.mkdir(parents=True, exist_ok=True)
-    sizes = [int(s) for s in args.sizes.split(",")]
-    table: dict[int, list[Result]] = {}
-    with tempfile.TemporaryDirectory() as workdir:
-        for size in sizes:
-            table[size] = run_size(size, args, Path(workdir))
+    database_url = ensure_database(args)
+    everyone = every_customer(database_url)
+    john = SAMPLES[0]
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as folder:
+        workdir = Path(folder)
+        env = {**os.environ, "BANK_DATABASE_URL": database_url}
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
 
-    print(f"\none uvicorn worker, {args.connections} connections, {args.seconds} s per endpoint,"
-          f" cache {args.cache_mb} MiB")  # fmt: skip
-    print(f"{'customers':>10}  {'endpoint':<30} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
-          f" {'vs ceiling':>10} {'errors':>6}")  # fmt: skip
-    for size, results in table.items():
-        ceiling = results[0].rps
-        for r in results:
-            print(f"{size:>10,}  {r.name:<30} {r.rps:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f}"
-                  f" {r.rps / ceiling:>10.3f} {r.errors:>6}")  # fmt: skip
-    if len(sizes) > 1:
-        smallest, largest = table[sizes[0]], table[sizes[-1]]
-        print(f"\np99 at {sizes[-1]:,} / p99 at {sizes[0]:,}:")
-        for small, large in zip(smallest, largest, strict=True):
-            print(f"  {small.name:<30} {large.p99_ms / small.p99_ms:>6.2f}")
+        print("cache off", flush=True)
+        server = start_server(env | {"BANK_CACHE_MB": "0"}, port)
+        try:
+            for name, paths in {
+                "cache off: /user-portfolio/{sample}": [f"/user-portfolio/{john}"],
+                "cache off: /customer/{sample}/summary": [f"/customer/{john}/summary"],
+                "cache off: /health": ["/health"],
+                "cache off: /customer/{id}/exists": [f"/customer/{c}/exists" for c in everyone],
+            }.items():
+                results.append(measure(name, paths, args, workdir, server, base))
+        finally:
+            stop(server)
+
+        print(f"cache on ({args.cache_mb} MiB)", flush=True)
+        for name, paths, writes in (
+            (f"cache on: portfolios of all {len(everyone):,}", everyone, "0"),
+            ("cache on: 5 samples + 5% registrations", SAMPLES, "0.05"),
+        ):
+            server = start_server(env | {"BANK_CACHE_MB": str(args.cache_mb)}, port)
+            try:
+                urls = [f"/user-portfolio/{c}" for c in paths]
+                results.append(
+                    measure(name, urls, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
+                )
+            finally:
+                stop(server)
+
+    backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    print(
+        f"\n{backend}, {len(everyone):,} customers, one uvicorn worker, "
+        f"{args.connections} connections, {args.seconds} s per run"
+    )
+    print(
+        f"{'workload':<44} {'req/s':>8} {'ceiling':>8} {'ratio':>6} {'p50 ms':>7} "
+        f"{'p99 ms':>7} {'CPU ms':>7} {'errors':>6}"
+    )
+    for r in results:
+        print(
+            f"{r.name:<44} {r.rps:>8,.0f} {r.ceiling_rps:>8,.0f} {r.rps / r.ceiling_rps:>6.3f} "
+            f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.cpu_ms:>7.2f} {r.errors:>6}"
+        )
 
 
 if __name__ == "__main__":

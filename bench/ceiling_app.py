@@ -1,21 +1,23 @@
 """The API plus one benchmark-only route: prebuilt bytes, the server's own ceiling.
 
-``GET /__ceiling`` answers ``BENCH_CEILING_BYTES`` bytes of JSON built once at
-import, through the same app, middleware and server as every other route.
-Used only by ``bench/bench_api.py``; the API itself never serves it.
+``GET /__ceiling/{size}`` answers ``size`` bytes of JSON built once, through the
+same app, middleware and server as every other route. Used only by
+``bench/bench_api.py``; the API itself never serves it.
 """
 
 import json
-import os
+from functools import cache
 
 from fastapi import Response
 
 from main import app
 
-_SIZE = int(os.environ.get("BENCH_CEILING_BYTES", "16000"))
-_BODY = json.dumps({"padding": "x" * max(_SIZE - 15, 0)}).encode()
+
+@cache
+def _body(size: int) -> bytes:
+    return json.dumps({"padding": "x" * max(size - 15, 0)}).encode()
 
 
-@app.get("/__ceiling", include_in_schema=False)
-async def ceiling() -> Response:
-    return Response(_BODY, media_type="application/json")
+@app.get("/__ceiling/{size}", include_in_schema=False)
+async def ceiling(size: int) -> Response:
+    return Response(_body(min(size, 10_000_000)), media_type="application/json")

@@ -3,11 +3,13 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import TypeAdapter
 
 from api_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
-from cache import cacheable
-from db import SessionDep
+from cache import DependsOn, cacheable
+from db import DatabaseDep
 from params import CustomerOid
+from routers.answers import answer_cheap, json_bytes
 from schemas import (
     CustomerExistsResponse,
     CustomerOut,
@@ -18,9 +20,10 @@ from schemas import (
 from services import customers
 
 router = APIRouter(tags=["customers"])
+CUSTOMER_LIST = TypeAdapter(list[CustomerOut])
 
 
-@cacheable
+@cacheable(DependsOn.CUSTOMERS)
 @router.get(
     "/customers",
     summary="List customers, a page at a time",
@@ -40,11 +43,11 @@ router = APIRouter(tags=["customers"])
             },
         },
     },
+    response_model=list[CustomerOut],
 )
-def read_customers(
+async def read_customers(
     request: Request,
-    response: Response,
-    session: SessionDep,
+    database: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size, 1 to 1000.")] = 100,
     cursor: Annotated[
         str | None,
@@ -58,16 +61,18 @@ def read_customers(
             "in any case and with or without accents (e.g. 'smi' finds Jane Smith).",
         ),
     ] = None,
-) -> list[CustomerOut]:
+) -> Response:
     """A JSON array, oldest registration first. `X-Total-Count` gives how many match in
     all; when there are more, `Link: <...>; rel="next"` gives the next page."""
-    page = customers.search_customers(session, name, limit=limit, cursor=cursor)
-    response.headers["X-Total-Count"] = str(page.total)
+    page = await database.run(
+        lambda session: customers.search_customers(session, name, limit=limit, cursor=cursor)
+    )
+    headers = {"X-Total-Count": str(page.total)}
     if page.next_cursor:
-        response.headers["Link"] = (
+        headers["Link"] = (
             f'<{request.url.include_query_params(cursor=page.next_cursor)}>; rel="next"'
         )
-    return page.customers
+    return json_bytes(CUSTOMER_LIST.dump_json(page.customers), headers)
 
 
 @router.post(
@@ -78,11 +83,14 @@ def read_customers(
         e409="A customer with this CustomerOID already exists.",
     ),
 )
-def register_customer(
-    request: RegisterCustomerRequest, session: SessionDep
+async def register_customer(
+    request: RegisterCustomerRequest, database: DatabaseDep
 ) -> RegisterCustomerResponse:
     """Create a customer; a UUID is generated when `customer_oid` is absent."""
-    return customers.register_customer(session, request.name, request.customer_oid)
+    return await database.run(
+        lambda session: customers.register_customer(session, request.name, request.customer_oid),
+        write=True,
+    )
 
 
 @router.delete(
@@ -90,17 +98,24 @@ def register_customer(
     summary="Delete a customer and all of its data",
     responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
 )
-def delete_customer(customer_oid: CustomerOid, session: SessionDep) -> DeleteCustomerResponse:
+async def delete_customer(
+    customer_oid: CustomerOid, database: DatabaseDep
+) -> DeleteCustomerResponse:
     """Permanently delete the customer and every row it owns, in one transaction."""
-    return customers.delete_customer(session, customer_oid)
+    return await database.run(
+        lambda session: customers.delete_customer(session, customer_oid), write=True
+    )
 
 
-@cacheable
+@cacheable(DependsOn.CUSTOMER)
 @router.get(
     "/customer/{customer_oid}/exists",
     summary="Check whether a customer exists",
     responses=error_responses(e400=INVALID_OID),
+    response_model=CustomerExistsResponse,
 )
-def customer_exists(customer_oid: CustomerOid, session: SessionDep) -> CustomerExistsResponse:
+async def customer_exists(customer_oid: CustomerOid, database: DatabaseDep) -> Response:
     """`exists: false` for an unknown but well-formed id (never 404)."""
-    return customers.customer_exists(session, customer_oid)
+    return await answer_cheap(
+        database, lambda session: customers.customer_exists(session, customer_oid)
+    )

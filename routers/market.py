@@ -2,27 +2,29 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Response
 
 from api_errors import error_responses
-from cache import cacheable
-from db import SessionDep
+from cache import DependsOn, cacheable
+from db import DatabaseDep
+from routers.answers import answer
 from schemas import IsoDate, MarketDataResponse, PriceHistory
 from services import market
 
 router = APIRouter(tags=["market data"])
 
 
-@cacheable
+@cacheable(DependsOn.MARKET)
 @router.get(
     "/market-data",
     summary="Latest prices and changes",
     responses=error_responses(
         e400="No symbol, or too many.", e404="A symbol the bank does not know (named)."
     ),
+    response_model=MarketDataResponse,
 )
-def read_market_data(
-    session: SessionDep,
+async def read_market_data(
+    database: DatabaseDep,
     symbols: Annotated[
         str | None,
         Query(
@@ -30,22 +32,24 @@ def read_market_data(
             description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
         ),
     ] = None,
-) -> MarketDataResponse:
+) -> Response:
     """Each symbol's latest close with its change over 1 day, 30 days and 1 year."""
-    return market.read_quotes(session, symbols.split(",") if symbols is not None else None)
+    wanted = symbols.split(",") if symbols is not None else None
+    return await answer(database, lambda session: market.read_quotes(session, wanted))
 
 
-@cacheable
+@cacheable(DependsOn.MARKET)
 @router.get(
     "/market-data/{symbol}/history",
     summary="Daily closes of one instrument",
     responses=error_responses(
         e400="A bad date, or from after to.", e404="A symbol the bank does not know."
     ),
+    response_model=PriceHistory,
 )
-def read_price_history(
+async def read_price_history(
     symbol: Annotated[str, Path(max_length=16, description="Instrument symbol, e.g. AAPL.")],
-    session: SessionDep,
+    database: DatabaseDep,
     date_from: Annotated[
         IsoDate | None,
         Query(alias="from", description="First day (default: a year before to)."),
@@ -54,6 +58,8 @@ def read_price_history(
         IsoDate | None,
         Query(alias="to", description="Last day (default: the last market date)."),
     ] = None,
-) -> PriceHistory:
+) -> Response:
     """Daily closes between two dates, oldest first."""
-    return market.read_price_history(session, symbol, date_from, date_to)
+    return await answer(
+        database, lambda session: market.read_price_history(session, symbol, date_from, date_to)
+    )

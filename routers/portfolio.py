@@ -3,12 +3,14 @@
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response
+from sqlmodel import Session
 
 from api_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
-from cache import cacheable
-from db import SessionDep
+from cache import DependsOn, cacheable
+from db import DatabaseDep
 from models import DerivativeStatus
 from params import Currency, CustomerOid, TransactionQuery
+from routers.answers import answer, json_bytes
 from schemas import (
     MONTH_PATTERN,
     AccountsSection,
@@ -26,15 +28,15 @@ router = APIRouter(
 )
 
 
-@cacheable
+@cacheable(DependsOn.CUSTOMER)
 @router.get(
     "/user-portfolio/{customer_oid}",
     summary="A customer's whole portfolio with a summary",
     response_model=Portfolio,
 )
-def read_portfolio(
+async def read_portfolio(
     customer_oid: CustomerOid,
-    session: SessionDep,
+    database: DatabaseDep,
     currency: Currency = None,
     sections: Annotated[
         str | None,
@@ -53,74 +55,104 @@ def read_portfolio(
 ) -> Response:
     """Holdings, accounts, transactions, spending, derivatives and the analysis of them."""
     wanted = portfolio.parse_sections(sections)
-    answer = portfolio.read_portfolio(
-        session,
-        customer_oid,
-        currency=currency,
-        sections=wanted,
-        transactions_limit=transactions_limit,
-    )
     left_out = set(portfolio.PORTFOLIO_SECTIONS) - wanted
-    return Response(answer.model_dump_json(exclude=left_out), media_type="application/json")
+    body = await database.run(
+        lambda session: portfolio.read_portfolio(
+            session,
+            customer_oid,
+            currency=currency,
+            sections=wanted,
+            transactions_limit=transactions_limit,
+        ),
+        lambda found: found.model_dump_json(exclude=left_out).encode(),
+    )
+    return json_bytes(body)
 
 
-@cacheable
+@cacheable(DependsOn.CUSTOMER)
 @router.get(
     "/customer/{customer_oid}/summary",
     summary="Valuation, allocation, performance and spending analysis",
+    response_model=PortfolioSummary,
 )
-def read_summary(
-    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
-) -> PortfolioSummary:
+async def read_summary(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
     """The portfolio summary alone, in the base currency asked for."""
-    return portfolio.read_summary(session, customer_oid, currency)
+    return await answer(
+        database, lambda session: portfolio.read_summary(session, customer_oid, currency)
+    )
 
 
-@cacheable
-@router.get("/customer/{customer_oid}/assets", summary="Holdings with their valuation")
-def read_assets(
-    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
-) -> AssetsSection:
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/assets",
+    summary="Holdings with their valuation",
+    response_model=AssetsSection,
+)
+async def read_assets(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
     """Each holding with price, cost, market value, unrealized gain and weight."""
-    return portfolio.read_assets(session, customer_oid, currency)
+    return await answer(
+        database, lambda session: portfolio.read_assets(session, customer_oid, currency)
+    )
 
 
-@cacheable
-@router.get("/customer/{customer_oid}/accounts", summary="Bank accounts and cash by currency")
-def read_accounts(
-    customer_oid: CustomerOid, session: SessionDep, currency: Currency = None
-) -> AccountsSection:
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/accounts",
+    summary="Bank accounts and cash by currency",
+    response_model=AccountsSection,
+)
+async def read_accounts(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
     """Every account with its institution, and the cash per currency and in total."""
-    return portfolio.read_accounts(session, customer_oid, currency)
+    return await answer(
+        database, lambda session: portfolio.read_accounts(session, customer_oid, currency)
+    )
 
 
-@cacheable
-@router.get("/customer/{customer_oid}/transactions", summary="Transactions, filtered and paged")
-def read_transactions(
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/transactions",
+    summary="Transactions, filtered and paged",
+    response_model=TransactionsPage,
+)
+async def read_transactions(
     request: Request,
     customer_oid: CustomerOid,
-    session: SessionDep,
+    database: DatabaseDep,
     query: Annotated[TransactionQuery, Query()],
     limit: Annotated[int, Query(ge=1, le=500, description="Page size, 1 to 500.")] = 50,
     cursor: Annotated[
         str | None,
         Query(max_length=500, description="next_cursor of the previous page, unchanged."),
     ] = None,
-) -> TransactionsPage:
+) -> Response:
     """One page of transactions, sorted by date; `next` fetches the following page."""
-    page = portfolio.read_transactions(
-        session, customer_oid, query.to_filter(), order=query.order, limit=limit, cursor=cursor
-    )
-    if page.next_cursor:
-        page.next = str(request.url.include_query_params(cursor=page.next_cursor))
-    return page
+
+    def read(session: Session) -> TransactionsPage:
+        page = portfolio.read_transactions(
+            session, customer_oid, query.to_filter(), order=query.order, limit=limit, cursor=cursor
+        )
+        if page.next_cursor:
+            page.next = str(request.url.include_query_params(cursor=page.next_cursor))
+        return page
+
+    return await answer(database, read)
 
 
-@cacheable
-@router.get("/customer/{customer_oid}/spending", summary="Spending grouped by category or month")
-def read_spending(
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/spending",
+    summary="Spending grouped by category or month",
+    response_model=SpendingSection,
+)
+async def read_spending(
     customer_oid: CustomerOid,
-    session: SessionDep,
+    database: DatabaseDep,
     group_by: Annotated[
         Literal["category", "month"], Query(description="Group totals by category or month.")
     ] = "category",
@@ -141,28 +173,38 @@ def read_spending(
         ),
     ] = None,
     currency: Currency = None,
-) -> SpendingSection:
+) -> Response:
     """Spending totals per group over a range of months, in the base currency."""
-    return portfolio.read_spending(
-        session,
-        customer_oid,
-        group_by=group_by,
-        from_month=from_month,
-        to_month=to_month,
-        currency=currency,
+    return await answer(
+        database,
+        lambda session: portfolio.read_spending(
+            session,
+            customer_oid,
+            group_by=group_by,
+            from_month=from_month,
+            to_month=to_month,
+            currency=currency,
+        ),
     )
 
 
-@cacheable
+@cacheable(DependsOn.CUSTOMER)
 @router.get(
-    "/customer/{customer_oid}/derivatives", summary="Derivative positions, optionally by status"
+    "/customer/{customer_oid}/derivatives",
+    summary="Derivative positions, optionally by status",
+    response_model=DerivativesSection,
 )
-def read_derivatives(
+async def read_derivatives(
     customer_oid: CustomerOid,
-    session: SessionDep,
+    database: DatabaseDep,
     status: Annotated[
         DerivativeStatus | None, Query(description="Only positions with this status.")
     ] = None,
-) -> DerivativesSection:
+) -> Response:
     """Options and futures, newest trade first."""
-    return portfolio.read_derivatives(session, customer_oid, status.value if status else None)
+    return await answer(
+        database,
+        lambda session: portfolio.read_derivatives(
+            session, customer_oid, status.value if status else None
+        ),
+    )

@@ -2,12 +2,13 @@
 
 import unicodedata
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from changes import record_change
 from db import begin_write
 from errors import Conflict, InvalidInput, NotFound
 from identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
@@ -44,13 +45,21 @@ def normalize_customer_name(raw: str) -> str:
     return name
 
 
-def get_customer(session: Session, raw_oid: str) -> Customer:
+class CustomerRef(NamedTuple):
+    customer_oid: str
+    name: str
+
+
+def get_customer(session: Session, raw_oid: str) -> CustomerRef:
     """The customer with this id in any spelling, or ``NotFound``."""
     oid = parse_customer_oid(raw_oid)
-    customer = session.exec(select(Customer).where(Customer.customer_oid == oid)).first()
-    if customer is None:
+    users = Customer.__table__.c  # type: ignore[attr-defined]
+    row = session.execute(
+        select(users.customer_oid, users.name).where(users.customer_oid == oid)
+    ).first()
+    if row is None:
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
-    return customer
+    return CustomerRef(row.customer_oid, row.name)
 
 
 def search_customers(
@@ -157,6 +166,7 @@ def register_customer(
     begin_write(session)
     try:
         add_customer(session, oid, clean_name)
+        record_change(session, oid)
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -173,5 +183,6 @@ def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:
         session.rollback()
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
     bump_counter(session, CUSTOMER_COUNTER, -1)
+    record_change(session, oid)
     session.commit()
     return DeleteCustomerResponse(customer_oid=oid)

@@ -1,15 +1,26 @@
-"""Market data: the as-of date, prices, FX rates, base currencies, quotes and price history."""
+"""Market data: the snapshot every valuation reads, base currencies, quotes and price history.
 
-from bisect import bisect_right
+Prices and FX rates change only when market data is loaded, so each worker
+reads them once into an immutable ``MarketSnapshot`` and keeps it until the
+change log says anything may have changed; a request then reads only the
+customer's own rows.
+"""
+
+import threading
+import weakref
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from analytics import Converter, History, months_before, percent
+from changes import Changes, feed_for
 from errors import InvalidInput, NotFound
 from models import FxRate, Instrument, InstrumentPrice
 from money import BASE_CURRENCY, CURRENCIES
@@ -18,62 +29,102 @@ from schemas import Close, MarketDataResponse, PriceChange, PriceHistory, Quote
 MAX_SYMBOLS = 50
 
 
+@dataclass(frozen=True)
+class InstrumentInfo:
+    symbol: str
+    name: str
+    asset_type: str
+    currency: str
+
+
+@dataclass(frozen=True)
+class MarketSnapshot:
+    """Every instrument, close and FX rate the bank holds, as of one version of the data."""
+
+    as_of: date
+    instruments: dict[str, InstrumentInfo]
+    """By symbol, in symbol order."""
+    prices: dict[str, History]
+    usd_per_unit: dict[str, History]
+    _converters: dict[str, Converter] = field(default_factory=dict)
+
+    def latest(self, symbol: str) -> tuple[Decimal, date]:
+        history = self.prices[symbol]
+        return history.values[-1], history.dates[-1]
+
+    def converter(self, base: str) -> Converter:
+        """One converter per base currency for the snapshot's life: it remembers its rates."""
+        found = self._converters.get(base)
+        if found is None:
+            found = self._converters[base] = Converter(self.usd_per_unit, base)
+        return found
+
+
+def load_snapshot(session: Session) -> MarketSnapshot:
+    """Read the whole market in three statements."""
+    instruments = {
+        row.symbol: InstrumentInfo(row.symbol, row.name, row.asset_type, row.currency)
+        for row in session.execute(select(Instrument.__table__).order_by("symbol"))  # type: ignore[attr-defined]
+    }
+    prices: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    price = InstrumentPrice.__table__.c  # type: ignore[attr-defined]
+    for symbol, day, close in session.execute(
+        select(price.symbol, price.price_date, price.close).order_by(price.symbol, price.price_date)
+    ):
+        prices[symbol].append((day, close))
+    rates: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
+    fx = FxRate.__table__.c  # type: ignore[attr-defined]
+    for currency, day, rate in session.execute(
+        select(fx.currency, fx.rate_date, fx.usd_per_unit).order_by(fx.currency, fx.rate_date)
+    ):
+        rates[currency].append((day, rate))
+    as_of = max((points[-1][0] for points in prices.values()), default=date.today())
+    return MarketSnapshot(
+        as_of=as_of,
+        instruments=instruments,
+        prices={symbol: History(points) for symbol, points in prices.items()},
+        usd_per_unit={currency: History(points) for currency, points in rates.items()},
+    )
+
+
+class _Holder:
+    """One worker's current snapshot, dropped when the change log says anything changed."""
+
+    def __init__(self) -> None:
+        self.snapshot: MarketSnapshot | None = None
+        self.lock = threading.Lock()
+
+    def forget(self, changes: Changes) -> None:
+        if changes.everything:
+            self.snapshot = None
+
+
+_HOLDERS: "weakref.WeakKeyDictionary[Engine, _Holder]" = weakref.WeakKeyDictionary()
+_HOLDERS_LOCK = threading.Lock()
+
+
+def market_snapshot(session: Session) -> MarketSnapshot:
+    """The market as this worker knows it, read again only after market data changed."""
+    engine = session.get_bind()
+    assert isinstance(engine, Engine)
+    with _HOLDERS_LOCK:
+        holder = _HOLDERS.get(engine)
+        if holder is None:
+            holder = _HOLDERS[engine] = _Holder()
+            feed_for(engine).subscribe(holder.forget)
+    feed_for(engine).poll()
+    snapshot = holder.snapshot
+    if snapshot is None:
+        with holder.lock:
+            snapshot = holder.snapshot
+            if snapshot is None:
+                snapshot = holder.snapshot = load_snapshot(session)
+    return snapshot
+
+
 def market_as_of(session: Session) -> date:
     """The last day the bank has prices for: every valuation is as of this day."""
-    latest = session.exec(select(func.max(InstrumentPrice.price_date))).one()
-    return latest or date.today()
-
-
-def latest_prices(session: Session, symbols: Iterable[str]) -> dict[str, InstrumentPrice]:
-    """The most recent close of each symbol (one indexed look-up per symbol)."""
-    wanted = sorted(set(symbols))
-    if not wanted:
-        return {}
-    newest = (
-        select(InstrumentPrice.symbol, func.max(InstrumentPrice.price_date).label("price_date"))
-        .where(col(InstrumentPrice.symbol).in_(wanted))
-        .group_by(col(InstrumentPrice.symbol))
-        .subquery()
-    )
-    rows = session.exec(
-        select(InstrumentPrice).join(
-            newest,
-            (col(InstrumentPrice.symbol) == newest.c.symbol)
-            & (col(InstrumentPrice.price_date) == newest.c.price_date),
-        )
-    )
-    return {row.symbol: row for row in rows}
-
-
-def price_histories(session: Session, symbols: Iterable[str], since: date) -> dict[str, History]:
-    wanted = sorted(set(symbols))
-    points: dict[str, list[tuple[date, Decimal]]] = {symbol: [] for symbol in wanted}
-    if wanted:
-        rows = session.exec(
-            select(
-                col(InstrumentPrice.symbol),
-                col(InstrumentPrice.price_date),
-                col(InstrumentPrice.close),
-            )
-            .where(col(InstrumentPrice.symbol).in_(wanted), InstrumentPrice.price_date >= since)
-            .order_by(col(InstrumentPrice.symbol), col(InstrumentPrice.price_date))
-        )
-        for symbol, day, close in rows:
-            points[symbol].append((day, close))
-    return {symbol: History(series) for symbol, series in points.items()}
-
-
-def fx_histories(session: Session, since: date) -> dict[str, History]:
-    """US dollars per unit of each currency the bank quotes, day by day since ``since``."""
-    points: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
-    rows = session.exec(
-        select(col(FxRate.currency), col(FxRate.rate_date), col(FxRate.usd_per_unit))
-        .where(FxRate.rate_date >= since)
-        .order_by(col(FxRate.currency), col(FxRate.rate_date))
-    )
-    for currency, day, rate in rows:
-        points[currency].append((day, rate))
-    return {currency: History(series) for currency, series in points.items()}
+    return market_snapshot(session).as_of
 
 
 def resolve_currency(currency: str | None) -> str:
@@ -89,51 +140,43 @@ def resolve_currency(currency: str | None) -> str:
     return code
 
 
-FX_LOOKBACK = timedelta(days=10)
-"""How far back the latest rate may lie: longer than any market holiday."""
-
-
-def converter(session: Session, base: str, as_of: date) -> Converter:
-    return Converter(fx_histories(session, as_of - FX_LOOKBACK), base)
-
-
 def _instruments(
-    session: Session, symbols: Iterable[str] | None, *, field: str = "symbols"
-) -> list[Instrument]:
-    query = select(Instrument).order_by(col(Instrument.symbol))
+    market: MarketSnapshot, symbols: Iterable[str] | None, *, field: str = "symbols"
+) -> list[InstrumentInfo]:
     if symbols is None:
-        return list(session.exec(query))
+        return list(market.instruments.values())
     wanted = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
     if not wanted:
         raise InvalidInput(f"{field}: give at least one symbol, such as AAPL or BTC")
     if len(wanted) > MAX_SYMBOLS:
         raise InvalidInput(f"symbols: at most {MAX_SYMBOLS} symbols per request")
-    found = {i.symbol: i for i in session.exec(query.where(col(Instrument.symbol).in_(wanted)))}
-    unknown = [symbol[:16] for symbol in wanted if symbol not in found]
+    unknown = [symbol[:16] for symbol in wanted if symbol not in market.instruments]
     if unknown:
         raise NotFound(f"Unknown symbols: {', '.join(unknown)}")
-    return [found[symbol] for symbol in wanted]
+    return [market.instruments[symbol] for symbol in wanted]
+
+
+QUOTE_WINDOW = timedelta(days=7)
+"""How far before a year ago a quote's yearly change may reach for its base close."""
 
 
 def read_quotes(session: Session, symbols: Iterable[str] | None = None) -> MarketDataResponse:
     """Latest close of each symbol (all instruments when none are named) and its changes."""
-    instruments = _instruments(session, symbols)
-    as_of = market_as_of(session)
-    histories = price_histories(
-        session, (i.symbol for i in instruments), months_before(as_of, 12) - timedelta(days=7)
-    )
+    market = market_snapshot(session)
+    instruments = _instruments(market, symbols)
+    cutoff = months_before(market.as_of, 12) - QUOTE_WINDOW
     quotes = []
     for instrument in instruments:
-        history = histories[instrument.symbol]
-        if not history.dates:
+        history = market.prices.get(instrument.symbol)
+        if history is None or not history.dates or history.dates[-1] < cutoff:
             continue
-        price, price_date = history.values[-1], history.dates[-1]
+        price, price_date = market.latest(instrument.symbol)
 
         def change(
             since: date, price: Decimal = price, history: History = history
         ) -> PriceChange | None:
             index = bisect_right(history.dates, since)
-            if not index:
+            if not index or history.dates[index - 1] < cutoff:
                 return None
             previous = history.values[index - 1]
             return PriceChange(
@@ -156,34 +199,33 @@ def read_quotes(session: Session, symbols: Iterable[str] | None = None) -> Marke
                 change_1y=change(months_before(price_date, 12)),
             )
         )
-    return MarketDataResponse(as_of=as_of, quotes=quotes)
+    return MarketDataResponse(as_of=market.as_of, quotes=quotes)
 
 
 def read_price_history(
     session: Session, symbol: str, date_from: date | None = None, date_to: date | None = None
 ) -> PriceHistory:
     """Daily closes of one symbol between two dates (the last year by default)."""
-    (instrument,) = _instruments(session, [symbol], field="symbol")
-    date_to = date_to or market_as_of(session)
+    market = market_snapshot(session)
+    (instrument,) = _instruments(market, [symbol], field="symbol")
+    date_to = date_to or market.as_of
     date_from = date_from or months_before(date_to, 12)
     if date_from > date_to:
         raise InvalidInput(
             f"from: {date_from} is after to: {date_to}; from must be on or before to"
         )
-    rows = session.exec(
-        select(col(InstrumentPrice.price_date), col(InstrumentPrice.close))
-        .where(
-            InstrumentPrice.symbol == instrument.symbol,
-            InstrumentPrice.price_date >= date_from,
-            InstrumentPrice.price_date <= date_to,
-        )
-        .order_by(col(InstrumentPrice.price_date))
-    )
+    history = market.prices.get(instrument.symbol, History([]))
+    first, last = bisect_left(history.dates, date_from), bisect_right(history.dates, date_to)
     return PriceHistory(
         symbol=instrument.symbol,
         name=instrument.name,
         currency=instrument.currency,
         from_date=date_from,
         to_date=date_to,
-        closes=[Close(date=day, close=close) for day, close in rows],
+        closes=[
+            Close(date=day, close=close)
+            for day, close in zip(
+                history.dates[first:last], history.values[first:last], strict=True
+            )
+        ],
     )

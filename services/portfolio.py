@@ -5,7 +5,7 @@ currency and the as-of date of the market data.
 """
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from sqlmodel import Session
@@ -13,7 +13,6 @@ from sqlmodel import Session
 from analytics import (
     PortfolioInputs,
     cash_by_currency,
-    period_starts,
     shares_of_100,
     spending_totals,
     summarize,
@@ -32,26 +31,22 @@ from schemas import (
     SpendingGroup,
     SpendingOut,
     SpendingSection,
+    TransactionOut,
     TransactionsPage,
     UserOut,
 )
 from services.customers import get_customer
-from services.market import (
-    converter,
-    fx_histories,
-    market_as_of,
-    price_histories,
-    resolve_currency,
-)
+from services.market import MarketSnapshot, market_snapshot, resolve_currency
 from services.records import (
     TransactionFilter,
     TransactionSlice,
-    count_transactions,
     list_accounts,
     list_assets,
     list_derivatives,
     list_spending,
+    newest_transactions,
     query_transactions,
+    read_trades,
     trades_by_symbol,
 )
 
@@ -67,29 +62,30 @@ PORTFOLIO_SECTIONS = (
 
 @dataclass(frozen=True)
 class View:
-    """Whose figures, in which currency, as of which day."""
+    """Whose figures, in which currency, against which market data."""
 
     oid: str
     name: str
     base: str
-    as_of: date
+    market: MarketSnapshot
+
+    @property
+    def as_of(self) -> date:
+        return self.market.as_of
 
 
 def open_view(session: Session, raw_oid: str, currency: str | None) -> View:
-    """The read preamble: the customer (or ``NotFound``), the base currency, the as-of date."""
+    """The read preamble: the customer (or ``NotFound``), the base currency, the market."""
     customer = get_customer(session, raw_oid)
     base = resolve_currency(currency)
-    return View(customer.customer_oid, customer.name, base, market_as_of(session))
+    return View(customer.customer_oid, customer.name, base, market_snapshot(session))
 
 
 def read_assets(session: Session, raw_oid: str, currency: str | None = None) -> AssetsSection:
     view = open_view(session, raw_oid, currency)
-    assets = list_assets(session, view.oid)
+    assets = list_assets(session, view.oid, view.market)
     holdings = value_holdings(
-        assets,
-        trades_by_symbol(session, view.oid),
-        converter(session, view.base, view.as_of),
-        view.as_of,
+        assets, read_trades(session, view.oid), view.market.converter(view.base), view.as_of
     )
     return AssetsSection(
         customer_oid=view.oid,
@@ -104,7 +100,7 @@ def read_assets(session: Session, raw_oid: str, currency: str | None = None) -> 
 def read_accounts(session: Session, raw_oid: str, currency: str | None = None) -> AccountsSection:
     view = open_view(session, raw_oid, currency)
     accounts = list_accounts(session, view.oid)
-    balances = cash_by_currency(accounts, converter(session, view.base, view.as_of), view.as_of)
+    balances = cash_by_currency(accounts, view.market.converter(view.base), view.as_of)
     return AccountsSection(
         customer_oid=view.oid,
         base_currency=view.base,
@@ -150,7 +146,7 @@ def read_spending(
     view = open_view(session, raw_oid, currency)
     rows = list_spending(session, view.oid, from_month, to_month)
     totals, counts = spending_totals(
-        rows, converter(session, view.base, view.as_of), view.as_of, by=group_by
+        rows, view.market.converter(view.base), view.as_of, by=group_by
     )
     shares = shares_of_100(totals)
     if group_by == "category":
@@ -183,17 +179,14 @@ def read_derivatives(
 
 
 def summarize_customer(
-    session: Session,
     view: View,
     *,
     assets: list[AssetOut],
     accounts: list[BankAccountOut],
+    transactions: list[TransactionOut],
     spending: list[SpendingOut],
     derivatives: list[DerivativeOut],
-    transaction_count: int,
 ) -> PortfolioSummary:
-    since = min(period_starts(view.as_of).values()) - timedelta(days=10)
-    symbols = {a.symbol for a in assets} | {d.underlying_symbol for d in derivatives}
     return summarize(
         PortfolioInputs(
             customer_oid=view.oid,
@@ -201,28 +194,23 @@ def summarize_customer(
             as_of=view.as_of,
             assets=assets,
             accounts=accounts,
-            trades=trades_by_symbol(session, view.oid),
-            prices=price_histories(session, symbols, since),
-            usd_per_unit=fx_histories(session, since),
+            trades=trades_by_symbol(transactions),
+            prices=view.market.prices,
+            usd_per_unit=view.market.usd_per_unit,
             spending=spending,
             derivatives=derivatives,
-            transaction_count=transaction_count,
+            transaction_count=len(transactions),
+            converter=view.market.converter(view.base),
         )
     )
 
 
 def read_summary(session: Session, raw_oid: str, currency: str | None = None) -> PortfolioSummary:
-    view = open_view(session, raw_oid, currency)
-    count = count_transactions(session, view.oid)
-    return summarize_customer(
-        session,
-        view,
-        assets=list_assets(session, view.oid),
-        accounts=list_accounts(session, view.oid),
-        spending=list_spending(session, view.oid),
-        derivatives=list_derivatives(session, view.oid),
-        transaction_count=count,
-    )
+    summary = read_portfolio(
+        session, raw_oid, currency=currency, sections={"portfolio_summary"}
+    ).portfolio_summary
+    assert summary is not None
+    return summary
 
 
 def parse_sections(raw: str | None) -> set[str]:
@@ -256,7 +244,7 @@ def read_portfolio(
     oid = view.oid
     wanted = set(PORTFOLIO_SECTIONS) if sections is None else sections
     summary_needed = "portfolio_summary" in wanted
-    assets = list_assets(session, oid) if summary_needed or "assets" in wanted else []
+    assets = list_assets(session, oid, view.market) if summary_needed or "assets" in wanted else []
     accounts = list_accounts(session, oid) if summary_needed or "bank_accounts" in wanted else []
     spending = list_spending(session, oid) if summary_needed or "spending" in wanted else []
     derivatives = (
@@ -264,25 +252,28 @@ def read_portfolio(
         if summary_needed or "derivative_transactions" in wanted
         else []
     )
-    if "transactions" in wanted:
+    if summary_needed:
+        # Every transaction, once: the summary needs the trades and the count anyway.
+        every = query_transactions(session, oid).transactions
+        transactions = newest_transactions(oid, every, transactions_limit)
+    elif "transactions" in wanted:
         transactions = query_transactions(session, oid, limit=transactions_limit)
-        transaction_count = transactions.total
     else:
         transactions = TransactionSlice([], 0, 0, None)
-        transaction_count = count_transactions(session, oid) if summary_needed else 0
     summary = (
         summarize_customer(
-            session,
             view,
             assets=assets,
             accounts=accounts,
+            transactions=every,
             spending=spending,
             derivatives=derivatives,
-            transaction_count=transaction_count,
         )
         if summary_needed
         else None
     )
+    if "transactions" not in wanted:
+        transactions = TransactionSlice([], 0, 0, None)
     return Portfolio(
         customer_oid=oid,
         user=UserOut(name=view.name, customer_oid=oid),

@@ -1,27 +1,26 @@
 """A customer's own rows: holdings, accounts, filtered and paged transactions, spending,
-derivatives and trades, shaped as the API sends them."""
+derivatives and trades, shaped as the API sends them.
+
+Rows are read as plain tuples of the columns each answer shows (no ORM object per
+row) and shaped without validating again what the database already holds.
+"""
 
 import re
 from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from functools import cache
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import BindParameter, Result, Table, bindparam, func, select
+from sqlmodel import Session
 
 from analytics import Trade
 from errors import InvalidInput
-from models import (
-    Asset,
-    BankAccount,
-    DerivativeTransaction,
-    Institution,
-    Instrument,
-    Spending,
-    Transaction,
-)
+from models import Asset, BankAccount, DerivativeTransaction, Institution, Spending, Transaction
 from money import CENT, to_cents
 from paging import TransactionPosition, decode_cursor, encode_cursor, fingerprint
 from schemas import (
@@ -33,53 +32,100 @@ from schemas import (
     SpendingOut,
     TransactionOut,
 )
-from services.market import latest_prices
+from services.market import MarketSnapshot
 
 MAX_AMOUNT = 10**15
 
+Shape = TypeVar("Shape", bound=BaseModel)
 
-def list_assets(session: Session, oid: str) -> list[AssetOut]:
-    rows = session.exec(
-        select(Asset, Instrument)
-        .join(Instrument, col(Instrument.symbol) == col(Asset.symbol))
-        .where(Asset.customer_oid == oid)
-        .order_by(col(Asset.id))
-    ).all()
-    prices = latest_prices(session, (asset.symbol for asset, _ in rows))
-    return [
-        AssetOut(
-            id=asset.id,
-            customer_oid=asset.customer_oid,
-            account_id=asset.account_id,
-            asset_type=instrument.asset_type,
-            symbol=asset.symbol,
-            name=instrument.name,
-            currency=instrument.currency,
-            quantity=asset.quantity,
-            current_price=prices[asset.symbol].close,
-            price_date=prices[asset.symbol].price_date,
-            current_value=to_cents(asset.quantity * prices[asset.symbol].close),
+
+def _table(model: Any) -> Table:
+    table: Table = model.__table__
+    return table
+
+
+def _columns(table: Table, shape: type[BaseModel]) -> list[Any]:
+    """The table's columns that the answer's shape shows, in the shape's order."""
+    return [table.c[name] for name in shape.model_fields if name in table.c]
+
+
+@cache
+def _list_of(shape: type[Shape]) -> TypeAdapter[list[Shape]]:
+    return TypeAdapter(list[shape])  # type: ignore[valid-type]
+
+
+def _shaped(shape: type[Shape], result: Result[Any]) -> list[Shape]:
+    """Rows as the answer's shapes, validated in one pass (cheaper than one model at a time)."""
+    names = list(result.keys())
+    return _list_of(shape).validate_python([dict(zip(names, row, strict=True)) for row in result])
+
+
+ASSETS, ACCOUNTS, INSTITUTIONS = _table(Asset), _table(BankAccount), _table(Institution)
+TRANSACTIONS, SPENDING = _table(Transaction), _table(Spending)
+DERIVATIVES = _table(DerivativeTransaction)
+
+
+OID: BindParameter[str] = bindparam("oid")
+"""Statements read on every request are built once, with the customer as a parameter."""
+
+_ASSETS = (
+    select(ASSETS.c.id, ASSETS.c.customer_oid, ASSETS.c.account_id, ASSETS.c.symbol)
+    .add_columns(ASSETS.c.quantity)
+    .where(ASSETS.c.customer_oid == OID)
+    .order_by(ASSETS.c.id)
+)
+_ACCOUNT_COLUMNS = _columns(ACCOUNTS, BankAccountOut)
+_ACCOUNTS = (
+    select(
+        *_ACCOUNT_COLUMNS,
+        *(c.label(f"i_{c.name}") for c in _columns(INSTITUTIONS, InstitutionOut)),
+    )
+    .join(INSTITUTIONS, INSTITUTIONS.c.id == ACCOUNTS.c.institution_id)
+    .where(ACCOUNTS.c.customer_oid == OID)
+    .order_by(ACCOUNTS.c.id)
+)
+
+
+def _read(session: Session, statement: Any, oid: str) -> Result[Any]:
+    # Straight to the connection: these are plain rows, the ORM has nothing to add.
+    return session.connection().execute(statement, {"oid": oid})
+
+
+AssetRow = tuple[int, str, int | None, str, Decimal]
+
+
+def list_assets(session: Session, oid: str, market: MarketSnapshot) -> list[AssetOut]:
+    holdings = []
+    rows = cast(Iterable[AssetRow], _read(session, _ASSETS, oid))
+    for ident, customer_oid, account_id, symbol, quantity in rows:
+        instrument = market.instruments[symbol]
+        price, price_date = market.latest(symbol)
+        holdings.append(
+            {
+                "id": ident,
+                "customer_oid": customer_oid,
+                "account_id": account_id,
+                "asset_type": instrument.asset_type,
+                "symbol": symbol,
+                "name": instrument.name,
+                "currency": instrument.currency,
+                "quantity": quantity,
+                "current_price": price,
+                "price_date": price_date,
+                "current_value": to_cents(quantity * price),
+            }
         )
-        for asset, instrument in rows
-    ]
+    return _list_of(AssetOut).validate_python(holdings)
 
 
 def list_accounts(session: Session, oid: str) -> list[BankAccountOut]:
-    rows = session.exec(
-        select(BankAccount, Institution)
-        .join(Institution, col(Institution.id) == col(BankAccount.institution_id))
-        .where(BankAccount.customer_oid == oid)
-        .order_by(col(BankAccount.id))
-    ).all()
-    return [
-        BankAccountOut.model_validate(
-            {
-                **account.model_dump(),
-                "institution": InstitutionOut.model_validate(institution, from_attributes=True),
-            }
-        )
-        for account, institution in rows
-    ]
+    accounts = []
+    for row in _read(session, _ACCOUNTS, oid):
+        values = row._mapping
+        account = {c.name: values[c.name] for c in _ACCOUNT_COLUMNS}
+        account["institution"] = {name: values[f"i_{name}"] for name in InstitutionOut.model_fields}
+        accounts.append(account)
+    return _list_of(BankAccountOut).validate_python(accounts)
 
 
 @dataclass(frozen=True)
@@ -139,6 +185,14 @@ class TransactionSlice:
     next_cursor: str | None
 
 
+TRANSACTION_COLUMNS = _columns(TRANSACTIONS, TransactionOut)
+_EVERY_TRANSACTION = (
+    select(*TRANSACTION_COLUMNS)
+    .where(TRANSACTIONS.c.customer_oid == OID)
+    .order_by(TRANSACTIONS.c.transaction_date.desc(), TRANSACTIONS.c.id.desc())
+)
+
+
 def query_transactions(
     session: Session,
     oid: str,
@@ -154,11 +208,19 @@ def query_transactions(
     the last row shown, so pages never skip or repeat a row, even while new
     transactions are booked.
     """
-    conditions = [col(Transaction.customer_oid) == oid, *filters.conditions()]
+    conditions = [TRANSACTIONS.c.customer_oid == oid, *filters.conditions()]
     scope = fingerprint(oid, filters, order)
-    total = session.exec(select(func.count()).select_from(Transaction).where(*conditions)).one()
-    day, ident = col(Transaction.transaction_date), col(Transaction.id)
+    day, ident = TRANSACTIONS.c.transaction_date, TRANSACTIONS.c.id
+    ordering = (day.desc(), ident.desc()) if order == "desc" else (day.asc(), ident.asc())
     seen = 0
+    if cursor is None and limit is None:
+        if filters == TransactionFilter() and order == "desc":
+            rows = _shaped(TransactionOut, _read(session, _EVERY_TRANSACTION, oid))
+        else:
+            query = select(*TRANSACTION_COLUMNS).where(*conditions).order_by(*ordering)
+            rows = _shaped(TransactionOut, session.connection().execute(query))
+        return TransactionSlice(rows, len(rows), 0, None)
+    total = session.connection().execute(select(func.count()).where(*conditions)).scalar_one()
     if cursor is not None:
         position = decode_cursor(cursor, scope, TransactionPosition)
         after_day, after_id, seen = position.d, position.i, position.n
@@ -166,26 +228,36 @@ def query_transactions(
             conditions.append((day < after_day) | ((day == after_day) & (ident < after_id)))
         else:
             conditions.append((day > after_day) | ((day == after_day) & (ident > after_id)))
-    ordering = (day.desc(), ident.desc()) if order == "desc" else (day.asc(), ident.asc())
-    query = select(Transaction).where(*conditions).order_by(*ordering)
+    query = select(*TRANSACTION_COLUMNS).where(*conditions).order_by(*ordering)
     if limit is not None:
         query = query.limit(limit + 1)
-    rows = list(session.exec(query))
+    rows = _shaped(TransactionOut, session.connection().execute(query))
+    return _page(rows, total, seen, limit, scope)
+
+
+def newest_transactions(
+    oid: str, rows: Sequence[TransactionOut], limit: int | None
+) -> TransactionSlice:
+    """The first page of ``rows`` (every transaction, newest first), as ``query_transactions``
+    would give it, without reading them twice."""
+    scope = fingerprint(oid, TransactionFilter(), "desc")
+    shown = list(rows[: limit + 1]) if limit is not None else list(rows)
+    return _page(shown, len(rows), 0, limit, scope)
+
+
+def _page(
+    rows: list[TransactionOut], total: int, seen: int, limit: int | None, scope: str
+) -> TransactionSlice:
     next_cursor, remaining = None, 0
     if limit is not None and len(rows) > limit:
         rows = rows[:limit]
         last, shown = rows[-1], seen + len(rows)
         next_cursor = encode_cursor(
-            TransactionPosition(d=last.transaction_date, i=last.id or 0, n=shown), scope
+            TransactionPosition(d=last.transaction_date, i=last.id, n=shown), scope
         )
         # Counted from the cursor, not the table: exact unless rows changed between pages.
         remaining = max(total - shown, 0)
-    return TransactionSlice(
-        transactions=[TransactionOut.model_validate(row, from_attributes=True) for row in rows],
-        total=total,
-        remaining=remaining,
-        next_cursor=next_cursor,
-    )
+    return TransactionSlice(rows, total, remaining, next_cursor)
 
 
 _MONTH = re.compile(MONTH_PATTERN)
@@ -203,40 +275,31 @@ def list_spending(
     from_month, to_month = parse_month("from_month", from_month), parse_month("to_month", to_month)
     if from_month and to_month and from_month > to_month:
         raise InvalidInput("from_month: must be on or before to_month")
-    query = select(Spending).where(Spending.customer_oid == oid)
+    query = select(*_columns(SPENDING, SpendingOut)).where(SPENDING.c.customer_oid == oid)
     if from_month:
-        query = query.where(Spending.month >= from_month)
+        query = query.where(SPENDING.c.month >= from_month)
     if to_month:
-        query = query.where(Spending.month <= to_month)
-    rows = session.exec(
-        query.order_by(col(Spending.month), col(Spending.category), col(Spending.id))
-    )
-    return [SpendingOut.model_validate(row, from_attributes=True) for row in rows]
+        query = query.where(SPENDING.c.month <= to_month)
+    ordering = (SPENDING.c.month, SPENDING.c.category, SPENDING.c.id)
+    return _shaped(SpendingOut, session.connection().execute(query.order_by(*ordering)))
 
 
 def list_derivatives(session: Session, oid: str, status: str | None = None) -> list[DerivativeOut]:
-    query = select(DerivativeTransaction).where(DerivativeTransaction.customer_oid == oid)
+    query = select(*_columns(DERIVATIVES, DerivativeOut)).where(DERIVATIVES.c.customer_oid == oid)
     if status is not None:
-        query = query.where(DerivativeTransaction.status == status)
-    rows = session.exec(
-        query.order_by(
-            col(DerivativeTransaction.trade_date).desc(), col(DerivativeTransaction.id).desc()
-        )
-    )
-    return [DerivativeOut.model_validate(row, from_attributes=True) for row in rows]
+        query = query.where(DERIVATIVES.c.status == status)
+    ordering = (DERIVATIVES.c.trade_date.desc(), DERIVATIVES.c.id.desc())
+    return _shaped(DerivativeOut, session.connection().execute(query.order_by(*ordering)))
 
 
-def trades_by_symbol(session: Session, oid: str) -> dict[str, list[Trade]]:
-    rows = session.exec(
-        select(Transaction)
-        .where(
-            Transaction.customer_oid == oid,
-            col(Transaction.transaction_type).in_(["buy", "sell"]),
-        )
-        .order_by(col(Transaction.transaction_date), col(Transaction.id))
+def trades_by_symbol(transactions: Iterable[TransactionOut]) -> dict[str, list[Trade]]:
+    """Buys and sells by symbol, in booking order, from a customer's transactions."""
+    booked = sorted(
+        (t for t in transactions if t.transaction_type in ("buy", "sell")),
+        key=lambda t: (t.transaction_date, t.id),
     )
     trades: dict[str, list[Trade]] = defaultdict(list)
-    for row in rows:
+    for row in booked:
         if row.symbol and row.quantity is not None and row.price is not None:
             signed = row.quantity if row.transaction_type == "buy" else -row.quantity
             trades[row.symbol].append(
@@ -245,7 +308,8 @@ def trades_by_symbol(session: Session, oid: str) -> dict[str, list[Trade]]:
     return trades
 
 
-def count_transactions(session: Session, oid: str) -> int:
-    return session.exec(
-        select(func.count()).select_from(Transaction).where(Transaction.customer_oid == oid)
-    ).one()
+def read_trades(session: Session, oid: str) -> dict[str, list[Trade]]:
+    query = select(*TRANSACTION_COLUMNS).where(
+        TRANSACTIONS.c.customer_oid == oid, TRANSACTIONS.c.transaction_type.in_(["buy", "sell"])
+    )
+    return trades_by_symbol(_shaped(TransactionOut, session.connection().execute(query)))

@@ -1,17 +1,25 @@
-"""Cached answers: served again while nothing changed, never once something did."""
+"""Cached answers: served again while nothing they depend on changed, never once it did.
 
-import sqlite3
+On both backends: a write forgets the written customer's answers and the lists,
+and nothing else, in every worker; a write the change log cannot attribute (made
+outside the bank) forgets everything; concurrent misses compute once; a link
+built for one host is never sent to another.
+"""
+
+import asyncio
 from collections.abc import Callable
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
+from main import create_app
+from scripts.stress import serve
 from services import portfolio
+from settings import Settings
 from tests.helpers import JANE, JOHN
-
-# The cache reads SQLite's data_version; on PostgreSQL it is off (see cache.open_cache).
-pytestmark = pytest.mark.usefixtures("sqlite_only")
 
 
 @pytest.fixture
@@ -33,6 +41,7 @@ def test_a_repeated_request_is_answered_from_the_cache(
 ) -> None:
     first = client.get(f"/user-portfolio/{JOHN}")
     second = client.get(f"/user-portfolio/{JOHN}")
+    assert (first.headers["X-Bank-Cache"], second.headers["X-Bank-Cache"]) == ("miss", "hit")
     assert second.content == first.content
     assert second.headers["content-type"] == "application/json"
     assert portfolio_calls == [JOHN]
@@ -40,24 +49,38 @@ def test_a_repeated_request_is_answered_from_the_cache(
     assert portfolio_calls == [JOHN, JOHN]
 
 
-def test_a_commit_by_another_process_drops_the_cache(
-    client: TestClient, database_url: str, portfolio_calls: list[str]
+def test_a_write_forgets_that_customer_and_the_lists_only(
+    client: TestClient, portfolio_calls: list[str]
+) -> None:
+    client.get(f"/user-portfolio/{JOHN}")
+    client.get(f"/user-portfolio/{JANE}")
+    assert client.get("/customers").headers["X-Total-Count"] == "5"
+    assert client.delete(f"/customer/{JANE}").status_code == 200
+    assert client.get(f"/user-portfolio/{JOHN}").headers["X-Bank-Cache"] == "hit"
+    assert client.get(f"/user-portfolio/{JANE}").status_code == 404
+    assert client.get("/customers").headers["X-Total-Count"] == "4"
+    assert portfolio_calls == [JOHN, JANE, JANE]
+
+
+def test_a_write_outside_the_bank_forgets_everything(
+    client: TestClient, engine: Engine, portfolio_calls: list[str]
 ) -> None:
     before = client.get(f"/user-portfolio/{JANE}").json()
-    # Another connection, as another worker process would have.
-    other = sqlite3.connect(database_url.removeprefix("sqlite:///"))
-    with other:
-        other.execute(
-            "UPDATE bank_accounts SET balance = balance + 100 WHERE customer_oid = ?", (JANE,)
+    client.get(f"/user-portfolio/{JOHN}")
+    # Another connection, as psql or another program would write.
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE bank_accounts SET balance = balance + 10000 WHERE customer_oid = :c"),
+            {"c": JANE},
         )
-    other.close()
     after = client.get(f"/user-portfolio/{JANE}").json()
-    assert portfolio_calls == [JANE, JANE]
+    assert client.get(f"/user-portfolio/{JOHN}").headers["X-Bank-Cache"] == "miss"
+    assert portfolio_calls == [JANE, JOHN, JANE, JOHN]
     gained = (
         after["portfolio_summary"]["total_cash_balance"]
         - before["portfolio_summary"]["total_cash_balance"]
     )
-    assert round(gained, 2) == len(before["bank_accounts"]) * 1.0
+    assert round(gained, 2) == len(before["bank_accounts"]) * 100.0
 
 
 def test_writes_through_the_api_are_seen_at_once(client: TestClient) -> None:
@@ -77,3 +100,54 @@ def test_errors_are_never_cached(client: TestClient) -> None:
     assert client.get(f"/user-portfolio/{unknown}").status_code == 404
     client.post("/register-customer", json={"name": "Late Comer", "customer_oid": unknown})
     assert client.get(f"/user-portfolio/{unknown}").status_code == 200
+
+
+def test_concurrent_misses_of_one_answer_compute_it_once(
+    database_url: str, portfolio_calls: list[str]
+) -> None:
+    app = create_app(Settings(database_url=database_url))
+
+    async def many() -> list[httpx2.Response]:
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            return await asyncio.gather(*(client.get(f"/user-portfolio/{JOHN}") for _ in range(20)))
+
+    with TestClient(app):  # runs the lifespan: the database and the cache
+        answers = asyncio.run(many())
+    assert {answer.status_code for answer in answers} == {200}
+    assert len({answer.content for answer in answers}) == 1
+    assert portfolio_calls == [JOHN]
+
+
+def test_a_link_built_for_one_host_is_never_sent_to_another(client: TestClient) -> None:
+    foreign = client.get(
+        "/customers?limit=2", headers={"Host": "localhost:3000", "X-Forwarded-Proto": "https"}
+    )
+    assert foreign.headers["Link"].startswith("<http://localhost:3000/customers?")
+    plain = client.get("/customers?limit=2")
+    assert plain.headers["Link"].startswith("<http://testserver/customers?")
+    page = client.get(f"/customer/{JOHN}/transactions?limit=2", headers={"Host": "localhost"})
+    assert page.json()["next"].startswith("http://localhost/")
+    assert (
+        client.get(f"/customer/{JOHN}/transactions?limit=2")
+        .json()["next"]
+        .startswith("http://testserver/")
+    )
+
+
+def test_a_write_in_one_process_is_seen_by_another_at_once(database_url: str) -> None:
+    """Two servers on one database, each with its own cache: invalidation crosses processes,
+    per customer."""
+    with serve(database_url) as first, serve(database_url) as second:
+        assert httpx2.get(f"{second}/user-portfolio/{JOHN}").status_code == 200
+        assert httpx2.get(f"{second}/user-portfolio/{JANE}").status_code == 200
+        warm = httpx2.get(f"{second}/user-portfolio/{JOHN}")
+        assert warm.headers["X-Bank-Cache"] == "hit"
+        assert httpx2.delete(f"{first}/customer/{JANE}").status_code == 200
+        assert httpx2.get(f"{second}/user-portfolio/{JANE}").status_code == 404
+        assert httpx2.get(f"{second}/user-portfolio/{JOHN}").headers["X-Bank-Cache"] == "hit"
+        oid = httpx2.post(f"{first}/register-customer", json={"name": "Cross Over"}).json()[
+            "customer_oid"
+        ]
+        assert httpx2.get(f"{second}/customer/{oid}/exists").json()["exists"] is True
+        assert httpx2.get(f"{second}/customers").headers["X-Total-Count"] == "5"

@@ -106,7 +106,7 @@ def test_a_signed_cursor_of_another_shape_or_query_is_400(
 
 def test_a_lost_database_is_503_not_500(client: TestClient, engine: Engine) -> None:
     engine.dispose()
-    client.app.state.engine = create_db_engine("sqlite:////nonexistent-dir/bank.db")  # type: ignore[attr-defined]
+    client.app.state.database.engine = create_db_engine("sqlite:////nonexistent-dir/bank.db")  # type: ignore[attr-defined]
     client.app.state.cache = None  # type: ignore[attr-defined]
     response = client.get(f"/user-portfolio/{JOHN}")
     assert response.status_code == 503

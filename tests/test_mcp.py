@@ -13,8 +13,8 @@ from fastapi.testclient import TestClient
 from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
-from sqlmodel import Session
 
+from db import Database
 from mcp_server import build_server
 from seed import SAMPLE_CUSTOMERS
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
@@ -37,7 +37,8 @@ WRITE_TOOLS = {"bank_register_customer", "bank_delete_customer"}
 
 @asynccontextmanager
 async def connect(engine: Engine, *, allow_writes: bool = False) -> AsyncIterator[Client]:
-    server = build_server(lambda: Session(engine), allow_writes=allow_writes)
+    database = Database(engine, threads=2, queue=16, queue_timeout=5)
+    server = build_server(lambda: database, allow_writes=allow_writes)
     async with Client(server) as client:
         yield client
 

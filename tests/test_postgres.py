@@ -59,7 +59,7 @@ def test_racing_registrations_and_deletes_across_processes(two_servers: tuple[st
 
 def test_connections_killed_by_a_restart_are_replaced(postgres_url: str) -> None:
     with TestClient(create_app(Settings(database_url=postgres_url))) as client:
-        assert client.app.state.cache is None  # type: ignore[attr-defined]
+        assert client.app.state.cache is not None  # type: ignore[attr-defined]
         assert client.get(f"/user-portfolio/{JOHN}").status_code == 200
         engine = client.app.state.engine  # type: ignore[attr-defined]
         with engine.connect() as connection:
@@ -78,7 +78,7 @@ def test_a_database_that_is_down_gives_503_fast(postgres_url: str) -> None:
     with TestClient(create_app(Settings(database_url=postgres_url))) as client:
         from db import create_db_engine
 
-        client.app.state.engine = create_db_engine(  # type: ignore[attr-defined]
+        client.app.state.database.engine = create_db_engine(  # type: ignore[attr-defined]
             "postgresql+psycopg://postgres@127.0.0.1:1/nowhere"
         )
         for path in ("/health", f"/user-portfolio/{JOHN}", "/customers"):
