@@ -99,6 +99,38 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, 500, "Internal server error", **{"X-Request-ID": request_id})
 
 
+OPEN_OPERATIONS = {"/health"}
+"""Answered without a key even when the bank has keys."""
+
+
+def _document_keys(schema: dict[str, Any]) -> None:
+    """API keys, as the key middleware takes them: optional (a bank without keys is open),
+    and when the bank has keys, 401 without one and 403 for a write with the read key."""
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY or "
+                   "BANK_READ_API_KEY, as Authorization: Bearer <key>."},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                   "description": "The same keys, as X-API-Key: <key>."},
+    }  # fmt: skip
+    schema["security"] = [{}, {"bearer": []}, {"apiKey": []}]
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
+    for path, operations in schema.get("paths", {}).items():
+        if path in OPEN_OPERATIONS:
+            continue
+        for method, operation in operations.items():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "401",
+                {"description": "The bank has API keys and none (or a wrong one) was sent.",
+                 "content": error},
+            )  # fmt: skip
+            if method != "get":
+                responses.setdefault(
+                    "403",
+                    {"description": "The key sent may only read.", "content": error},
+                )
+
+
 def openapi_without_422(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, minus FastAPI's default 422: this API answers 400 instead."""
     if app.openapi_schema is None:
@@ -113,5 +145,6 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
                 operation.get("responses", {}).pop("422", None)
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
+        _document_keys(schema)
         app.openapi_schema = schema
     return app.openapi_schema

@@ -6,13 +6,16 @@ Routes live in ``routers/``, rules in ``services/``, error handling in ``api_err
 
 import logging
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import lru_cache
+from typing import Any
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
+from mcp.server.transport_security import TransportSecuritySettings
 
 from api_errors import install_error_handlers, openapi_without_422
 from cache import CacheMiddleware, cacheable_routes, open_cache
@@ -22,12 +25,14 @@ from mcp_server import build_server
 from middleware import (
     ApiKeyMiddleware,
     BodyLimitMiddleware,
+    HostMiddleware,
+    ProtectedModeMiddleware,
     RequestContextMiddleware,
     configure_logging,
 )
 from routers import ROUTERS
 from seed import prepare_database
-from settings import Settings, get_settings
+from settings import Settings, get_settings, is_ip_address
 
 log = logging.getLogger("dummy_bank")
 
@@ -46,6 +51,18 @@ def operation_id(route: APIRoute) -> str:
     return route.name
 
 
+def socket_refusal(settings: Settings) -> Callable[[str], str | None]:
+    """Protected mode for the address a request arrived at (judged once per address)."""
+
+    @lru_cache(maxsize=64)
+    def refusal(address: str) -> str | None:
+        # Only a real socket's address says where the bank listens; an in-process client's
+        # made-up server name says nothing.
+        return settings.refusal_to_listen(address) if is_ip_address(address) else None
+
+    return refusal
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
@@ -53,7 +70,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     mcp = build_server(lambda: app.state.database, allow_writes=settings.mcp_allow_writes)
     # Stateless JSON replies: any worker can answer any MCP request.
     mcp_http = mcp.streamable_http_app(
-        streamable_http_path="/mcp", stateless_http=True, json_response=True
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        # HostMiddleware checks the Host of every route, /mcp included, with the API's
+        # error shape and the bank's own list of names.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
 
     @asynccontextmanager
@@ -96,7 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
     app.router.routes.extend(mcp_http.routes)
 
-    # Added innermost first: a request meets RequestContext, CORS, BodyLimit, ApiKey, Cache.
+    # Added innermost first: a request meets RequestContext, ProtectedMode, Host, CORS,
+    # BodyLimit, ApiKey, Cache.
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
@@ -106,7 +129,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ApiKeyMiddleware,
         full_key=settings.api_key.get_secret_value() if settings.api_key else None,
         read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
-        write_tools=mcp.write_tool_names,
     )
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(
@@ -117,6 +139,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
         expose_headers=["X-Request-ID", "X-Total-Count", "Link"],
     )
+    allowed_hosts = settings.allowed_host_names()
+    app.add_middleware(HostMiddleware, allowed_hosts=lambda: allowed_hosts)
+    app.add_middleware(ProtectedModeMiddleware, refusal=socket_refusal(settings))
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
@@ -124,6 +149,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 app = create_app()
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options: forwarded headers are trusted only from the proxies named."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "access_log": False,
+        "proxy_headers": settings.forwarded_allow_ips is not None,
+        "forwarded_allow_ips": settings.forwarded_allow_ips or "",
+    }
 
 
 def main() -> None:
@@ -137,15 +173,9 @@ def main() -> None:
     # Our own access log leaves query strings out (they can hold names); uvicorn's would not.
     if settings.workers > 1:
         # Workers re-import this module; each opens its own engine and cache.
-        uvicorn.run(
-            "main:app",
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            access_log=False,
-        )
+        uvicorn.run("main:app", workers=settings.workers, **server_options(settings))
     else:
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=False)
+        uvicorn.run(app, **server_options(settings))
 
 
 if __name__ == "__main__":

@@ -13,16 +13,18 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field
+from mcp.types import CallToolResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import Tool as MCPTool
+from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from db import Database
 from errors import BankError
+from middleware import MCP_ACCESS
 from models import DerivativeStatus
 from params import (
     CurrencyArg,
@@ -95,7 +97,35 @@ class BankMcpServer(MCPServer):
 
     async def write_tool_names(self) -> set[str]:
         """The tools registered here that may change data, judged by their own annotations."""
-        return {t.name for t in await self.list_tools() if is_write_tool(t.annotations)}
+        return {t.name for t in await super().list_tools() if is_write_tool(t.annotations)}
+
+    async def list_tools(self) -> list[MCPTool]:
+        """Every tool, or only the read tools for a read-only key."""
+        tools = await super().list_tools()
+        if MCP_ACCESS.get() == "read":
+            return [t for t in tools if not is_write_tool(t.annotations)]
+        return tools
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Calls as REST would take them: unknown or bad arguments and writes with a read-only
+        key are tool errors naming the argument and the rule, in the API's own words."""
+        found = self._tool_manager.get_tool(name)
+        if found is not None:
+            if MCP_ACCESS.get() == "read" and is_write_tool(found.annotations):
+                return _tool_error("This API key may only call read tools")
+            fields = found.fn_metadata.arg_model.model_fields
+            known = {field.alias or key for key, field in fields.items()}
+            unknown = sorted(set(arguments) - known)
+            if unknown:
+                shown = ", ".join(f"'{key[:40]}'" for key in unknown[:5])
+                return _tool_error(f"Invalid arguments: {shown}: unknown argument, not allowed")
+            try:
+                found.fn_metadata.arg_model.model_validate(arguments)
+            except ValidationError as error:
+                return _tool_error(describe_argument_errors(error))
+        return await super().call_tool(name, arguments, context)
 
 
 @dataclass(frozen=True)
@@ -126,6 +156,19 @@ def tool(
         return function
 
     return register
+
+
+def _tool_error(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def describe_argument_errors(error: ValidationError) -> str:
+    """One sentence per bad argument, naming it and the rule (no internal names)."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(part) for part in problem.get("loc", ())) or "arguments"
+        problems.append(f"argument '{where}': {problem['msg']}")
+    return "Invalid arguments: " + "; ".join(problems)
 
 
 def is_write_tool(annotations: ToolAnnotations | None) -> bool:

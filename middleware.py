@@ -10,7 +10,8 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -157,23 +158,22 @@ class BodyLimitMiddleware:
         await self.app(scope, counting_receive, tracking_send)
 
 
+MCP_ACCESS: ContextVar[str] = ContextVar("mcp_access", default="full")
+"""What the request's key allows, for the MCP server: "full" or "read" (read tools only)."""
+
+
 class ApiKeyMiddleware:
     """Optional API keys: a full key may do everything, a read key may only read.
 
     Keys come as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` and are
     compared in constant time. With no key configured the API is open (it then
-    listens on loopback only, see settings). /health and the docs stay open.
+    answers on loopback only, see ``ProtectedModeMiddleware``). /health and the docs
+    stay open. On ``/mcp`` a read key may post: the MCP server itself lists and runs
+    only the read tools for it (``MCP_ACCESS``), as tool errors an agent can read.
     """
 
-    def __init__(
-        self,
-        app: ASGIApp,
-        full_key: str | None,
-        read_key: str | None,
-        write_tools: Callable[[], Awaitable[set[str]]],
-    ) -> None:
+    def __init__(self, app: ASGIApp, full_key: str | None, read_key: str | None) -> None:
         self.app = app
-        self.write_tools = write_tools
         self.full_key = full_key.encode() if full_key else None
         self.read_key = read_key.encode() if read_key else None
 
@@ -208,47 +208,89 @@ class ApiKeyMiddleware:
                 [(b"www-authenticate", b'Bearer realm="dummy-bank"')],
             )
             return
-        if access == "read" and scope["method"] not in _READ_METHODS:
-            if scope["path"] != "/mcp":
-                await send_error(send, scope, 403, "This API key may only read: use the full key")
+        if access == "read" and scope["method"] not in _READ_METHODS and scope["path"] != "/mcp":
+            await send_error(send, scope, 403, "This API key may only read: use the full key")
+            return
+        token = MCP_ACCESS.set(access)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            MCP_ACCESS.reset(token)
+
+
+MAX_URL_BYTES = 16 * 1024
+"""Longer than any request the API documents (1,000 symbols' worth of percent-encoded
+four-byte characters fit), short enough that nobody fills memory with keys."""
+
+
+class HostMiddleware:
+    """Answers only requests addressed to this bank, and refuses what no route could use.
+
+    A web page can make a browser send requests to 127.0.0.1 under a name it controls
+    (DNS rebinding); checking ``Host`` against the names the bank is known by stops it,
+    for the REST routes and ``/mcp`` alike. Over-long URLs are refused before any work,
+    and ``GET /mcp`` (this server answers MCP in JSON, with no event stream) at once.
+    """
+
+    def __init__(self, app: ASGIApp, allowed_hosts: Callable[[], frozenset[str] | None]) -> None:
+        self.app = app
+        self.allowed_hosts = allowed_hosts
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if len(scope.get("raw_path", b"")) + len(scope["query_string"]) > MAX_URL_BYTES:
+            await send_error(send, scope, 414, f"URL too long: at most {MAX_URL_BYTES} bytes")
+            return
+        allowed = self.allowed_hosts()
+        if allowed is not None:
+            host = host_name(Headers(scope=scope).get("host", ""))
+            if host not in allowed:
+                shown = host[:60] or "(none)"
+                await send_error(
+                    send,
+                    scope,
+                    421,
+                    f"Host '{shown}' is not a name of this bank: add it to BANK_ALLOWED_HOSTS "
+                    "if it should be",
+                )
                 return
-            replayed = await self._refuse_mcp_writes(scope, receive, send)
-            if replayed is None:
-                return
-            receive = replayed
+        if scope["path"] == "/mcp" and scope["method"] == "GET":
+            await send_error(
+                send,
+                scope,
+                405,
+                "GET /mcp: this MCP endpoint answers POST requests with JSON (no event stream)",
+                [(b"allow", b"POST")],
+            )
+            return
         await self.app(scope, receive, send)
 
-    async def _refuse_mcp_writes(
-        self, scope: Scope, receive: Receive, send: Send
-    ) -> Receive | None:
-        """Let a read key call MCP read tools only; the body is read (it is small) and replayed."""
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
-        try:
-            calls = json.loads(body)
-        except ValueError:
-            calls = None
-        write_tools = await self.write_tools()
-        for call in calls if isinstance(calls, list) else [calls]:
-            if (
-                isinstance(call, dict)
-                and call.get("method") == "tools/call"
-                and isinstance(call.get("params"), dict)
-                and call["params"].get("name") in write_tools
-            ):
-                await send_error(send, scope, 403, "This API key may only call read tools")
-                return None
-        replayed = False
 
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
+def host_name(header: str) -> str:
+    """The host part of a Host header, lower case, without the port or IPv6 brackets."""
+    host = header.strip().lower()
+    if host.startswith("["):
+        return host[1 : host.find("]")] if "]" in host else host
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
 
-        return replay
+
+class ProtectedModeMiddleware:
+    """Without an API key, answer only on loopback, whatever address the server listens on.
+
+    Judged on the socket each request arrived through (``scope["server"]``), so a server
+    started by any means (``uvicorn main:app --host 0.0.0.0`` included) keeps the rule.
+    """
+
+    def __init__(self, app: ASGIApp, refusal: Callable[[str], str | None]) -> None:
+        self.app = app
+        self.refusal = refusal
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server") if scope["type"] == "http" else None
+        refusal = self.refusal(str(server[0])) if server else None
+        if refusal is not None:
+            await send_error(send, scope, 403, refusal)
+            return
+        await self.app(scope, receive, send)

@@ -56,6 +56,11 @@ CustomerOid = Annotated[
 ]
 
 
+CURSOR_SCHEMA = {"pattern": r"^[A-Za-z0-9_-]+$", "minLength": 20}
+"""What a cursor looks like (URL-safe base64 of a signed position); only a cursor this API
+issued is accepted, which no schema can say."""
+
+
 def _amount_text(value: object) -> object:
     # MCP clients send amounts as JSON numbers; the query string sends text. Both end as text
     # checked against one pattern, so 1e-5 or 0.001 is refused the same way everywhere.

@@ -48,7 +48,11 @@ class RegisterCustomerRequest(BaseModel):
         json_schema_extra={"examples": [{"name": "New Customer"}]},
     )
 
-    name: str = Field(description="Full name or company name: 2 to 100 characters after trimming.")
+    name: str = Field(
+        description="Full name or company name: 2 to 100 characters after trimming.",
+        # Documented, not enforced here: the service's own check gives the clearer 400.
+        json_schema_extra={"minLength": 2},
+    )
     customer_oid: str | None = Field(
         default=None,
         description="Optional UUID for the new customer, in any common spelling; "

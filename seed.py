@@ -608,7 +608,10 @@ def main() -> None:
         parser.error("--customers must be 0 or more and --batch-size at least 1")
 
     engine = create_db_engine(args.database_url)
-    added = prepare_database(engine)
+    create_schema(engine)
+    # Unlike a server's start, which seeds only a new database, this adds back any sample
+    # customer that is missing (deleted through the API, say).
+    added = seed_sample_data(engine)
     if added:
         print(f"Added {len(added)} sample customers: {', '.join(added)}")
     elif not args.customers:

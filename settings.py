@@ -40,20 +40,37 @@ class Settings(BaseSettings):
     """Listen on a non-loopback address without any API key (on purpose, e.g. in a sandbox)."""
     cors_origins: list[str] = []
     """Browser origins allowed to call the API, besides localhost on any port."""
+    allowed_hosts: list[str] = []
+    """Names the bank answers to besides loopback (localhost, 127.0.0.1, ::1) and
+    BANK_HOST; ``*`` answers to any Host (only behind a proxy that checks it)."""
+    forwarded_allow_ips: str | None = None
+    """Proxies whose X-Forwarded-For/-Proto ``python main.py`` trusts (comma-separated
+    addresses, as uvicorn takes them); none by default."""
 
-    def refusal_to_listen(self) -> str | None:
-        """Why the service must not start with these settings, or None.
+    def allowed_host_names(self) -> frozenset[str] | None:
+        """Host names requests may be addressed to; None when any will do."""
+        names = {name.strip().lower().strip("[]") for name in self.allowed_hosts}
+        if "*" in names:
+            return None
+        return frozenset({*LOOPBACK_NAMES, self.host.lower().strip("[]"), *names} - {""})
+
+    def refusal_to_listen(self, host: str | None = None) -> str | None:
+        """Why the service must not answer on ``host`` (BANK_HOST by default), or None.
 
         Like Redis's protected mode: an open API is fine on loopback, not on a network.
         """
-        if self.api_key or self.read_api_key or self.allow_open_remote or _is_loopback(self.host):
+        host = self.host if host is None else host
+        if self.api_key or self.read_api_key or self.allow_open_remote or _is_loopback(host):
             return None
         return (
-            f"Refusing to listen on {self.host} without an API key: anyone who can reach it could "
+            f"Refusing to listen on {host} without an API key: anyone who can reach it could "
             "read and delete every customer. Set BANK_API_KEY (and optionally "
             "BANK_READ_API_KEY), or listen on 127.0.0.1, or set BANK_ALLOW_OPEN_REMOTE=true "
             "if an open API on this network is really what you want."
         )
+
+
+LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def _is_loopback(host: str) -> bool:
@@ -68,3 +85,11 @@ def _is_loopback(host: str) -> bool:
 @lru_cache
 def get_settings() -> Settings:
     return Settings()
+
+
+def is_ip_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return True

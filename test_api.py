@@ -343,16 +343,17 @@ def test_error_bodies_never_show_sql_or_tracebacks(client: TestClient) -> None:
 
 
 EXPECTED_RESPONSES = {
-    ("/customers", "get"): {"200", "400", "503"},
-    ("/register-customer", "post"): {"200", "400", "409", "503"},
-    ("/customer/{customer_oid}", "delete"): {"200", "400", "404", "503"},
-    ("/customer/{customer_oid}/exists", "get"): {"200", "400", "503"},
-    ("/user-portfolio/{customer_oid}", "get"): {"200", "400", "404", "503"},
+    # 401 where the bank has keys and none was sent; 403 for a write with the read key.
+    ("/customers", "get"): {"200", "400", "401", "503"},
+    ("/register-customer", "post"): {"200", "400", "401", "403", "409", "503"},
+    ("/customer/{customer_oid}", "delete"): {"200", "400", "401", "403", "404", "503"},
+    ("/customer/{customer_oid}/exists", "get"): {"200", "400", "401", "503"},
+    ("/user-portfolio/{customer_oid}", "get"): {"200", "400", "401", "404", "503"},
     ("/health", "get"): {"200", "503"},
-    ("/market-data", "get"): {"200", "400", "404", "503"},
-    ("/market-data/{symbol}/history", "get"): {"200", "400", "404", "503"},
+    ("/market-data", "get"): {"200", "400", "401", "404", "503"},
+    ("/market-data/{symbol}/history", "get"): {"200", "400", "401", "404", "503"},
     **{
-        (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "404", "503"}
+        (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in ("summary", "assets", "accounts", "transactions", "spending", "derivatives")
     },
 }

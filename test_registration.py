@@ -86,7 +86,20 @@ def test_name_is_nfc_normalised(client: TestClient) -> None:
     assert body["name"] == "Jos\u00e9 Garc\u00eda"
 
 
-@pytest.mark.parametrize("name", ["", " ", "a", "  b  ", "\u200b\u200b"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "",
+        " ",
+        "a",
+        "  b  ",
+        "\u200b\u200b",
+        "\u3164\u3164",  # Hangul fillers
+        "\u2800\u2800\u2800",  # blank Braille
+        "\u0301\u0301\u0301",  # combining marks with nothing to combine with
+        "\ufeff\u2060\u00ad",  # format characters
+    ],
+)
 def test_name_shorter_than_two_characters_is_400(client: TestClient, name: str) -> None:
     status, body = register(client, name=name)
     assert status == 400
@@ -112,6 +125,10 @@ def test_name_longer_than_100_characters_is_400(client: TestClient) -> None:
         ("Null\x00Byte", "control characters"),
         ("abc\u202egnp.exe", "bidirectional"),
         ("Mallory\u2066x", "bidirectional"),
+        ("Bob\u2028Smith", "line or paragraph separators"),
+        ("Bob\u2029Smith", "line or paragraph separators"),
+        ("Bob\U000e0041\U000e0042", "tag characters"),
+        ("Alice \U000e0069\U000e0067\U000e006e\U000e006f\U000e0072\U000e0065", "tag characters"),
     ],
 )
 def test_name_with_forbidden_characters_is_400(client: TestClient, name: str, rule: str) -> None:

@@ -8,7 +8,7 @@ from pydantic import TypeAdapter
 from api_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
 from cache import DependsOn, cacheable
 from db import DatabaseDep
-from params import CustomerOid
+from params import CURSOR_SCHEMA, CustomerOid
 from routers.answers import answer_cheap, json_bytes
 from schemas import (
     CustomerExistsResponse,
@@ -51,7 +51,11 @@ async def read_customers(
     limit: Annotated[int, Query(ge=1, le=1000, description="Page size, 1 to 1000.")] = 100,
     cursor: Annotated[
         str | None,
-        Query(max_length=500, description='From the Link rel="next" of the last page.'),
+        Query(
+            max_length=500,
+            description='From the Link rel="next" of the last page.',
+            json_schema_extra=CURSOR_SCHEMA,
+        ),
     ] = None,
     name: Annotated[
         str | None,

@@ -30,6 +30,8 @@ async def read_market_data(
         Query(
             max_length=1000,
             description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
+            # At least one symbol: empty items are skipped, none at all is a 400.
+            json_schema_extra={"pattern": r"^[\s,]*[^\s,]"},
         ),
     ] = None,
 ) -> Response:

@@ -9,7 +9,7 @@ from api_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
 from cache import DependsOn, cacheable
 from db import DatabaseDep
 from models import DerivativeStatus
-from params import Currency, CustomerOid, TransactionQuery
+from params import CURSOR_SCHEMA, Currency, CustomerOid, TransactionQuery
 from routers.answers import answer, json_bytes
 from schemas import (
     MONTH_PATTERN,
@@ -46,6 +46,7 @@ async def read_portfolio(
             + ", ".join(portfolio.PORTFOLIO_SECTIONS)
             + ". All of them when absent.",
             examples=["portfolio_summary,assets"],
+            json_schema_extra={"pattern": portfolio.SECTIONS_PATTERN},
         ),
     ] = None,
     transactions_limit: Annotated[
@@ -128,7 +129,11 @@ async def read_transactions(
     limit: Annotated[int, Query(ge=1, le=500, description="Page size, 1 to 500.")] = 50,
     cursor: Annotated[
         str | None,
-        Query(max_length=500, description="next_cursor of the previous page, unchanged."),
+        Query(
+            max_length=500,
+            description="next_cursor of the previous page, unchanged.",
+            json_schema_extra=CURSOR_SCHEMA,
+        ),
     ] = None,
 ) -> Response:
     """One page of transactions, sorted by date; `next` fetches the following page."""

@@ -26,6 +26,14 @@ NAME_MIN, NAME_MAX = 2, 100
 _BIDI_CONTROLS = frozenset(
     "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
 )
+_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+"""Hangul fillers and the blank Braille pattern: letters or symbols that draw nothing."""
+_TAGS = range(0xE0000, 0xE0080)
+"""Unicode tag characters: invisible, and able to spell text a language model reads."""
+
+
+def _visible(ch: str) -> bool:
+    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_LETTERS
 
 
 def normalize_customer_name(raw: str) -> str:
@@ -37,8 +45,11 @@ def normalize_customer_name(raw: str) -> str:
         raise InvalidInput("name: must not contain control characters such as line breaks or tabs")
     if any(ch in _BIDI_CONTROLS for ch in name):
         raise InvalidInput("name: must not contain bidirectional override or embedding characters")
-    visible = [ch for ch in name if unicodedata.category(ch) not in ("Cf", "Zs")]
-    if len(name) < NAME_MIN or len(visible) < 1:
+    if any(unicodedata.category(ch) in ("Zl", "Zp") for ch in name):
+        raise InvalidInput("name: must not contain line or paragraph separators")
+    if any(ord(ch) in _TAGS for ch in name):
+        raise InvalidInput("name: must not contain Unicode tag characters (they hide text)")
+    if len(name) < NAME_MIN or not any(_visible(ch) for ch in name):
         raise InvalidInput(f"name: must be at least {NAME_MIN} characters after trimming")
     if len(name) > NAME_MAX:
         raise InvalidInput(f"name: must be at most {NAME_MAX} characters")

@@ -58,6 +58,9 @@ PORTFOLIO_SECTIONS = (
     "derivative_transactions",
     "portfolio_summary",
 )
+_SECTION = "(" + "|".join(PORTFOLIO_SECTIONS) + ")"
+SECTIONS_PATTERN = rf"^[\s,]*{_SECTION}\s*(,[\s,]*{_SECTION}\s*)*[\s,]*$"
+"""What ``parse_sections`` accepts, for the schema: known names, commas, spaces."""
 
 
 @dataclass(frozen=True)

@@ -214,8 +214,22 @@ def test_a_read_key_may_call_mcp_read_tools_only(database_url: str) -> None:
     }
     with TestClient(create_app(settings), base_url="http://127.0.0.1:3000") as client:
         refused = client.post("/mcp", json=call, headers=headers)
-        assert refused.status_code == 403
-        assert refused.json()["detail"] == "This API key may only call read tools"
+        # A tool error the agent can read, not a transport failure.
+        assert refused.status_code == 200
+        assert refused.json()["result"]["isError"] is True
+        assert refused.json()["result"]["content"][0]["text"] == (
+            "This API key may only call read tools"
+        )
+        listing = {"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}}
+        listed = client.post("/mcp", json=listing, headers=headers).json()["result"]["tools"]
+        assert {tool["name"] for tool in listed} >= {"bank_customer_exists"}
+        assert not {tool["name"] for tool in listed} & {
+            "bank_register_customer",
+            "bank_delete_customer",
+        }
+        full = {**headers, "X-API-Key": "full-secret"}
+        every = client.post("/mcp", json=listing, headers=full).json()["result"]["tools"]
+        assert "bank_delete_customer" in {tool["name"] for tool in every}
         read = {
             **call,
             "params": {"name": "bank_customer_exists", "arguments": {"customer_oid": JOHN}},
@@ -257,10 +271,10 @@ def test_a_new_write_tool_is_gated_for_the_read_key_by_its_own_annotations(
     }
     with TestClient(app, base_url="http://127.0.0.1:3000") as client:
         refused = client.post("/mcp", json=call, headers={**headers, "X-API-Key": "read-secret"})
-        assert refused.status_code == 403
+        assert refused.json()["result"]["isError"] is True
         assert touched == []
         allowed = client.post("/mcp", json=call, headers={**headers, "X-API-Key": "full-secret"})
-        assert allowed.status_code == 200
+        assert allowed.json()["result"]["isError"] is False
         assert touched == [JOHN]
 
 
