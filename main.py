@@ -18,6 +18,7 @@ from sqlmodel import Session
 from api_errors import install_error_handlers, openapi_without_422
 from cache import CacheMiddleware, cacheable_paths, open_cache
 from db import create_db_engine
+from explorer import ExplorerMiddleware, holdings_value_router
 from mcp_server import build_server
 from middleware import (
     ApiKeyMiddleware,
@@ -85,10 +86,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.mcp = mcp
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(holdings_value_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
     app.router.routes.extend(mcp_http.routes)
 
-    # Added innermost first: a request meets RequestContext, CORS, BodyLimit, ApiKey, Cache.
+    # Added innermost first: a request meets RequestContext, CORS, BodyLimit, Explorer, ApiKey,
+    # Cache. The explorer's pages come before the key check: they hold no data, and a browser
+    # must load one before it can ask for the key that its reads then send.
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
@@ -100,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
         write_tools=mcp.write_tool_names,
     )
+    app.add_middleware(ExplorerMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(
         CORSMiddleware,
