@@ -80,6 +80,23 @@ def _money(value: Decimal, currency: str = "") -> str:
     return f"{currency + ' ' if currency else ''}{value:,.2f}"
 
 
+def _quantity(value: Decimal) -> str:
+    """Units as a statement writes them: 100, 0.25, 1,250.5 (never 1E+2 or 100.00000000)."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _price(value: Decimal, currency: str = "") -> str:
+    """A price to the cent; a price under one unit keeps the digits that carry it (0.000123)."""
+    if abs(value) >= 1 or value == 0:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value.normalize():f}"
+        if len(text.partition(".")[2]) < 2:
+            text = f"{value:.2f}"
+    return f"{text} {currency}" if currency else text
+
+
 class BankMcpServer(MCPServer):
     """An MCP server that knows where its tools get their database sessions."""
 
@@ -237,7 +254,7 @@ def holdings(
 ) -> Annotated[CallToolResult, AssetsSection]:
     def render(a: AssetsSection) -> str:
         lines = [
-            f"{h.symbol}: {h.quantity.normalize()} x {h.current_price} {h.currency} = "
+            f"{h.symbol}: {_quantity(h.quantity)} \u00d7 {_price(h.current_price, h.currency)} = "
             f"{_money(h.market_value_base, a.base_currency)} ({h.weight_percent}%)"
             for h in a.holdings
         ]
@@ -374,7 +391,8 @@ def derivatives(
     def render(p: DerivativesSection) -> str:
         lines = [
             f"{d.side} {d.contracts} {d.underlying_symbol} {d.option_type or d.instrument_type}"
-            f"{' @ ' + str(d.strike) if d.strike else ''} expiring {d.expiry_date} ({d.status})"
+            f"{' @ ' + _price(d.strike, d.currency) if d.strike else ''} "
+            f"expiring {d.expiry_date} ({d.status})"
             for d in p.derivative_transactions
         ]
         return f"{p.count} derivative positions:\n" + "\n".join(lines)
@@ -402,7 +420,7 @@ def market_data(
 ) -> Annotated[CallToolResult, MarketDataResponse]:
     def render(m: MarketDataResponse) -> str:
         return "\n".join(
-            f"{q.symbol} {q.price} {q.currency}"
+            f"{q.symbol} {_price(q.price, q.currency)}"
             + (f" (1d {q.change_1d.change_percent}%)" if q.change_1d else "")
             for q in m.quotes
         )

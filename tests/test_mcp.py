@@ -5,6 +5,7 @@ import os
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import httpx2
@@ -15,6 +16,7 @@ from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
 from sqlmodel import Session
 
+import mcp_server
 from mcp_server import build_server
 from seed import SAMPLE_CUSTOMERS
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
@@ -308,3 +310,42 @@ async def test_streamable_http_on_the_running_api(live_server: str) -> None:
         failed = await session.call_tool("bank_customer_exists", {"customer_oid": "invalid-oid"})
         assert failed.is_error and "Invalid CustomerOID format" in failed.content[0].text  # type: ignore[union-attr]
         assert (await http.get(f"{live_server}/no-such-path")).json()["detail"] == "Not Found"
+
+
+async def test_text_answers_read_like_a_statement(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+        holdings = await mcp.call_tool("bank_holdings", {"customer_oid": JOHN})
+        text = holdings.content[0].text  # type: ignore[union-attr]
+        assert "AAPL: 100 \u00d7 228.40 USD = USD 22,840.00 (22.87%)" in text
+        assert "BTC: 0.25 \u00d7 63,450.00 USD = USD 15,862.50" in text
+        assert "E+" not in text
+        derivatives = await mcp.call_tool("bank_derivatives", {"customer_oid": JOHN})
+        assert "short 1 AAPL call @ 240.00 USD expiring 2026-10-16 (open)" in (
+            derivatives.content[0].text  # type: ignore[union-attr]
+        )
+        quotes = await mcp.call_tool("bank_market_data", {"symbols": ["AAPL"]})
+        assert quotes.content[0].text.startswith("AAPL 228.40 USD (1d 1.73%)")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "text"),
+    [("1E+2", "100"), ("100.00000000", "100"), ("0.25000000", "0.25"), ("1250.5", "1,250.5")],
+)
+def test_quantities_are_written_without_exponent_or_trailing_zeros(
+    quantity: str, text: str
+) -> None:
+    assert mcp_server._quantity(Decimal(quantity)) == text
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        ("228.400000", "228.40 USD"),
+        ("94420.494", "94,420.49 USD"),
+        ("0.5", "0.50 USD"),
+        ("0.000123", "0.000123 USD"),
+        ("0", "0.00 USD"),
+    ],
+)
+def test_prices_have_two_decimals_unless_under_one_unit(price: str, text: str) -> None:
+    assert mcp_server._price(Decimal(price), "USD") == text
