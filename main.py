@@ -1,12 +1,15 @@
 """The Dummy Bank API: settings, lifespan, middleware, error handlers and routers, assembled.
 
 Routes live in ``routers/``, rules in ``services/``, error handling in ``api_errors.py``.
-``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default).
+``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default); ``--help`` for
+its options.
 """
 
+import argparse
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -28,7 +31,7 @@ from middleware import (
 )
 from routers import ROUTERS
 from seed import prepare_database
-from settings import Settings, get_settings
+from settings import Settings, get_settings, without_password
 
 log = logging.getLogger("dummy_bank")
 
@@ -123,9 +126,66 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 app = create_app()
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="Serve the Dummy Bank: the REST API, MCP at /mcp and the explorer at "
+        "/explorer, with the sample data on a new database.",
+        epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
+        "file in the current directory; an option given here wins. The README lists the "
+        "other BANK_* settings (API keys, cache, CORS).",
+    )
+    parser.add_argument(
+        "--host", default=settings.host, help="interface to listen on (BANK_HOST; now %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_bounded(1, 65535),
+        default=settings.port,
+        help="port to listen on (BANK_PORT; now %(default)s)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings.database_url,
+        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
+        f"{without_password(settings.database_url)})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_bounded(1, 64),
+        default=settings.workers,
+        help="worker processes, each with its own connections and cache "
+        "(BANK_WORKERS; now %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn  # only to serve: importing the app stays free of its process machinery
 
+    args = parse_args(argv)
+    # Through the environment, so that worker processes, which re-import this module, agree.
+    os.environ.update(
+        BANK_HOST=args.host,
+        BANK_PORT=str(args.port),
+        BANK_DATABASE_URL=args.database_url,
+        BANK_WORKERS=str(args.workers),
+    )
+    get_settings.cache_clear()
     settings = get_settings()
     refusal = settings.refusal_to_listen()
     if refusal:
@@ -142,7 +202,7 @@ def main() -> None:
             access_log=False,
         )
     else:
-        uvicorn.run(app, host=settings.host, port=settings.port, access_log=False)
+        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, access_log=False)
 
 
 if __name__ == "__main__":

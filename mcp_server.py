@@ -9,8 +9,9 @@ built with them allowed (``BANK_MCP_ALLOW_WRITES=true``).
 server over streamable HTTP at ``/mcp``.
 """
 
+import argparse
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Literal, TypeVar
@@ -539,12 +540,42 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
         )
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from settings import get_settings, without_password
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python mcp_server.py",
+        description="Serve the Dummy Bank as MCP tools over stdio, for a client that launches it.",
+        epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
+        "file in the current directory. For MCP over HTTP, run python main.py: it serves "
+        "/mcp beside the REST API, on --host and --port.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings.database_url,
+        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
+        f"{without_password(settings.database_url)})",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action=argparse.BooleanOptionalAction,
+        default=settings.mcp_allow_writes,
+        help="list and allow the tools that register and delete customers "
+        "(BANK_MCP_ALLOW_WRITES; now %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     from db import create_db_engine
     from seed import prepare_database
     from settings import get_settings
 
-    settings = get_settings()
+    args = parse_args(argv)
+    settings = get_settings().model_copy(
+        update={"database_url": args.database_url, "mcp_allow_writes": args.allow_writes}
+    )
     engine: Engine = create_db_engine(settings.database_url)
     prepare_database(engine, load_samples=settings.seed_on_empty)
     build_server(lambda: Session(engine), allow_writes=settings.mcp_allow_writes).run()
