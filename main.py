@@ -29,7 +29,8 @@ from middleware import (
     RequestContextMiddleware,
     configure_logging,
 )
-from routers import ROUTERS
+from openapi_examples import add_examples
+from routers import ROUTERS, TAGS
 from seed import prepare_database
 from settings import Settings, get_settings, without_password
 
@@ -84,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
     )
     app.state.cache = None
     app.state.mcp = mcp
@@ -119,7 +121,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
+    app.openapi = lambda: add_examples(openapi_without_422(app))  # type: ignore[method-assign]
     return app
 
 
