@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -349,3 +350,60 @@ def test_quantities_are_written_without_exponent_or_trailing_zeros(
 )
 def test_prices_have_two_decimals_unless_under_one_unit(price: str, text: str) -> None:
     assert mcp_server._price(Decimal(price), "USD") == text
+
+
+def readme_snippets() -> dict[str, dict[str, Any]]:
+    """The MCP client configurations the README gives, by the name of their marker."""
+    text = (PROJECT / "README.md").read_text()
+    found = re.findall(r"<!-- mcp-snippet: ([a-z-]+) -->\n```json\n(.*?)```", text, re.DOTALL)
+    return {name: json.loads(body) for name, body in found}
+
+
+def test_the_readme_gives_a_snippet_for_each_client_format() -> None:
+    snippets = readme_snippets()
+    assert set(snippets) == {"desktop-stdio", "editor-servers", "project-http"}
+    assert "command" in snippets["desktop-stdio"]["mcpServers"]["dummy-bank"]
+    assert snippets["editor-servers"]["servers"]["dummy-bank"]["type"] == "stdio"
+    assert snippets["project-http"]["mcpServers"]["dummy-bank"]["type"] == "http"
+
+
+@pytest.mark.parametrize("name", ["desktop-stdio", "editor-servers"])
+async def test_readme_stdio_snippet_starts_a_working_server(name: str, database_url: str) -> None:
+    servers = readme_snippets()[name]
+    entry = (servers.get("mcpServers") or servers["servers"])["dummy-bank"]
+
+    def here(value: str) -> str:
+        return value.replace("/path/to/dummy-bank", str(PROJECT)).replace(
+            "${workspaceFolder}", str(PROJECT)
+        )
+
+    # The snippet's own database would be the clone's banking.db; tests use their own.
+    env = {key: here(value) for key, value in entry.get("env", {}).items()}
+    assert env["BANK_DATABASE_URL"] == f"sqlite:///{PROJECT}/banking.db"
+    parameters = StdioServerParameters(
+        command=here(entry["command"]),
+        args=[here(arg) for arg in entry["args"]],
+        env={**os.environ, **env, "BANK_DATABASE_URL": database_url},
+    )
+    async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        assert {tool.name for tool in (await session.list_tools()).tools} == READ_TOOLS
+        result = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+        assert result.structured_content == {
+            "customer_oid": JOHN,
+            "exists": True,
+            "name": "John Doe",
+        }
+
+
+async def test_readme_http_snippet_reaches_the_running_bank(live_server: str) -> None:
+    entry = readme_snippets()["project-http"]["mcpServers"]["dummy-bank"]
+    assert entry["url"] == "http://127.0.0.1:3000/mcp"
+    url = entry["url"].replace("http://127.0.0.1:3000", live_server)
+    async with (
+        httpx2.AsyncClient(timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert {tool.name for tool in (await session.list_tools()).tools} == READ_TOOLS
