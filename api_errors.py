@@ -139,6 +139,7 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
             version=app.version,
             description=app.description,
             routes=app.routes,
+            tags=app.openapi_tags,
         )
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():

@@ -1,12 +1,15 @@
 """The Dummy Bank API: settings, lifespan, middleware, error handlers and routers, assembled.
 
 Routes live in ``routers/``, rules in ``services/``, error handling in ``api_errors.py``.
-``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default).
+``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default); ``--help`` for
+its options.
 """
 
+import argparse
 import logging
+import os
 import sys
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from functools import lru_cache
 from typing import Any
@@ -21,6 +24,7 @@ from api_errors import install_error_handlers, openapi_without_422
 from cache import CacheMiddleware, cacheable_routes, open_cache
 from changes import close_feed
 from db import open_database
+from explorer import ExplorerMiddleware, holdings_value_router
 from mcp_server import build_server
 from middleware import (
     ApiKeyMiddleware,
@@ -30,9 +34,10 @@ from middleware import (
     RequestContextMiddleware,
     configure_logging,
 )
-from routers import ROUTERS
+from openapi_examples import add_examples
+from routers import ROUTERS, TAGS
 from seed import prepare_database
-from settings import Settings, get_settings, is_ip_address
+from settings import Settings, get_settings, is_ip_address, without_password
 
 log = logging.getLogger("dummy_bank")
 
@@ -110,16 +115,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
     )
     app.state.cache = None
     app.state.mcp = mcp
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(holdings_value_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
     app.router.routes.extend(mcp_http.routes)
 
     # Added innermost first: a request meets RequestContext, ProtectedMode, Host, CORS,
-    # BodyLimit, ApiKey, Cache.
+    # BodyLimit, Explorer, ApiKey, Cache. The explorer's pages come before the key check:
+    # they hold no data, and a browser must load one before it can ask for the key that its
+    # reads then send.
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
@@ -130,6 +139,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         full_key=settings.api_key.get_secret_value() if settings.api_key else None,
         read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
     )
+    app.add_middleware(ExplorerMiddleware)
     app.add_middleware(BodyLimitMiddleware)
     app.add_middleware(
         CORSMiddleware,
@@ -144,7 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ProtectedModeMiddleware, refusal=socket_refusal(settings))
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
-    app.openapi = lambda: openapi_without_422(app)  # type: ignore[method-assign]
+    app.openapi = lambda: add_examples(openapi_without_422(app))  # type: ignore[method-assign]
     return app
 
 
@@ -162,9 +172,66 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python main.py",
+        description="Serve the Dummy Bank: the REST API, MCP at /mcp and the explorer at "
+        "/explorer, with the sample data on a new database.",
+        epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
+        "file in the current directory; an option given here wins. The README lists the "
+        "other BANK_* settings (API keys, cache, CORS).",
+    )
+    parser.add_argument(
+        "--host", default=settings.host, help="interface to listen on (BANK_HOST; now %(default)s)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_bounded(1, 65535),
+        default=settings.port,
+        help="port to listen on (BANK_PORT; now %(default)s)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings.database_url,
+        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
+        f"{without_password(settings.database_url)})",
+    )
+    parser.add_argument(
+        "--workers",
+        type=_bounded(1, 64),
+        default=settings.workers,
+        help="worker processes, each with its own connections and cache "
+        "(BANK_WORKERS; now %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def _bounded(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low} and {high}")
+        return value
+
+    return parse
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn  # only to serve: importing the app stays free of its process machinery
 
+    args = parse_args(argv)
+    # Through the environment, so that worker processes, which re-import this module, agree.
+    os.environ.update(
+        BANK_HOST=args.host,
+        BANK_PORT=str(args.port),
+        BANK_DATABASE_URL=args.database_url,
+        BANK_WORKERS=str(args.workers),
+    )
+    get_settings.cache_clear()
     settings = get_settings()
     refusal = settings.refusal_to_listen()
     if refusal:
@@ -175,7 +242,7 @@ def main() -> None:
         # Workers re-import this module; each opens its own engine and cache.
         uvicorn.run("main:app", workers=settings.workers, **server_options(settings))
     else:
-        uvicorn.run(app, **server_options(settings))
+        uvicorn.run(create_app(settings), **server_options(settings))
 
 
 if __name__ == "__main__":

@@ -9,8 +9,9 @@ built with them allowed (``BANK_MCP_ALLOW_WRITES=true``).
 server over streamable HTTP at ``/mcp``.
 """
 
+import argparse
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Any, Literal, TypeVar
@@ -80,6 +81,23 @@ CustomerOidArg = Annotated[
 
 def _money(value: Decimal, currency: str = "") -> str:
     return f"{currency + ' ' if currency else ''}{value:,.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    """Units as a statement writes them: 100, 0.25, 1,250.5 (never 1E+2 or 100.00000000)."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _price(value: Decimal, currency: str = "") -> str:
+    """A price to the cent; a price under one unit keeps the digits that carry it (0.000123)."""
+    if abs(value) >= 1 or value == 0:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value.normalize():f}"
+        if len(text.partition(".")[2]) < 2:
+            text = f"{value:.2f}"
+    return f"{text} {currency}" if currency else text
 
 
 class BankMcpServer(MCPServer):
@@ -286,7 +304,7 @@ async def holdings(
 ) -> Annotated[CallToolResult, AssetsSection]:
     def render(a: AssetsSection) -> str:
         lines = [
-            f"{h.symbol}: {h.quantity.normalize()} x {h.current_price} {h.currency} = "
+            f"{h.symbol}: {_quantity(h.quantity)} \u00d7 {_price(h.current_price, h.currency)} = "
             f"{_money(h.market_value_base, a.base_currency)} ({h.weight_percent}%)"
             for h in a.holdings
         ]
@@ -423,7 +441,8 @@ async def derivatives(
     def render(p: DerivativesSection) -> str:
         lines = [
             f"{d.side} {d.contracts} {d.underlying_symbol} {d.option_type or d.instrument_type}"
-            f"{' @ ' + str(d.strike) if d.strike else ''} expiring {d.expiry_date} ({d.status})"
+            f"{' @ ' + _price(d.strike, d.currency) if d.strike else ''} "
+            f"expiring {d.expiry_date} ({d.status})"
             for d in p.derivative_transactions
         ]
         return f"{p.count} derivative positions:\n" + "\n".join(lines)
@@ -451,7 +470,7 @@ async def market_data(
 ) -> Annotated[CallToolResult, MarketDataResponse]:
     def render(m: MarketDataResponse) -> str:
         return "\n".join(
-            f"{q.symbol} {q.price} {q.currency}"
+            f"{q.symbol} {_price(q.price, q.currency)}"
             + (f" (1d {q.change_1d.change_percent}%)" if q.change_1d else "")
             for q in m.quotes
         )
@@ -572,12 +591,42 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
         )
 
 
-def main() -> None:
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from settings import get_settings, without_password
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python mcp_server.py",
+        description="Serve the Dummy Bank as MCP tools over stdio, for a client that launches it.",
+        epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
+        "file in the current directory. For MCP over HTTP, run python main.py: it serves "
+        "/mcp beside the REST API, on --host and --port.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings.database_url,
+        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
+        f"{without_password(settings.database_url)})",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action=argparse.BooleanOptionalAction,
+        default=settings.mcp_allow_writes,
+        help="list and allow the tools that register and delete customers "
+        "(BANK_MCP_ALLOW_WRITES; now %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
     from db import open_database
     from seed import prepare_database
     from settings import get_settings
 
-    settings = get_settings()
+    args = parse_args(argv)
+    settings = get_settings().model_copy(
+        update={"database_url": args.database_url, "mcp_allow_writes": args.allow_writes}
+    )
     database = open_database(
         settings.database_url,
         threads=settings.db_threads,

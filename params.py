@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from identifiers import OID_PATTERN
 from models import TransactionType
 from money import CURRENCIES
-from schemas import AMOUNT_PATTERN, OID_DESCRIPTION, IsoDate
+from schemas import AMOUNT_PATTERN, IsoDate
 from services.records import TransactionFilter
 
 CURRENCY_DESCRIPTION = (
@@ -45,10 +45,21 @@ CurrencyArg = Annotated[
     ),
 ]
 
+OID_PARAMETER_DESCRIPTION = (
+    "The customer's id (CustomerOID). Accepted forms, all naming the same customer:\n\n"
+    "- a UUID, canonically lowercase and hyphenated: `550e8400-e29b-41d4-a716-446655440001`;\n"
+    "- the same UUID in upper case, without hyphens, in braces (`{...}`) or as "
+    "`urn:uuid:...`;\n"
+    "- a legacy id of 8 to 36 upper-case letters, digits and hyphens: `CUST0001`.\n\n"
+    "Spaces around it are ignored; answers carry the canonical form. Anything else is a 400 "
+    "that shows the expected format. (The pattern below says the same as a regular expression.)"
+)
+"""The rule in words: ReDoc shows the pattern as it is, which nobody reads."""
+
 CustomerOid = Annotated[
     str,
     Path(
-        description=OID_DESCRIPTION,
+        description=OID_PARAMETER_DESCRIPTION,
         examples=["550e8400-e29b-41d4-a716-446655440001"],  # John Doe, a sample customer
         # Documented, not enforced here: the service's own check gives the clearer 400.
         json_schema_extra={"pattern": OID_PATTERN},

@@ -487,3 +487,17 @@ class CustomersPage(BaseModel):
     next_cursor: str | None = Field(
         description="Pass as cursor, with the same name filter, for the next page; null at the end."
     )
+
+
+class ValuePoint(BaseModel):
+    date: date
+    value: Money = Field(description="The current holdings at that day's closes and FX rates.")
+
+
+class HoldingsValueHistory(BaseModel):
+    """What today's holdings were worth on each weekday of the last year (the explorer's line)."""
+
+    customer_oid: str = Field(description=OID_DESCRIPTION)
+    base_currency: str = Field(description="ISO 4217 currency of every value.")
+    as_of: date = Field(description="The last market date, the end of the series.")
+    points: list[ValuePoint] = Field(description="One point per weekday, oldest first.")

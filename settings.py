@@ -1,16 +1,19 @@
-"""Runtime configuration, read once from the environment (``BANK_*`` variables)."""
+"""Runtime configuration, read once from ``BANK_*`` variables (the environment, then ``.env``)."""
 
 import ipaddress
 from functools import lru_cache
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class Settings(BaseSettings):
     """Every knob the service reads; each maps to an upper-case ``BANK_`` variable."""
 
-    model_config = SettingsConfigDict(env_prefix="BANK_", extra="ignore")
+    # The environment wins over a .env file in the working directory (scripts/ run at the top).
+    model_config = SettingsConfigDict(env_prefix="BANK_", extra="ignore", env_file=".env")
 
     host: str = "127.0.0.1"
     port: int = 3000
@@ -68,6 +71,14 @@ class Settings(BaseSettings):
             "BANK_READ_API_KEY), or listen on 127.0.0.1, or set BANK_ALLOW_OPEN_REMOTE=true "
             "if an open API on this network is really what you want."
         )
+
+
+def without_password(database_url: str) -> str:
+    """The URL to show in help and messages: a password stays out of terminals and logs."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return database_url
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

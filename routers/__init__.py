@@ -1,5 +1,28 @@
 """The REST routes, one router per domain; ``main.py`` includes ``ROUTERS`` in this order."""
 
+from typing import Any
+
 from routers import customers, market, portfolio, system
 
 ROUTERS = (customers.router, portfolio.router, market.router, system.router)
+
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": "customers",
+        "description": "Who banks here: list and search customers (a page at a time), "
+        "check whether an id is registered, register and delete customers.",
+    },
+    {
+        "name": "portfolio",
+        "description": "One customer's money: the whole portfolio, or one section of it "
+        "(summary, holdings, accounts, transactions, spending, derivatives), valued in "
+        "USD, EUR or GBP as of the market's last day. Start with the summary.",
+    },
+    {
+        "name": "market data",
+        "description": "The instruments the bank prices: latest closes with their changes, "
+        "and each one's daily history.",
+    },
+    {"name": "system", "description": "Whether the service and its database are up."},
+]
+"""The tags' descriptions, in the order the documentation shows them."""

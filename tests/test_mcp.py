@@ -2,9 +2,11 @@
 
 import json
 import os
+import re
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from decimal import Decimal
 from typing import Any
 
 import httpx2
@@ -14,6 +16,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
 
+import mcp_server
 from db import Database
 from mcp_server import build_server
 from seed import SAMPLE_CUSTOMERS
@@ -309,3 +312,99 @@ async def test_streamable_http_on_the_running_api(live_server: str) -> None:
         failed = await session.call_tool("bank_customer_exists", {"customer_oid": "invalid-oid"})
         assert failed.is_error and "Invalid CustomerOID format" in failed.content[0].text  # type: ignore[union-attr]
         assert (await http.get(f"{live_server}/no-such-path")).json()["detail"] == "Not Found"
+
+
+async def test_text_answers_read_like_a_statement(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+        holdings = await mcp.call_tool("bank_holdings", {"customer_oid": JOHN})
+        text = holdings.content[0].text  # type: ignore[union-attr]
+        assert "AAPL: 100 \u00d7 228.40 USD = USD 22,840.00 (22.87%)" in text
+        assert "BTC: 0.25 \u00d7 63,450.00 USD = USD 15,862.50" in text
+        assert "E+" not in text
+        derivatives = await mcp.call_tool("bank_derivatives", {"customer_oid": JOHN})
+        assert "short 1 AAPL call @ 240.00 USD expiring 2026-10-16 (open)" in (
+            derivatives.content[0].text  # type: ignore[union-attr]
+        )
+        quotes = await mcp.call_tool("bank_market_data", {"symbols": ["AAPL"]})
+        assert quotes.content[0].text.startswith("AAPL 228.40 USD (1d 1.73%)")  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("quantity", "text"),
+    [("1E+2", "100"), ("100.00000000", "100"), ("0.25000000", "0.25"), ("1250.5", "1,250.5")],
+)
+def test_quantities_are_written_without_exponent_or_trailing_zeros(
+    quantity: str, text: str
+) -> None:
+    assert mcp_server._quantity(Decimal(quantity)) == text
+
+
+@pytest.mark.parametrize(
+    ("price", "text"),
+    [
+        ("228.400000", "228.40 USD"),
+        ("94420.494", "94,420.49 USD"),
+        ("0.5", "0.50 USD"),
+        ("0.000123", "0.000123 USD"),
+        ("0", "0.00 USD"),
+    ],
+)
+def test_prices_have_two_decimals_unless_under_one_unit(price: str, text: str) -> None:
+    assert mcp_server._price(Decimal(price), "USD") == text
+
+
+def readme_snippets() -> dict[str, dict[str, Any]]:
+    """The MCP client configurations the README gives, by the name of their marker."""
+    text = (PROJECT / "README.md").read_text()
+    found = re.findall(r"<!-- mcp-snippet: ([a-z-]+) -->\n```json\n(.*?)```", text, re.DOTALL)
+    return {name: json.loads(body) for name, body in found}
+
+
+def test_the_readme_gives_a_snippet_for_each_client_format() -> None:
+    snippets = readme_snippets()
+    assert set(snippets) == {"desktop-stdio", "editor-servers", "project-http"}
+    assert "command" in snippets["desktop-stdio"]["mcpServers"]["dummy-bank"]
+    assert snippets["editor-servers"]["servers"]["dummy-bank"]["type"] == "stdio"
+    assert snippets["project-http"]["mcpServers"]["dummy-bank"]["type"] == "http"
+
+
+@pytest.mark.parametrize("name", ["desktop-stdio", "editor-servers"])
+async def test_readme_stdio_snippet_starts_a_working_server(name: str, database_url: str) -> None:
+    servers = readme_snippets()[name]
+    entry = (servers.get("mcpServers") or servers["servers"])["dummy-bank"]
+
+    def here(value: str) -> str:
+        return value.replace("/path/to/dummy-bank", str(PROJECT)).replace(
+            "${workspaceFolder}", str(PROJECT)
+        )
+
+    # The snippet's own database would be the clone's banking.db; tests use their own.
+    env = {key: here(value) for key, value in entry.get("env", {}).items()}
+    assert env["BANK_DATABASE_URL"] == f"sqlite:///{PROJECT}/banking.db"
+    parameters = StdioServerParameters(
+        command=here(entry["command"]),
+        args=[here(arg) for arg in entry["args"]],
+        env={**os.environ, **env, "BANK_DATABASE_URL": database_url},
+    )
+    async with stdio_client(parameters) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        assert {tool.name for tool in (await session.list_tools()).tools} == READ_TOOLS
+        result = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+        assert result.structured_content == {
+            "customer_oid": JOHN,
+            "exists": True,
+            "name": "John Doe",
+        }
+
+
+async def test_readme_http_snippet_reaches_the_running_bank(live_server: str) -> None:
+    entry = readme_snippets()["project-http"]["mcpServers"]["dummy-bank"]
+    assert entry["url"] == "http://127.0.0.1:3000/mcp"
+    url = entry["url"].replace("http://127.0.0.1:3000", live_server)
+    async with (
+        httpx2.AsyncClient(timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        assert {tool.name for tool in (await session.list_tools()).tools} == READ_TOOLS
