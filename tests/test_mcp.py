@@ -16,7 +16,7 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
 
-import mcp_server
+import mcp_tools
 from db import Database
 from mcp_server import build_server
 from seed import SAMPLE_CUSTOMERS
@@ -336,7 +336,7 @@ async def test_text_answers_read_like_a_statement(engine: Engine) -> None:
 def test_quantities_are_written_without_exponent_or_trailing_zeros(
     quantity: str, text: str
 ) -> None:
-    assert mcp_server._quantity(Decimal(quantity)) == text
+    assert mcp_tools._quantity(Decimal(quantity)) == text
 
 
 @pytest.mark.parametrize(
@@ -350,7 +350,7 @@ def test_quantities_are_written_without_exponent_or_trailing_zeros(
     ],
 )
 def test_prices_have_two_decimals_unless_under_one_unit(price: str, text: str) -> None:
-    assert mcp_server._price(Decimal(price), "USD") == text
+    assert mcp_tools._price(Decimal(price), "USD") == text
 
 
 def readme_snippets() -> dict[str, dict[str, Any]]:
