@@ -14,7 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import SQLAlchemyError
-from sqlmodel import Session, SQLModel, create_engine, select
+from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
 from errors import Overloaded, ServiceUnavailable
@@ -249,7 +249,7 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 def check_database(session: Session) -> None:
     """Raise ``ServiceUnavailable`` unless the database answers a trivial query."""
     try:
-        session.exec(select(text("1")))
+        session.connection().exec_driver_sql("SELECT 1")
     except SQLAlchemyError:
         raise ServiceUnavailable(
             "Database unavailable: the bank cannot reach its database"

@@ -4,7 +4,7 @@ import unicodedata
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import delete, func, update
+from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
@@ -165,8 +165,12 @@ def add_customer(
 def customer_exists(session: Session, raw_oid: str) -> CustomerExistsResponse:
     """Whether a (well-formed) id is registered, with its canonical form and the name."""
     oid = parse_customer_oid(raw_oid)
-    name = session.exec(select(Customer.name).where(Customer.customer_oid == oid)).first()
+    name = session.connection().execute(_NAME_OF, {"oid": oid}).scalar()
     return CustomerExistsResponse(customer_oid=oid, exists=name is not None, name=name)
+
+
+_USERS = Customer.__table__.c  # type: ignore[attr-defined]
+_NAME_OF = select(_USERS.name).where(_USERS.customer_oid == bindparam("oid"))
 
 
 def register_customer(
