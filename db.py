@@ -168,6 +168,10 @@ class Database:
         self._admitted = anyio.CapacityLimiter(threads)
         self._workers = anyio.CapacityLimiter(threads)
 
+    def busy(self) -> bool:
+        """Whether a request for a database thread now would be refused for the queue."""
+        return self._admitted.statistics().tasks_waiting >= self.queue
+
     @property
     def postgres(self) -> bool:
         return self.engine.url.get_backend_name() == "postgresql"
@@ -191,8 +195,8 @@ class Database:
     ) -> T | R:
         """``work`` in a fresh session on a database thread, then ``then`` on its result
         once the session is closed (in the same thread: serialising stays off the loop)."""
-        if self._admitted.statistics().tasks_waiting >= self.queue:
-            raise Overloaded("The bank is busy: too many requests are waiting; retry shortly")
+        if self.busy():
+            raise Overloaded(Overloaded.busy)
         with anyio.move_on_after(self.queue_timeout) as waited:
             await self._admitted.acquire()
         if waited.cancelled_caught:
@@ -226,7 +230,7 @@ DEFAULT_THREADS = {"sqlite": 2, "postgresql": 4}
 
 
 def open_database(
-    url: str, *, threads: int | None = None, queue: int = 256, queue_timeout: float = 2.0
+    url: str, *, threads: int | None = None, queue: int = 1024, queue_timeout: float = 2.0
 ) -> Database:
     """An engine whose pool holds a connection for each database thread, and the threads.
 

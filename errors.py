@@ -35,3 +35,4 @@ class Overloaded(ServiceUnavailable):
     """Refused at once because the bank is busy; the client should retry after a moment."""
 
     headers = {"Retry-After": "1"}  # noqa: RUF012
+    busy = "The bank is busy: too many requests are waiting; retry shortly"

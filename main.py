@@ -27,6 +27,7 @@ from db import open_database
 from explorer import ExplorerMiddleware, holdings_value_router
 from mcp_server import build_server
 from middleware import (
+    AdmissionMiddleware,
     ApiKeyMiddleware,
     BodyLimitMiddleware,
     HostMiddleware,
@@ -126,9 +127,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(mcp_http.routes)
 
     # Added innermost first: a request meets RequestContext, ProtectedMode, Host, CORS,
-    # BodyLimit, Explorer, ApiKey, Cache. The explorer's pages come before the key check:
+    # BodyLimit, Explorer, ApiKey, Cache, Admission. The explorer's pages come before the key check:
     # they hold no data, and a browser must load one before it can ask for the key that its
     # reads then send.
+    app.add_middleware(AdmissionMiddleware, database=lambda: getattr(app.state, "database", None))
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,

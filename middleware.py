@@ -17,6 +17,8 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api_errors import error_body
+from db import Database
+from errors import Overloaded
 
 access_log = logging.getLogger("dummy_bank.access")
 
@@ -292,5 +294,37 @@ class ProtectedModeMiddleware:
         refusal = self.refusal(str(server[0])) if server else None
         if refusal is not None:
             await send_error(send, scope, 403, refusal)
+            return
+        await self.app(scope, receive, send)
+
+
+_NO_DATABASE_THREAD = re.compile(
+    r"^/(docs|redoc|openapi\.json|static-offline-docs/.*|docs/oauth2-redirect"
+    r"|explorer(/(?!data/).*)?|static/.*)?$"
+)
+_ONE_ROW_READS = re.compile(r"^/(health|customer/[^/]+/exists)$")
+
+
+class AdmissionMiddleware:
+    """Refuses, before any routing or validation, what the database queue would refuse.
+
+    Under a flood of clients that do not wait as Retry-After asks, a refusal must cost
+    next to nothing, or refusing alone eats the time the admitted requests need. Runs
+    inside the cache, so a cached answer is still served while the bank is busy.
+    """
+
+    def __init__(self, app: ASGIApp, database: Callable[[], Database | None]) -> None:
+        self.app = app
+        self.database = database
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        database = self.database() if scope["type"] == "http" else None
+        if (
+            database is not None
+            and not _NO_DATABASE_THREAD.match(scope["path"])
+            and (database.postgres or not _ONE_ROW_READS.match(scope["path"]))
+            and database.busy()
+        ):
+            await send_error(send, scope, 503, Overloaded.busy, [(b"retry-after", b"1")])
             return
         await self.app(scope, receive, send)

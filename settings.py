@@ -25,8 +25,10 @@ class Settings(BaseSettings):
     db_threads: int | None = None
     """Threads per worker that may use the database at once; by default 2 on SQLite (the
     work is mostly Python, one core each) and 4 on PostgreSQL (the work waits on the network)."""
-    db_queue: int = 256
-    """Requests per worker that may wait for a database thread; past that, 503 at once."""
+    db_queue: int = 1024
+    """Requests per worker that may wait for a database thread; past that, 503 at once.
+    Long on purpose: a waiting request costs nothing, while a client refused at once and
+    asking again at once costs the time the admitted requests need."""
     db_queue_timeout: float = 2.0
     """Seconds a request may wait for a database thread before it is answered 503."""
     cache_mb: int = 64
