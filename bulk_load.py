@@ -38,7 +38,7 @@ class LoadReport:
 
 
 def load_synthetic(
-    engine: Engine, customers: int, seed: int, *, batch_size: int = 1000, progress: bool = True
+    engine: Engine, customers: int, seed: int, *, batch_size: int = 100, progress: bool = True
 ) -> LoadReport:
     """Top the bank up to ``customers`` synthetic customers of ``seed``, in bulk.
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
@@ -366,6 +366,26 @@ def _month_length(year: int, month: int) -> int:
     return ((date(year + month // 12, month % 12 + 1, 1)) - date(year, month, 1)).days
 
 
+HALF_SPREAD = {
+    "etf": 0.0002,
+    "stock": 0.0005,
+    "bond": 0.0015,
+    "crypto": 0.0025,
+    "commodity": 0.0003,
+}
+"""Half the bid-ask spread a trade pays, as a share of the close."""
+
+
+def execution_price(close: int, asset_type: str, *, buy: bool) -> int:
+    """What a market order fills at, in price units: the close plus (or minus) half the
+    spread, rounded to the cent against the customer."""
+    cent: int = 10 ** (PRICE_SCALE - 2)
+    half = HALF_SPREAD[asset_type]
+    moved = close * (1 + half) if buy else close * (1 - half)
+    cents = int(moved / cent) + (1 if buy else 0)
+    return cents * cent
+
+
 MAX_CLOSED_DAYS = 14
 
 
@@ -458,35 +478,44 @@ def load_market_data(session: Session) -> MarketData:
 GLOBAL_BANK = "Global Bank"
 INVESTMENT_CORP = "Investment Corp"
 CRYPTO_EXCHANGE = "Crypto Exchange"
+HARBORVIEW_BANK = "Harborview Bank"
+RHEINTAL_BANK = "Rheintal Bank AG"
+NORDSTERN_DEPOT = "Nordstern Depot AG"
+THAMESGATE_BANK = "Thamesgate Bank plc"
+ALBION_SECURITIES = "Albion Securities Ltd"
 
-GLOBAL_BANK_CODES: dict[str, str] = {"DE": "50010517", "GB": "GLBL601613"}
-"""Global Bank's national bank code per IBAN country (GB: bank id and sort code)."""
 BBAN_ACCOUNT_DIGITS: dict[str, int] = {"DE": 10, "GB": 8}
 """How many of an account number's last digits follow the bank code in the country's BBAN."""
 
+# Fictional and checksum-valid: ABA numbers from a 9999 block, BICs whose location code has
+# "0" as its second character (SWIFT's mark of a test BIC), IBAN bank codes that agree with
+# the institution's country and BIC.
 INSTITUTIONS: tuple[dict[str, str | None], ...] = (
-    {
-        "name": GLOBAL_BANK,
-        "institution_type": InstitutionType.bank.value,
-        "country": "US",
-        "routing_number": "021000089",
-        "bic": "GLBLUS33",
-    },
-    {
-        "name": INVESTMENT_CORP,
-        "institution_type": InstitutionType.broker.value,
-        "country": "US",
-        "routing_number": "011000138",
-        "bic": "INVCUS44",
-    },
-    {
-        "name": CRYPTO_EXCHANGE,
-        "institution_type": InstitutionType.crypto_exchange.value,
-        "country": "US",
-        "routing_number": None,
-        "bic": None,
-    },
-)
+    {"name": GLOBAL_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
+     "routing_number": "021999909", "bic": "GLBLUS30"},
+    {"name": INVESTMENT_CORP, "institution_type": InstitutionType.broker.value, "country": "US",
+     "routing_number": "021999912", "bic": "INVCUS40"},
+    {"name": CRYPTO_EXCHANGE, "institution_type": InstitutionType.crypto_exchange.value,
+     "country": "US", "routing_number": None, "bic": None},
+    {"name": HARBORVIEW_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
+     "routing_number": "111999929", "bic": "HRBVUS60"},
+    {"name": RHEINTAL_BANK, "institution_type": InstitutionType.bank.value, "country": "DE",
+     "routing_number": None, "bic": "RHTLDE20"},
+    {"name": NORDSTERN_DEPOT, "institution_type": InstitutionType.broker.value, "country": "DE",
+     "routing_number": None, "bic": "NSTDDE20"},
+    {"name": THAMESGATE_BANK, "institution_type": InstitutionType.bank.value, "country": "GB",
+     "routing_number": None, "bic": "THMSGB20"},
+    {"name": ALBION_SECURITIES, "institution_type": InstitutionType.broker.value,
+     "country": "GB", "routing_number": None, "bic": "ALBNGB20"},
+)  # fmt: skip
+
+IBAN_BANK_CODES: dict[str, str] = {
+    RHEINTAL_BANK: "39999900",
+    NORDSTERN_DEPOT: "70099990",
+    THAMESGATE_BANK: "THMS999901",
+    ALBION_SECURITIES: "ALBN999902",
+}
+"""The national bank code each European institution's IBANs carry (GB: BIC bank id + sort code)."""
 
 
 def load_institutions(session: Session) -> dict[str, int]:
@@ -501,10 +530,8 @@ def load_institutions(session: Session) -> dict[str, int]:
     return {name: ident for name, ident in existing.items() if ident is not None}
 
 
-def bank_iban(
-    country: str | None, account_number: str, bank_codes: dict[str, str] = GLOBAL_BANK_CODES
-) -> str | None:
-    """The IBAN of a Global Bank account in ``country``, or None where accounts have none."""
+def bank_iban(country: str | None, account_number: str, bank_codes: dict[str, str]) -> str | None:
+    """The IBAN of an account in ``country`` under ``bank_codes``, or None where it has none."""
     if country is None or country not in bank_codes:
         return None
     bban = bank_codes[country] + account_number[-BBAN_ACCOUNT_DIGITS[country] :]
@@ -522,11 +549,17 @@ def monthly_spending(
     A month's spending in a category is the sum and the count of its card
     payments, per currency; rows come sorted by month, category and currency.
     """
-    spent: dict[tuple[str, str, str], list[Amount]] = {}
+    spent: dict[tuple[str, str, str], list[Any]] = {}
     for month, kind, category, currency, amount in bookings:
         if kind == TransactionType.card_payment and category:
-            spent.setdefault((month, category, currency), []).append(-amount)
+            key = (month, category, currency)
+            found = spent.get(key)
+            if found is None:
+                spent[key] = [-amount, 1]
+            else:
+                found[0] -= amount
+                found[1] += 1
     return [
-        (month, category, currency, sum(amounts[1:], amounts[0]), len(amounts))
-        for (month, category, currency), amounts in sorted(spent.items())
+        (month, category, currency, total, count)
+        for (month, category, currency), (total, count) in sorted(spent.items())
     ]

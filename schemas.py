@@ -8,9 +8,10 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from identifiers import CUSTOMER_OID_EXAMPLE, OID_PATTERN
+from merchants import TAXONOMY
 from money import Decimal8, Money
 
 OID_DESCRIPTION = "Customer identifier: a lowercase hyphenated UUID (or a legacy upper-case id)."
@@ -127,8 +128,8 @@ class TransactionOut(BaseModel):
     account_id: int | None
     transaction_date: date
     transaction_type: str = Field(
-        description="deposit, withdrawal, buy, sell, dividend, interest, fee, card_payment "
-        "or transfer."
+        description="deposit, withdrawal, buy, sell, dividend, interest, fee, card_payment, "
+        "transfer, option_premium or futures_settlement."
     )
     description: str
     category: str | None = Field(description="Spending or booking category, e.g. groceries.")
@@ -137,6 +138,32 @@ class TransactionOut(BaseModel):
     symbol: str | None = Field(description="Instrument traded, for buy and sell.")
     quantity: Decimal8 | None = Field(description="Units traded, for buy and sell.")
     price: Decimal8 | None = Field(description="Price per unit, for buy and sell.")
+    merchant: str | None = Field(
+        default=None, description="Merchant or counterparty: a shop, employer, biller or broker."
+    )
+    merchant_category_code: str | None = Field(
+        default=None, description="The card network's four-digit merchant category code (MCC)."
+    )
+    category_group: str | None = Field(
+        default=None,
+        description="The group the category rolls up into, e.g. FOOD_AND_DRINK for groceries.",
+    )
+    channel: str | None = Field(
+        default=None, description="card, online, ach, wire, atm, transfer or internal."
+    )
+    booking_date: date | None = Field(
+        default=None,
+        description="Day the bank posted it (a card payment posts a day or two later).",
+    )
+    value_date: date | None = Field(
+        default=None, description="Day from which the money counts for interest."
+    )
+
+    @model_validator(mode="after")
+    def _group_the_category(self) -> "TransactionOut":
+        if self.category_group is None and self.category is not None:
+            self.category_group = TAXONOMY.get(self.category)
+        return self
 
 
 class SpendingOut(BaseModel):
