@@ -89,12 +89,12 @@ def resolve_currency(currency: str | None) -> str:
     return code
 
 
-FX_LOOKBACK = timedelta(days=10)
 """How far back the latest rate may lie: longer than any market holiday."""
 
 
 def converter(session: Session, base: str, as_of: date) -> Converter:
-    return Converter(fx_histories(session, as_of - FX_LOOKBACK), base)
+    # The whole history: a cost basis converts each buy at its own trade date's rate.
+    return Converter(fx_histories(session, date.min), base)
 
 
 def _instruments(

@@ -20,6 +20,7 @@ from analytics import (
     value_holdings,
 )
 from errors import InvalidInput
+from market_model import INSTRUMENTS
 from schemas import (
     AccountsSection,
     AssetOut,
@@ -46,6 +47,7 @@ from services.market import (
 from services.records import (
     TransactionFilter,
     TransactionSlice,
+    cash_events,
     count_transactions,
     list_accounts,
     list_assets,
@@ -149,8 +151,13 @@ def read_spending(
 ) -> SpendingSection:
     view = open_view(session, raw_oid, currency)
     rows = list_spending(session, view.oid, from_month, to_month)
+    payments = cash_events(session, view.oid, ("card_payment",), other_than=view.base)
     totals, counts = spending_totals(
-        rows, converter(session, view.base, view.as_of), view.as_of, by=group_by
+        rows,
+        converter(session, view.base, view.as_of),
+        view.as_of,
+        by=group_by,
+        payments=payments,
     )
     shares = shares_of_100(totals)
     if group_by == "category":
@@ -193,7 +200,8 @@ def summarize_customer(
     transaction_count: int,
 ) -> PortfolioSummary:
     since = min(period_starts(view.as_of).values()) - timedelta(days=10)
-    symbols = {a.symbol for a in assets} | {d.underlying_symbol for d in derivatives}
+    trades = trades_by_symbol(session, view.oid)
+    symbols = {a.symbol for a in assets} | {d.underlying_symbol for d in derivatives} | set(trades)
     return summarize(
         PortfolioInputs(
             customer_oid=view.oid,
@@ -201,12 +209,17 @@ def summarize_customer(
             as_of=view.as_of,
             assets=assets,
             accounts=accounts,
-            trades=trades_by_symbol(session, view.oid),
+            trades=trades,
             prices=price_histories(session, symbols, since),
-            usd_per_unit=fx_histories(session, since),
+            # From the first trade on: a cost basis converts each buy at its own day's rate.
+            usd_per_unit=fx_histories(session, date.min),
             spending=spending,
             derivatives=derivatives,
             transaction_count=transaction_count,
+            card_payments=cash_events(session, view.oid, ("card_payment",), other_than=view.base),
+            income=cash_events(session, view.oid, ("dividend", "interest")),
+            instrument_currency={spec.symbol: spec.currency for spec in INSTRUMENTS},
+            volatility={spec.symbol: spec.annual_volatility for spec in INSTRUMENTS},
         )
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from analytics import Trade
+from analytics import CashEvent, Trade
 from errors import InvalidInput
 from models import (
     Asset,
@@ -249,3 +249,26 @@ def count_transactions(session: Session, oid: str) -> int:
     return session.exec(
         select(func.count()).select_from(Transaction).where(Transaction.customer_oid == oid)
     ).one()
+
+
+def cash_events(
+    session: Session, oid: str, kinds: tuple[str, ...], *, other_than: str | None = None
+) -> list[CashEvent]:
+    """The customer's transactions of these types (in currencies other than ``other_than``),
+    oldest first: what conversion at each day's rate and the customer's return need."""
+    query = select(Transaction).where(
+        Transaction.customer_oid == oid, col(Transaction.transaction_type).in_(kinds)
+    )
+    if other_than is not None:
+        query = query.where(Transaction.currency != other_than)
+    rows = session.exec(query.order_by(col(Transaction.transaction_date), col(Transaction.id)))
+    return [
+        CashEvent(
+            on=row.transaction_date,
+            category=row.category or "",
+            currency=row.currency,
+            amount=row.amount,
+            symbol=row.symbol,
+        )
+        for row in rows
+    ]
