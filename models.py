@@ -49,7 +49,7 @@ class TransactionType(StrEnum):
     card_payment = "card_payment"
     transfer = "transfer"
     option_premium = "option_premium"
-    futures_settlement = "futures_settlement"
+    settlement = "settlement"
 
 
 class DerivativeStatus(StrEnum):

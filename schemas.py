@@ -130,7 +130,7 @@ class TransactionOut(BaseModel):
     transaction_date: date
     transaction_type: str = Field(
         description="deposit, withdrawal, buy, sell, dividend, interest, fee, card_payment, "
-        "transfer, option_premium or futures_settlement."
+        "transfer, option_premium or settlement."
     )
     description: str
     category: str | None = Field(description="Spending or booking category, e.g. groceries.")

@@ -806,10 +806,18 @@ def main() -> None:
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic customers")
     parser.add_argument("--batch-size", type=int, default=100, help="customers per transaction")
+    parser.add_argument(
+        "--history-months",
+        type=int,
+        default=12,
+        help="months of statements per synthetic customer, 1 to 36 (fewer: a smaller bank)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args()
-    if args.customers < 0 or args.batch_size < 1:
-        parser.error("--customers must be 0 or more and --batch-size at least 1")
+    if args.customers < 0 or args.batch_size < 1 or not 1 <= args.history_months <= 36:
+        parser.error(
+            "--customers must be 0 or more, --batch-size at least 1, --history-months 1 to 36"
+        )
 
     engine = create_db_engine(args.database_url)
     added = prepare_database(engine)
@@ -822,16 +830,24 @@ def main() -> None:
         from bulk_load import load_synthetic, peak_memory_mib
 
         report = load_synthetic(
-            engine, args.customers, args.seed, batch_size=args.batch_size, progress=not args.quiet
+            engine,
+            args.customers,
+            args.seed,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+            history_months=args.history_months,
         )
         size = f"{report.database_bytes / 2**20:,.1f} MiB" if report.database_bytes else "n/a"
+        per_customer = report.bytes_per_customer
+        cost = f"{per_customer / 1024:,.1f} KiB" if per_customer is not None else "n/a"
+        writer, generator = peak_memory_mib()
         print(
             f"Synthetic customers added: {report.customers:,} (seed {args.seed})\n"
             f"Rows written: {report.rows:,} in {report.seconds:,.1f} s "
             f"= {report.rows_per_second:,.0f} rows/s\n"
-            "Peak memory: {:,.0f} MiB writer + {:,.0f} MiB generator; database size: {}".format(
-                *peak_memory_mib(), size
-            )
+            f"Per customer: {report.rows_per_customer:,.0f} rows, {cost} on disk\n"
+            f"Peak memory: {writer:,.0f} MiB writer + {generator:,.0f} MiB generator; "
+            f"database size: {size}"
         )
     engine.dispose()
 

@@ -673,7 +673,7 @@ class _Book:
         count_mean = (low + high) / 2
         total_weight = sum(mix.values())
         ticket = sum(CATEGORY_MEAN[c] * w for c, w in mix.items()) / total_weight
-        scale = max(0.3, min(6.0, self.income * p.card_share / (count_mean * ticket)))
+        scale = max(0.3, min(12.0, self.income * p.card_share / (count_mean * ticket)))
         calendar, currency, checking = self.calendar, self.currency, self.checking
         book, uniform = self.bookings.append, rng.random
         items, cumulative = picker.items, picker.cumulative
@@ -1196,7 +1196,7 @@ class _Book:
             self.book(
                 account,
                 expiry,
-                "futures_settlement",
+                "settlement",
                 f"GC FUTURE {expiry:%b%y} SETTLEMENT {contracts} {side.upper()}".upper(),
                 "derivatives",
                 result,
@@ -1261,6 +1261,21 @@ def batches(
         yield end - start, rows
 
 
+def copy_text(rows: list[tuple[object, ...]]) -> bytes:
+    """Rows in PostgreSQL's COPY text format: tab-separated, \\N for null.
+
+    The generator writes no tab, newline or backslash into any value (names and
+    descriptions come from fixed lists); a backslash would need escaping, so
+    one found is an error rather than a silently different value.
+    """
+    text = "".join(
+        ["\t".join(["\\N" if v is None else str(v) for v in row]) + "\n" for row in rows]
+    )
+    if "\\" in text.replace("\\N", ""):
+        raise ValueError("a generated value holds a backslash: COPY would read it differently")
+    return text.encode()
+
+
 def produce(
     queue: Any,
     seed: int,
@@ -1271,12 +1286,25 @@ def produce(
     count: int,
     batch_size: int,
     history_months: int = DEFAULT_HISTORY_MONTHS,
+    as_copy_text: bool = False,
 ) -> None:
-    """Generator process: put each batch on ``queue``, then None (or the error's text)."""
+    """Generator process: put each batch on ``queue``, then None (or the error's text).
+
+    With ``as_copy_text`` each table's rows travel as (row count, COPY text):
+    formatted here, on the generator's core, and cheaper to pass than tuples.
+    """
     try:
         generator = CustomerGenerator(seed, market, institutions, history_months)
-        for batch in batches(generator, ids, first, count, batch_size):
-            queue.put(batch)
+        for customers, rows in batches(generator, ids, first, count, batch_size):
+            if as_copy_text:
+                queue.put(
+                    (
+                        customers,
+                        {table: (len(found), copy_text(found)) for table, found in rows.items()},
+                    )
+                )
+            else:
+                queue.put((customers, rows))
     except BaseException as error:  # the loader re-raises it; nothing is swallowed
         queue.put(f"{type(error).__name__}: {error}")
         raise
