@@ -2,7 +2,10 @@
 
 The sample customers (``seed.py``) and the synthetic ones (``synthetic.py``)
 trade at these prices, bank with these institutions and book to this
-calendar. Closes and rates are deterministic random walks that end at fixed
+calendar. Daily returns come from a factor model (common factors times each
+instrument's loadings, plus its own shock), every series a GARCH(1,1) with
+Student-t innovations, on the days its market is open; bonds are priced from
+a yield on the Treasury curve. Paths are deterministic and end at fixed
 prices on ``AS_OF``, so two fresh installs agree to the cent.
 """
 
