@@ -10,13 +10,14 @@ from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_FLOOR, Decimal
 from functools import lru_cache
 from itertools import pairwise
 
 from money import to_cents
+from pricing import black_scholes
 from schemas import (
     Allocation,
     AllocationSlice,
@@ -35,6 +36,7 @@ from schemas import (
     Performance,
     PeriodReturn,
     PortfolioSummary,
+    PositionValue,
     SpendingInsight,
     SpendingOut,
     Totals,
@@ -99,6 +101,18 @@ def average_cost(trades: Iterable[Trade]) -> tuple[Decimal, Decimal | None]:
     return quantity, cost / quantity
 
 
+def average_cost_base(trades: Iterable[Trade], fx: "Converter", currency: str) -> Decimal | None:
+    """Average cost per unit in the base currency, each buy at its trade date's rate."""
+    quantity, cost = Decimal(0), Decimal(0)
+    for trade in sorted(trades, key=lambda t: t.on):
+        if trade.quantity > 0:
+            cost += trade.quantity * trade.price * fx.rate(currency, trade.on)
+        elif quantity:
+            cost -= cost * (-trade.quantity) / quantity
+        quantity += trade.quantity
+    return cost / quantity if quantity > 0 else None
+
+
 class History:
     """A daily series that answers "the value on or before this date".
 
@@ -141,13 +155,22 @@ def months_before(day: date, months: int) -> date:
     return date(year, month + 1, 28)
 
 
+def period_start(as_of: date, months: int) -> date:
+    """Month-end to month-end: from a month's last day, the last day ``months`` months earlier
+    (2026-09-30 -> 2026-08-31, not 08-30); from any other day, the same day of the month."""
+    if (as_of + timedelta(1)).day != 1:
+        return months_before(as_of, months)
+    year, month = divmod(as_of.year * 12 + as_of.month - months, 12)
+    return date(year, month + 1, 1) - timedelta(1)
+
+
 def period_starts(as_of: date) -> dict[str, date]:
     """Where each performance period starts; the value on or before that date is the base."""
     return {
-        "1m": months_before(as_of, 1),
-        "3m": months_before(as_of, 3),
+        "1m": period_start(as_of, 1),
+        "3m": period_start(as_of, 3),
         "ytd": date(as_of.year - 1, 12, 31),
-        "1y": months_before(as_of, 12),
+        "1y": period_start(as_of, 12),
     }
 
 
@@ -181,6 +204,7 @@ def annualized_volatility(values: Sequence[Decimal]) -> Decimal | None:
 
 
 RATE_PLACES = Decimal("0.00000001")
+UNIT_PLACES = Decimal("0.0001")
 
 
 class Converter:
@@ -239,6 +263,17 @@ class Converter:
 
 
 @dataclass(frozen=True)
+class CashEvent:
+    """A card payment (negative) or a dividend or coupon (positive), on its own day."""
+
+    on: date
+    category: str
+    currency: str
+    amount: Decimal
+    symbol: str | None = None
+
+
+@dataclass(frozen=True)
 class PortfolioInputs:
     """What the summary is computed from: rows already read, and price histories."""
 
@@ -255,6 +290,12 @@ class PortfolioInputs:
     transaction_count: int
     converter: "Converter | None" = None
     """A converter over ``usd_per_unit`` to the base currency that may be shared and kept."""
+    card_payments: Sequence[CashEvent] = ()
+    """Card payments in currencies other than the base one, converted one by one."""
+    income: Sequence[CashEvent] = ()
+    """Dividends and coupons paid out of the securities into cash."""
+    instrument_currency: Mapping[str, str] = field(default_factory=dict)
+    volatility: Mapping[str, float] = field(default_factory=dict)
 
 
 def summarize(p: PortfolioInputs) -> PortfolioSummary:
@@ -268,7 +309,7 @@ def summarize(p: PortfolioInputs) -> PortfolioSummary:
     costed = [h for h in holdings if h.cost_basis_base is not None]
     cost_basis = sum((h.cost_basis_base or Decimal(0) for h in costed), Decimal(0))
     gain = sum((h.unrealized_gain or Decimal(0) for h in costed), Decimal(0))
-    spending = _spending_insight(p.spending, fx, now)
+    spending = _spending_insight(p.spending, fx, now, p.card_payments)
     total_spending = sum((c.total for c in spending.by_category), Decimal(0))
 
     currencies = (
@@ -348,8 +389,9 @@ def value_holdings(
     for asset in assets:
         rate = fx.rate(asset.currency, as_of)
         _, unit_cost = average_cost(trades.get(asset.symbol, ()))
+        unit_cost_base = average_cost_base(trades.get(asset.symbol, ()), fx, asset.currency)
         market_value_base = to_cents(asset.quantity * asset.current_price * rate)
-        cost_base = None if unit_cost is None else to_cents(asset.quantity * unit_cost * rate)
+        cost_base = None if unit_cost_base is None else to_cents(asset.quantity * unit_cost_base)
         gain = None if cost_base is None else market_value_base - cost_base
         holdings.append(
             Holding(
@@ -424,6 +466,7 @@ def _performance(p: PortfolioInputs, fx: Converter) -> Performance:
     for name, start in period_starts(p.as_of).items():
         start_value = value_on(start, rounded=True)
         gain = end_value - start_value
+        own = _modified_dietz(p, fx, start, p.as_of)
         periods.append(
             PeriodReturn(
                 period=name,
@@ -432,6 +475,10 @@ def _performance(p: PortfolioInputs, fx: Converter) -> Performance:
                 end_value=end_value,
                 gain=gain,
                 return_percent=percent(gain, start_value),
+                customer_return_percent=own[0],
+                portfolio_start_value=own[1],
+                portfolio_end_value=own[2],
+                net_flows=own[3],
             )
         )
     days = weekdays(months_before(p.as_of, 12), p.as_of)
@@ -457,6 +504,92 @@ def _performance(p: PortfolioInputs, fx: Converter) -> Performance:
     )
 
 
+def _modified_dietz(
+    p: PortfolioInputs, fx: Converter, start: date, end: date
+) -> tuple[Decimal | None, Decimal, Decimal, Decimal]:
+    """The customer's return on the securities from ``start`` to ``end`` (Modified Dietz).
+
+    Returns (return in percent, value at start, value at end, net flows), in the
+    base currency; the return is None when nothing was invested over the period.
+    """
+
+    def value_at(day: date) -> Decimal:
+        total = Decimal(0)
+        for symbol, trades in p.trades.items():
+            held = sum((t.quantity for t in trades if t.on <= day), Decimal(0))
+            close = p.prices[symbol].on_or_before(day) if symbol in p.prices else None
+            if held and close is not None:
+                total += held * close * fx.rate(p.instrument_currency[symbol], day)
+        return total
+
+    span = Decimal((end - start).days)
+    flows = weighted = Decimal(0)
+
+    def flow(day: date, amount: Decimal) -> None:
+        nonlocal flows, weighted
+        flows += amount
+        weighted += amount * (end - day).days / span
+
+    for symbol, trades in p.trades.items():
+        for t in trades:
+            if start < t.on <= end:
+                flow(t.on, t.quantity * t.price * fx.rate(p.instrument_currency[symbol], t.on))
+    for event in p.income:
+        if start < event.on <= end:
+            flow(event.on, -event.amount * fx.rate(event.currency, event.on))
+    start_value, end_value = value_at(start), value_at(end)
+    base = start_value + weighted
+    result = None if base <= 0 else ((end_value - start_value - flows) * HUNDRED / base)
+    return (
+        None if result is None else result.quantize(PERCENT_PLACES),
+        to_cents(start_value),
+        to_cents(end_value),
+        to_cents(flows),
+    )
+
+
+def _position_values(p: PortfolioInputs, fx: Converter) -> list[PositionValue]:
+    values = []
+    for d in sorted(p.derivatives, key=lambda d: (d.expiry_date, d.id)):
+        spot = p.prices[d.underlying_symbol].on_or_before(p.as_of)
+        if d.status != "open" or spot is None:
+            continue
+        sign = 1 if d.side == "long" else -1
+        units = d.contracts * d.multiplier
+        if d.instrument_type == "option" and d.option_type and d.strike is not None:
+            years = max((d.expiry_date - p.as_of).days, 0) / 365
+            volatility = p.volatility.get(d.underlying_symbol, 0.3)
+            price, delta = black_scholes(
+                d.option_type, float(spot), float(d.strike), years, volatility
+            )
+            unit = Decimal(repr(price)).quantize(UNIT_PLACES)
+            unit_delta = Decimal(repr(delta)).quantize(UNIT_PLACES)
+            method = "black_scholes"
+        else:
+            unit = spot - (d.trade_price or spot)
+            unit_delta, method = Decimal(1), "mark_to_market"
+        values.append(
+            PositionValue(
+                id=d.id,
+                underlying_symbol=d.underlying_symbol,
+                instrument_type=d.instrument_type,
+                option_type=d.option_type,
+                side=d.side,
+                contracts=d.contracts,
+                multiplier=d.multiplier,
+                strike=d.strike,
+                expiry_date=d.expiry_date,
+                underlying_price=spot,
+                unit_value=unit,
+                market_value=to_cents(sign * unit * units * fx.rate(d.currency, p.as_of)),
+                delta=unit_delta,
+                delta_units=(sign * unit_delta * units).quantize(PERCENT_PLACES),
+                method=method,
+            )
+        )
+    return values
+
+
 def _derivative_exposure(p: PortfolioInputs, fx: Converter) -> DerivativeExposure:
     open_positions = [d for d in p.derivatives if d.status == "open"]
     paid, received, notional = Decimal(0), Decimal(0), Decimal(0)
@@ -472,6 +605,7 @@ def _derivative_exposure(p: PortfolioInputs, fx: Converter) -> DerivativeExposur
         underlying = p.prices[d.underlying_symbol].on_or_before(p.as_of)
         if underlying is not None:
             notional += to_cents(underlying * units * rate)
+    positions = _position_values(p, fx)
     horizon = p.as_of + timedelta(days=30)
     expiring = [
         ExpiringPosition(
@@ -497,25 +631,49 @@ def _derivative_exposure(p: PortfolioInputs, fx: Converter) -> DerivativeExposur
             (d.expiry_date for d in open_positions if d.expiry_date >= p.as_of), default=None
         ),
         expiring_within_30_days=expiring,
+        market_value=sum((v.market_value for v in positions), Decimal(0)),
+        positions=positions,
     )
 
 
 def spending_totals(
-    rows: Sequence[SpendingOut], fx: Converter, now: date, *, by: str
+    rows: Sequence[SpendingOut],
+    fx: Converter,
+    now: date,
+    *,
+    by: str,
+    payments: Sequence[CashEvent] = (),
 ) -> tuple[dict[str, Decimal], dict[str, int]]:
-    """Spending in the base currency and card payments, per category or per month."""
+    """Spending in the base currency and card payments, per category or per month.
+
+    A month's spending in the base currency is kept as it is; in another
+    currency, each of its card payments is converted at the rate of its own day
+    (``payments``), and the month's sum rounded to the cent.
+    """
+    converted: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
+    for payment in payments:
+        if payment.currency != fx.base:
+            paid = (payment.on.strftime("%Y-%m"), payment.category, payment.currency)
+            converted[paid] -= payment.amount * fx.rate(payment.currency, payment.on)
     totals: dict[str, Decimal] = defaultdict(Decimal)
     counts: dict[str, int] = defaultdict(int)
     for row in rows:
         key = row.category if by == "category" else row.month
-        totals[key] += to_cents(row.amount * fx.rate(row.currency, now))
+        if row.currency == fx.base:
+            totals[key] += row.amount
+        elif (row.month, row.category, row.currency) in converted:
+            totals[key] += to_cents(converted[(row.month, row.category, row.currency)])
+        else:
+            totals[key] += to_cents(row.amount * fx.rate(row.currency, now))
         counts[key] += row.transaction_count
     return totals, counts
 
 
-def _spending_insight(rows: Sequence[SpendingOut], fx: Converter, now: date) -> SpendingInsight:
-    by_category, _ = spending_totals(rows, fx, now, by="category")
-    by_month, _ = spending_totals(rows, fx, now, by="month")
+def _spending_insight(
+    rows: Sequence[SpendingOut], fx: Converter, now: date, payments: Sequence[CashEvent]
+) -> SpendingInsight:
+    by_category, _ = spending_totals(rows, fx, now, by="category", payments=payments)
+    by_month, _ = spending_totals(rows, fx, now, by="month", payments=payments)
     shares = shares_of_100(by_category)
     # Every calendar month from the first to the latest counts, with or without spending.
     months = calendar_months(min(by_month), max(by_month)) if by_month else []

@@ -11,6 +11,7 @@ import time as clock
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from sqlalchemy import func, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
@@ -31,14 +32,32 @@ class LoadReport:
     rows: int
     seconds: float
     database_bytes: int | None
+    bytes_before: int | None = None
 
     @property
     def rows_per_second(self) -> float:
         return self.rows / self.seconds if self.seconds else 0.0
 
+    @property
+    def rows_per_customer(self) -> float:
+        return self.rows / self.customers if self.customers else 0.0
+
+    @property
+    def bytes_per_customer(self) -> float | None:
+        """What one more customer costs on disk (tables and indexes)."""
+        if not self.customers or self.database_bytes is None or self.bytes_before is None:
+            return None
+        return (self.database_bytes - self.bytes_before) / self.customers
+
 
 def load_synthetic(
-    engine: Engine, customers: int, seed: int, *, batch_size: int = 1000, progress: bool = True
+    engine: Engine,
+    customers: int,
+    seed: int,
+    *,
+    batch_size: int = 100,
+    progress: bool = True,
+    history_months: int = synthetic.DEFAULT_HISTORY_MONTHS,
 ) -> LoadReport:
     """Top the bank up to ``customers`` synthetic customers of ``seed``, in bulk.
 
@@ -48,7 +67,10 @@ def load_synthetic(
     customers that are not there yet.
     """
     seed_sample_data(engine)
+    # Another history depth is another book: it is counted (and topped up) on its own.
     counter = f"synthetic:{seed}"
+    if history_months != synthetic.DEFAULT_HISTORY_MONTHS:
+        counter += f":{history_months}m"
     with_ids = [table for table in synthetic.TABLES if "id" in table.c]
     with Session(engine) as session:
         institutions = load_institutions(session)
@@ -62,6 +84,7 @@ def load_synthetic(
             }
         )
     wanted = max(customers - done, 0)
+    bytes_before = database_bytes(engine)
     market = ScaledMarket.generated()
     sqlite = engine.url.get_backend_name() == "sqlite"
     mark = "?" if sqlite else "%s"
@@ -74,7 +97,18 @@ def load_synthetic(
     queue = context.Queue(maxsize=1)
     producer = context.Process(
         target=synthetic.produce,
-        args=(queue, seed, market, institutions, ids, done, wanted, batch_size),
+        args=(
+            queue,
+            seed,
+            market,
+            institutions,
+            ids,
+            done,
+            wanted,
+            batch_size,
+            history_months,
+            not sqlite,
+        ),
         daemon=True,
     )
     rows_written, started = 0, clock.perf_counter()
@@ -93,6 +127,15 @@ def load_synthetic(
         else:
             # Same trade on PostgreSQL: a crash loses the last batches, never consistency.
             cursor.execute("SET synchronous_commit = off")
+            # As on SQLite: each row's foreign keys would be checked by a trigger, one query per
+            # key per row, the bulk of the load's time. Only a superuser may skip them; anyone
+            # else loads with the checks on.
+            cursor.execute("SAVEPOINT replica")
+            try:
+                cursor.execute("SET session_replication_role = replica")
+            except psycopg.errors.InsufficientPrivilege:
+                cursor.execute("ROLLBACK TO SAVEPOINT replica")
+            connection.commit()
         while (batch := queue.get()) is not None:
             if isinstance(batch, str):
                 raise RuntimeError(f"generating customers failed: {batch}")
@@ -101,9 +144,12 @@ def load_synthetic(
                 # The engine leaves transactions to SQLAlchemy; here one batch is one.
                 cursor.execute("BEGIN IMMEDIATE")
             for table, table_rows in rows.items():
-                if table_rows:
-                    write_rows(cursor, table, table_rows, sqlite=sqlite)
-                    rows_written += len(table_rows)
+                found, payload = table_rows if isinstance(table_rows, tuple) else (
+                    len(table_rows), table_rows,
+                )  # fmt: skip
+                if found:
+                    write_rows(cursor, table, payload, sqlite=sqlite)
+                    rows_written += found
             for name in (CUSTOMER_COUNTER, counter):
                 cursor.execute(upsert, (name, count))
             connection.commit()
@@ -123,19 +169,26 @@ def load_synthetic(
         producer.join(timeout=10)
         if producer.is_alive():
             producer.terminate()
-    return LoadReport(wanted, rows_written, clock.perf_counter() - started, database_bytes(engine))
+    seconds = clock.perf_counter() - started
+    return LoadReport(wanted, rows_written, seconds, database_bytes(engine), bytes_before)
 
 
-def write_rows(cursor: Any, table: str, rows: list[tuple[object, ...]], *, sqlite: bool) -> None:
-    """Bulk-write rows the way each database is fastest at: executemany, or COPY."""
+def write_rows(
+    cursor: Any, table: str, rows: list[tuple[object, ...]] | bytes, *, sqlite: bool
+) -> None:
+    """Bulk-write rows the way each database is fastest at: executemany, or COPY of text
+    the generator has already formatted."""
     columns = synthetic.COLUMNS[table]
     if sqlite:
         marks = ", ".join("?" * len(columns))
         cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
         return
     with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
+        if isinstance(rows, bytes):
+            copy.write(rows)
+        else:
+            for row in rows:
+                copy.write_row(row)
 
 
 def database_bytes(engine: Engine) -> int | None:

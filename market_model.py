@@ -2,7 +2,10 @@
 
 The sample customers (``seed.py``) and the synthetic ones (``synthetic.py``)
 trade at these prices, bank with these institutions and book to this
-calendar. Closes and rates are deterministic random walks that end at fixed
+calendar. Daily returns come from a factor model (common factors times each
+instrument's loadings, plus its own shock), every series a GARCH(1,1) with
+Student-t innovations, on the days its market is open; bonds are priced from
+a yield on the Treasury curve. Paths are deterministic and end at fixed
 prices on ``AS_OF``, so two fresh installs agree to the cent.
 """
 
@@ -12,11 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import TypeVar
+from functools import cache
+from typing import Any, TypeVar
 
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
+from calendars import on_or_after, on_or_before, open_days
 from identifiers import make_iban
 from models import (
     AssetType,
@@ -32,7 +37,7 @@ from money import PRICE_SCALE
 AS_OF = date(2026, 9, 30)
 """The bank's "today": the last day with prices, the date every valuation is as of."""
 HISTORY_START = date(2023, 10, 2)
-MARKET_SEED = "dummy-bank-market-v1"
+MARKET_SEED = "dummy-bank-market-v10"
 TRADING_DAYS_PER_YEAR = 252
 
 T = TypeVar("T")
@@ -49,60 +54,102 @@ class InstrumentSpec:
     """The close on ``AS_OF``; the generated path is scaled to end exactly here."""
     annual_drift: float
     annual_volatility: float
+    """The volatility options on it are priced with; the factor loadings below produce it."""
+    loadings: tuple[tuple[str, float], ...] = ()
+    """Exposure to each common factor of ``FACTORS``: what makes instruments move together."""
+    idiosyncratic: float = 0.0
+    """Annual volatility of what moves this instrument alone."""
+    calendar: str = "NYSE"
+    payout: str | None = None
+    """Cash paid per unit held at each payment (dividend per share, coupon per 100 face)."""
+    payout_months: tuple[int, ...] = ()
+    payout_day: int = 15
+    coupon: float = 0.0
+    """Bonds: annual coupon rate, paid twice a year on the maturity's day of month."""
+    maturity: date | None = None
+    credit_spread: float = 0.0
 
 
+@dataclass(frozen=True)
+class FactorSpec:
+    annual_volatility: float
+    """For rate factors, the annual volatility of the yield itself (0.009 = 90 basis points)."""
+    calendar: str
+    degrees_of_freedom: int = 4
+
+
+FACTORS: dict[str, FactorSpec] = {
+    "us_equity": FactorSpec(0.16, "NYSE"),
+    "tech": FactorSpec(0.12, "NYSE"),
+    "health": FactorSpec(0.10, "NYSE"),
+    "consumer": FactorSpec(0.12, "NYSE"),
+    "europe": FactorSpec(0.14, "XETR"),
+    "crypto": FactorSpec(0.60, "every_day"),
+    "gold": FactorSpec(0.14, "NYSE"),
+    "rates_level": FactorSpec(0.009, "NYSE"),
+    "rates_slope": FactorSpec(0.004, "NYSE"),
+    "credit": FactorSpec(0.003, "NYSE"),
+    "usd": FactorSpec(0.06, "weekdays", degrees_of_freedom=6),
+}
+
+STOCK, ETF, BOND = AssetType.stock, AssetType.etf, AssetType.bond
+_Q1 = (2, 5, 8, 11)
+_Q3 = (3, 6, 9, 12)
 INSTRUMENTS: tuple[InstrumentSpec, ...] = (
-    InstrumentSpec("AAPL", "Apple Inc.", AssetType.stock, "USD", "228.40", 0.12, 0.27),
-    InstrumentSpec("MSFT", "Microsoft Corporation", AssetType.stock, "USD", "438.15", 0.14, 0.25),
-    InstrumentSpec("GOOGL", "Alphabet Inc. Class A", AssetType.stock, "USD", "178.62", 0.12, 0.30),
-    InstrumentSpec("AMZN", "Amazon.com, Inc.", AssetType.stock, "USD", "196.35", 0.15, 0.32),
-    InstrumentSpec("TSLA", "Tesla, Inc.", AssetType.stock, "USD", "262.80", 0.10, 0.58),
-    InstrumentSpec("NVDA", "NVIDIA Corporation", AssetType.stock, "USD", "131.45", 0.35, 0.52),
-    InstrumentSpec("JNJ", "Johnson & Johnson", AssetType.stock, "USD", "162.30", 0.04, 0.16),
-    InstrumentSpec("SAP", "SAP SE", AssetType.stock, "EUR", "212.70", 0.15, 0.26),
-    InstrumentSpec("SPY", "SPDR S&P 500 ETF Trust", AssetType.etf, "USD", "571.20", 0.09, 0.16),
-    InstrumentSpec("QQQ", "Invesco QQQ Trust", AssetType.etf, "USD", "488.10", 0.11, 0.21),
-    InstrumentSpec(
-        "VTI", "Vanguard Total Stock Market ETF", AssetType.etf, "USD", "283.55", 0.09, 0.17
-    ),
-    InstrumentSpec(
-        "US10Y", "US Treasury 4.25% 2034 (per 100 face)", AssetType.bond, "USD", "98.72", 0.0, 0.05
-    ),
-    InstrumentSpec(
-        "US5Y", "US Treasury 4.00% 2029 (per 100 face)", AssetType.bond, "USD", "99.35", 0.0, 0.03
-    ),
-    InstrumentSpec(
-        "CB-JNJ-2033",
-        "Johnson & Johnson 4.95% 2033 bond",
-        AssetType.bond,
-        "USD",
-        "101.85",
-        0.0,
-        0.04,
-    ),
-    InstrumentSpec(
-        "CB-VZ-2032", "Verizon 5.05% 2032 bond", AssetType.bond, "USD", "100.40", 0.0, 0.05
-    ),
-    InstrumentSpec(
-        "CB-AAPL-2031", "Apple 3.35% 2031 bond", AssetType.bond, "USD", "96.90", 0.0, 0.04
-    ),
-    InstrumentSpec("BTC", "Bitcoin", AssetType.crypto, "USD", "63450.00", 0.30, 0.55),
-    InstrumentSpec("ETH", "Ether", AssetType.crypto, "USD", "2615.40", 0.25, 0.65),
-    InstrumentSpec(
-        "GC", "Gold (COMEX, per troy ounce)", AssetType.commodity, "USD", "2659.80", 0.08, 0.15
-    ),
-)
+    InstrumentSpec("AAPL", "Apple Inc.", STOCK, "USD", "228.40", 0.12, 0.26,
+                   (("us_equity", 1.1), ("tech", 0.8)), 0.15, payout="0.25", payout_months=_Q1),
+    InstrumentSpec("MSFT", "Microsoft Corporation", STOCK, "USD", "438.15", 0.14, 0.24,
+                   (("us_equity", 1.05), ("tech", 0.7)), 0.13, payout="0.83", payout_months=_Q3,
+                   payout_day=12),
+    InstrumentSpec("GOOGL", "Alphabet Inc. Class A", STOCK, "USD", "178.62", 0.12, 0.28,
+                   (("us_equity", 1.1), ("tech", 0.8)), 0.18, payout="0.20", payout_months=_Q3,
+                   payout_day=16),
+    InstrumentSpec("AMZN", "Amazon.com, Inc.", STOCK, "USD", "196.35", 0.15, 0.32,
+                   (("us_equity", 1.15), ("tech", 0.6), ("consumer", 0.6)), 0.20),
+    InstrumentSpec("TSLA", "Tesla, Inc.", STOCK, "USD", "262.80", 0.10, 0.56,
+                   (("us_equity", 1.5), ("tech", 0.6), ("consumer", 0.8)), 0.45),
+    InstrumentSpec("NVDA", "NVIDIA Corporation", STOCK, "USD", "131.45", 0.35, 0.50,
+                   (("us_equity", 1.6), ("tech", 1.3)), 0.35, payout="0.01", payout_months=_Q3,
+                   payout_day=27),
+    InstrumentSpec("JNJ", "Johnson & Johnson", STOCK, "USD", "162.30", 0.04, 0.16,
+                   (("us_equity", 0.55), ("health", 1.0)), 0.09, payout="1.24",
+                   payout_months=_Q3, payout_day=7),
+    InstrumentSpec("SAP", "SAP SE", STOCK, "EUR", "212.70", 0.15, 0.26,
+                   (("us_equity", 0.5), ("europe", 0.9), ("tech", 0.5)), 0.14, calendar="XETR",
+                   payout="2.35", payout_months=(5,), payout_day=20),
+    InstrumentSpec("SPY", "SPDR S&P 500 ETF Trust", ETF, "USD", "571.20", 0.09, 0.16,
+                   (("us_equity", 1.0),), 0.01, payout="1.75", payout_months=(1, 4, 7, 10),
+                   payout_day=31),
+    InstrumentSpec("QQQ", "Invesco QQQ Trust", ETF, "USD", "488.10", 0.11, 0.20,
+                   (("us_equity", 1.1), ("tech", 0.7)), 0.02, payout="0.70",
+                   payout_months=(1, 4, 7, 10), payout_day=31),
+    InstrumentSpec("VTI", "Vanguard Total Stock Market ETF", ETF, "USD", "283.55", 0.09, 0.17,
+                   (("us_equity", 1.02),), 0.015, payout="0.95", payout_months=_Q3,
+                   payout_day=28),
+    InstrumentSpec("US10Y", "US Treasury 4.25% 2034 (per 100 face)", BOND, "USD", "98.72", 0.0,
+                   0.06, coupon=0.0425, maturity=date(2034, 8, 15)),
+    InstrumentSpec("US5Y", "US Treasury 4.00% 2029 (per 100 face)", BOND, "USD", "99.35", 0.0,
+                   0.035, coupon=0.04, maturity=date(2029, 8, 31)),
+    InstrumentSpec("CB-JNJ-2033", "Johnson & Johnson 4.95% 2033 bond", BOND, "USD", "101.85",
+                   0.0, 0.05, coupon=0.0495, maturity=date(2033, 3, 1), credit_spread=0.006),
+    InstrumentSpec("CB-VZ-2032", "Verizon 5.05% 2032 bond", BOND, "USD", "100.40", 0.0, 0.05,
+                   coupon=0.0505, maturity=date(2032, 5, 9), credit_spread=0.011),
+    InstrumentSpec("CB-AAPL-2031", "Apple 3.35% 2031 bond", BOND, "USD", "96.90", 0.0, 0.04,
+                   coupon=0.0335, maturity=date(2031, 2, 9), credit_spread=0.005),
+    InstrumentSpec("BTC", "Bitcoin", AssetType.crypto, "USD", "63450.00", 0.30, 0.62,
+                   (("crypto", 1.0), ("us_equity", 0.4)), 0.15, calendar="every_day"),
+    InstrumentSpec("ETH", "Ether", AssetType.crypto, "USD", "2615.40", 0.25, 0.75,
+                   (("crypto", 1.1), ("us_equity", 0.5)), 0.30, calendar="every_day"),
+    InstrumentSpec("GC", "Gold (COMEX, per troy ounce)", AssetType.commodity, "USD", "2659.80",
+                   0.08, 0.15, (("gold", 1.0),), 0.03),
+)  # fmt: skip
+SPECS = {spec.symbol: spec for spec in INSTRUMENTS}
 
 FX_RATES: tuple[tuple[str, str, float], ...] = (
-    # currency, US dollars per unit on AS_OF, annual volatility
-    ("EUR", "1.1135", 0.07),
-    ("GBP", "1.3370", 0.08),
+    # currency, US dollars per unit on AS_OF, annual volatility of its own moves (beside "usd")
+    ("EUR", "1.1135", 0.04),
+    ("GBP", "1.3370", 0.05),
 )
-
-
-def trading_days(start: date, end: date, *, every_day: bool) -> list[date]:
-    days = (start + timedelta(n) for n in range((end - start).days + 1))
-    return [d for d in days if every_day or d.weekday() < 5]
 
 
 def month_starts(last: date, count: int) -> list[date]:
@@ -115,60 +162,231 @@ def month_starts(last: date, count: int) -> list[date]:
     return firsts[::-1]
 
 
-def price_path(
-    key: str,
-    days: list[date],
-    last: Decimal,
-    drift: float,
-    volatility: float,
-    *,
-    places: int,
-    steps_per_year: int,
-) -> list[tuple[date, Decimal]]:
-    """A deterministic random walk over ``days`` that ends exactly at ``last``.
+def _normal(rng: random.Random) -> float:
+    # Irwin-Hall: twelve uniforms, only additions, so every machine rounds it the same way.
+    return sum(rng.random() for _ in range(12)) - 6.0
 
-    Shocks are Irwin-Hall sums of uniforms (mean 0, variance 1) and the walk
-    uses only additions and multiplications, which IEEE 754 rounds the same on
-    every machine, so the path is identical to the cent everywhere.
+
+def _student_t(rng: random.Random, degrees: int) -> float:
+    """A Student-t draw scaled to unit variance: fat tails from a normal over a chi."""
+    chi_square = sum(_normal(rng) ** 2 for _ in range(degrees))
+    draw = _normal(rng) / math.sqrt(chi_square / (degrees - 2))
+    # Beyond ten deviations a single day would make the GARCH variance explode.
+    return max(-10.0, min(10.0, draw))
+
+
+def garch_series(
+    key: str, days: list[date], annual_vol: float, per_year: int, degrees: int
+) -> dict[date, float]:
+    """Daily shocks with GARCH(1,1) volatility clustering and Student-t innovations.
+
+    The long-run variance is the factor's (``annual_vol`` squared over ``per_year``
+    steps); a large shock raises the next days' variance, which then decays at 0.98 a day.
     """
     rng = random.Random(f"{MARKET_SEED}:{key}")
-    step_drift = drift / steps_per_year
-    step_vol = volatility / math.sqrt(steps_per_year)
-    level, levels = 1.0, []
-    for _ in days:
-        shock = sum(rng.random() for _ in range(12)) - 6.0
-        level *= 1.0 + step_drift + step_vol * shock
-        levels.append(level)
+    long_run = annual_vol * annual_vol / per_year
+    alpha, beta = 0.10, 0.88
+    omega = long_run * (1.0 - alpha - beta)
+    variance, shocks = long_run, dict[date, float]()
+    for day in days:
+        shock = math.sqrt(variance) * _student_t(rng, degrees)
+        shocks[day] = shock
+        variance = omega + alpha * shock * shock + beta * variance
+    return shocks
+
+
+def _steps_per_year(calendar: str) -> int:
+    return {"every_day": 365, "weekdays": 261}.get(calendar, TRADING_DAYS_PER_YEAR)
+
+
+@cache
+def factor_shocks() -> dict[str, dict[date, float]]:
+    """Each common factor's daily shock on the days its market is open."""
+    return {
+        name: garch_series(
+            f"factor:{name}",
+            open_days(spec.calendar, HISTORY_START, AS_OF),
+            spec.annual_volatility,
+            _steps_per_year(spec.calendar),
+            spec.degrees_of_freedom,
+        )
+        for name, spec in FACTORS.items()
+    }
+
+
+def _quantize(levels: list[float], last: Decimal, places: int) -> list[Decimal]:
     scale = float(last) / levels[-1]
     quantum = Decimal(1).scaleb(-places)
-    return [(d, Decimal(lv * scale).quantize(quantum)) for d, lv in zip(days, levels, strict=True)]
+    return [Decimal(level * scale).quantize(quantum) for level in levels]
+
+
+def _equity_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
+    factors = factor_shocks()
+    per_year = _steps_per_year(spec.calendar)
+    own = garch_series(f"own:{spec.symbol}", days, spec.idiosyncratic, per_year, 4)
+    drift = spec.annual_drift / per_year
+    # A company's results move its own price once a quarter: four jumps a year.
+    earnings = random.Random(f"{MARKET_SEED}:earnings:{spec.symbol}")
+    jump = 4.0 * spec.idiosyncratic / math.sqrt(per_year)
+    reports = {
+        on_or_after(spec.calendar, date(year, month, 20 + len(spec.symbol)))
+        for year in range(HISTORY_START.year, AS_OF.year + 1)
+        for month in (1, 4, 7, 10)
+    }
+    level, levels = 1.0, []
+    for day in days:
+        move = drift + own[day]
+        if spec.asset_type == AssetType.stock and day in reports:
+            move += jump * _normal(earnings)
+        for factor, loading in spec.loadings:
+            move += loading * factors[factor].get(day, 0.0)
+        # A day's fall is bounded: a price never crosses zero.
+        level *= 1.0 + max(move, -0.6)
+        levels.append(level)
+    return _quantize(levels, Decimal(spec.last_price), 2)
+
+
+def bond_price(coupon: float, bond_yield: float, day: date, maturity: date) -> float:
+    """Clean price per 100 face from a yield, semi-annual coupons.
+
+    Whole coupon periods are discounted by repeated multiplication and the
+    broken first period by simple interest (the Moosmüller convention), so the
+    price needs nothing but arithmetic that rounds the same everywhere.
+    """
+    periods, previous = 0, maturity
+    while previous > day:
+        periods += 1
+        previous = _add_months(previous, -6)
+    following = _add_months(previous, 6)
+    elapsed = (day - previous).days / (following - day + (day - previous)).days
+    half_coupon, growth = 100.0 * coupon / 2, 1.0 + bond_yield / 2
+    value, discount = 0.0, 1.0
+    for _ in range(periods):
+        discount /= growth
+        value += half_coupon * discount
+    value += 100.0 * discount
+    dirty = value / (1.0 + bond_yield / 2 * (1.0 - elapsed)) * growth
+    return dirty - half_coupon * elapsed
+
+
+def _add_months(day: date, months: int) -> date:
+    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
+    for last in (31, 30, 29, 28):
+        if day.day <= last or last == 28:
+            try:
+                return date(year, month + 1, min(day.day, last))
+            except ValueError:
+                continue
+    raise ValueError(day)
+
+
+def _bond_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
+    """Prices from a yield that moves with the Treasury curve (level and slope) and credit."""
+    assert spec.maturity is not None
+    factors = factor_shocks()
+    own = garch_series(f"own:{spec.symbol}", days, 0.0015, TRADING_DAYS_PER_YEAR, 4)
+    moves, cumulative = [], 0.0
+    for day in days:
+        tenor = (spec.maturity - day).days / 365.25
+        cumulative += (
+            factors["rates_level"][day] + (tenor - 7.0) / 5.0 * factors["rates_slope"][day]
+        )
+        if spec.credit_spread:
+            cumulative += factors["credit"][day] + own[day]
+        moves.append(cumulative)
+    target = float(spec.last_price)
+    low, high = -0.05, 0.30
+    for _ in range(80):
+        middle = (low + high) / 2
+        if bond_price(spec.coupon, middle, AS_OF, spec.maturity) > target:
+            low = middle
+        else:
+            high = middle
+    last_yield = (low + high) / 2
+    prices = [
+        bond_price(spec.coupon, max(last_yield + move - moves[-1], 0.001), day, spec.maturity)
+        for day, move in zip(days, moves, strict=True)
+    ]
+    return _quantize(prices, Decimal(spec.last_price), 2)
 
 
 def generate_prices(spec: InstrumentSpec) -> list[tuple[date, Decimal]]:
-    every_day = spec.asset_type == AssetType.crypto
-    days = trading_days(HISTORY_START, AS_OF, every_day=every_day)
-    return price_path(
-        spec.symbol,
-        days,
-        Decimal(spec.last_price),
-        spec.annual_drift,
-        spec.annual_volatility,
-        places=2,
-        steps_per_year=365 if every_day else TRADING_DAYS_PER_YEAR,
-    )
+    """The instrument's closes on every day its market was open, ending at ``last_price``."""
+    days = open_days(spec.calendar, HISTORY_START, AS_OF)
+    path = _bond_path(spec, days) if spec.asset_type == AssetType.bond else _equity_path(spec, days)
+    return list(zip(days, path, strict=True))
 
 
 def generate_fx(currency: str, last: str, volatility: float) -> list[tuple[date, Decimal]]:
-    days = trading_days(HISTORY_START, AS_OF, every_day=False)
-    return price_path(
-        f"fx:{currency}",
-        days,
-        Decimal(last),
-        0.0,
-        volatility,
-        places=4,
-        steps_per_year=TRADING_DAYS_PER_YEAR,
-    )
+    """US dollars per unit on weekdays: the dollar's own factor plus the currency's moves."""
+    days = open_days("weekdays", HISTORY_START, AS_OF)
+    own = garch_series(f"fx:{currency}", days, volatility, 261, 6)
+    dollar = factor_shocks()["usd"]
+    level, levels = 1.0, []
+    for day in days:
+        level *= 1.0 + own[day] - dollar[day]
+        levels.append(level)
+    return list(zip(days, _quantize(levels, Decimal(last), 4), strict=True))
+
+
+@dataclass(frozen=True)
+class Payout:
+    symbol: str
+    ex_date: date
+    """Whoever holds the instrument at the close before this day is paid."""
+    pay_date: date
+    per_unit: Decimal
+    kind: str
+    """"dividend" or "interest" (a bond coupon)."""
+
+
+@cache
+def payouts() -> tuple[Payout, ...]:
+    """Every dividend and coupon paid between ``HISTORY_START`` and ``AS_OF``, by pay date."""
+    found = []
+    for spec in INSTRUMENTS:
+        if spec.maturity is not None:
+            per_unit = Decimal(str(spec.coupon * 100 / 2)).quantize(Decimal("0.000001"))
+            months = sorted({spec.maturity.month, (spec.maturity.month + 5) % 12 + 1})
+            kind, day = "interest", spec.maturity.day
+        elif spec.payout:
+            per_unit, months, kind, day = (
+                Decimal(spec.payout), list(spec.payout_months), "dividend", spec.payout_day,
+            )  # fmt: skip
+        else:
+            continue
+        for year in range(HISTORY_START.year, AS_OF.year + 1):
+            for month in months:
+                due = date(year, month, min(day, _month_length(year, month)))
+                pay = on_or_after("US" if spec.currency == "USD" else "DE", due)
+                ex = due if kind == "interest" else on_or_before(spec.calendar, due - timedelta(14))
+                if ex > HISTORY_START and pay <= AS_OF:
+                    found.append(Payout(spec.symbol, ex, pay, per_unit, kind))
+    return tuple(sorted(found, key=lambda p: (p.pay_date, p.symbol)))
+
+
+def _month_length(year: int, month: int) -> int:
+    return ((date(year + month // 12, month % 12 + 1, 1)) - date(year, month, 1)).days
+
+
+HALF_SPREAD = {
+    "etf": 0.0002,
+    "stock": 0.0005,
+    "bond": 0.0015,
+    "crypto": 0.0025,
+    "commodity": 0.0003,
+}
+"""Half the bid-ask spread a trade pays, as a share of the close."""
+
+
+def execution_price(close: int, asset_type: str, *, buy: bool) -> int:
+    """What a market order fills at, in price units: the close plus (or minus) half the
+    spread, rounded to the cent against the customer."""
+    cent: int = 10 ** (PRICE_SCALE - 2)
+    half = HALF_SPREAD[asset_type]
+    moved = close * (1 + half) if buy else close * (1 - half)
+    cents = int(moved / cent) + (1 if buy else 0)
+    return cents * cent
 
 
 MAX_CLOSED_DAYS = 14
@@ -263,35 +481,44 @@ def load_market_data(session: Session) -> MarketData:
 GLOBAL_BANK = "Global Bank"
 INVESTMENT_CORP = "Investment Corp"
 CRYPTO_EXCHANGE = "Crypto Exchange"
+HARBORVIEW_BANK = "Harborview Bank"
+RHEINTAL_BANK = "Rheintal Bank AG"
+NORDSTERN_DEPOT = "Nordstern Depot AG"
+THAMESGATE_BANK = "Thamesgate Bank plc"
+ALBION_SECURITIES = "Albion Securities Ltd"
 
-GLOBAL_BANK_CODES: dict[str, str] = {"DE": "50010517", "GB": "GLBL601613"}
-"""Global Bank's national bank code per IBAN country (GB: bank id and sort code)."""
 BBAN_ACCOUNT_DIGITS: dict[str, int] = {"DE": 10, "GB": 8}
 """How many of an account number's last digits follow the bank code in the country's BBAN."""
 
+# Fictional and checksum-valid: ABA numbers from a 9999 block, BICs whose location code has
+# "0" as its second character (SWIFT's mark of a test BIC), IBAN bank codes that agree with
+# the institution's country and BIC.
 INSTITUTIONS: tuple[dict[str, str | None], ...] = (
-    {
-        "name": GLOBAL_BANK,
-        "institution_type": InstitutionType.bank.value,
-        "country": "US",
-        "routing_number": "021000089",
-        "bic": "GLBLUS33",
-    },
-    {
-        "name": INVESTMENT_CORP,
-        "institution_type": InstitutionType.broker.value,
-        "country": "US",
-        "routing_number": "011000138",
-        "bic": "INVCUS44",
-    },
-    {
-        "name": CRYPTO_EXCHANGE,
-        "institution_type": InstitutionType.crypto_exchange.value,
-        "country": "US",
-        "routing_number": None,
-        "bic": None,
-    },
-)
+    {"name": GLOBAL_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
+     "routing_number": "021999909", "bic": "GLBLUS30"},
+    {"name": INVESTMENT_CORP, "institution_type": InstitutionType.broker.value, "country": "US",
+     "routing_number": "021999912", "bic": "INVCUS40"},
+    {"name": CRYPTO_EXCHANGE, "institution_type": InstitutionType.crypto_exchange.value,
+     "country": "US", "routing_number": None, "bic": None},
+    {"name": HARBORVIEW_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
+     "routing_number": "111999929", "bic": "HRBVUS60"},
+    {"name": RHEINTAL_BANK, "institution_type": InstitutionType.bank.value, "country": "DE",
+     "routing_number": None, "bic": "RHTLDE20"},
+    {"name": NORDSTERN_DEPOT, "institution_type": InstitutionType.broker.value, "country": "DE",
+     "routing_number": None, "bic": "NSTDDE20"},
+    {"name": THAMESGATE_BANK, "institution_type": InstitutionType.bank.value, "country": "GB",
+     "routing_number": None, "bic": "THMSGB20"},
+    {"name": ALBION_SECURITIES, "institution_type": InstitutionType.broker.value,
+     "country": "GB", "routing_number": None, "bic": "ALBNGB20"},
+)  # fmt: skip
+
+IBAN_BANK_CODES: dict[str, str] = {
+    RHEINTAL_BANK: "39999900",
+    NORDSTERN_DEPOT: "70099990",
+    THAMESGATE_BANK: "THMS999901",
+    ALBION_SECURITIES: "ALBN999902",
+}
+"""The national bank code each European institution's IBANs carry (GB: BIC bank id + sort code)."""
 
 
 def load_institutions(session: Session) -> dict[str, int]:
@@ -306,10 +533,8 @@ def load_institutions(session: Session) -> dict[str, int]:
     return {name: ident for name, ident in existing.items() if ident is not None}
 
 
-def bank_iban(
-    country: str | None, account_number: str, bank_codes: dict[str, str] = GLOBAL_BANK_CODES
-) -> str | None:
-    """The IBAN of a Global Bank account in ``country``, or None where accounts have none."""
+def bank_iban(country: str | None, account_number: str, bank_codes: dict[str, str]) -> str | None:
+    """The IBAN of an account in ``country`` under ``bank_codes``, or None where it has none."""
     if country is None or country not in bank_codes:
         return None
     bban = bank_codes[country] + account_number[-BBAN_ACCOUNT_DIGITS[country] :]
@@ -327,11 +552,17 @@ def monthly_spending(
     A month's spending in a category is the sum and the count of its card
     payments, per currency; rows come sorted by month, category and currency.
     """
-    spent: dict[tuple[str, str, str], list[Amount]] = {}
+    spent: dict[tuple[str, str, str], list[Any]] = {}
     for month, kind, category, currency, amount in bookings:
         if kind == TransactionType.card_payment and category:
-            spent.setdefault((month, category, currency), []).append(-amount)
+            key = (month, category, currency)
+            found = spent.get(key)
+            if found is None:
+                spent[key] = [-amount, 1]
+            else:
+                found[0] -= amount
+                found[1] += 1
     return [
-        (month, category, currency, sum(amounts[1:], amounts[0]), len(amounts))
-        for (month, category, currency), amounts in sorted(spent.items())
+        (month, category, currency, total, count)
+        for (month, category, currency), (total, count) in sorted(spent.items())
     ]

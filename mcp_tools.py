@@ -180,7 +180,7 @@ async def find_customers(
     name: Annotated[
         str | None, Field(description="Part of the name, e.g. 'smith'.", max_length=100)
     ] = None,
-    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 12,
     cursor: Annotated[
         str | None, Field(description="next_cursor of the previous page.", max_length=500)
     ] = None,
@@ -300,7 +300,7 @@ async def transactions(
     min_amount: MinAmount = None,
     max_amount: MaxAmount = None,
     order: Order = "desc",
-    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 20,
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 12,
     cursor: Annotated[
         str | None, Field(description="next_cursor of the previous page.", max_length=500)
     ] = None,

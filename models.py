@@ -48,6 +48,8 @@ class TransactionType(StrEnum):
     fee = "fee"
     card_payment = "card_payment"
     transfer = "transfer"
+    option_premium = "option_premium"
+    settlement = "settlement"
 
 
 class DerivativeStatus(StrEnum):
@@ -78,7 +80,9 @@ class Institution(SQLModel, table=True):
     name: str = Field(max_length=100, unique=True)
     institution_type: str = Field(sa_type=String(20))
     country: str = Field(max_length=2, description="ISO 3166-1 alpha-2 country code")
-    routing_number: str | None = Field(default=None, max_length=9, description="ABA routing number")
+    routing_number: str | None = Field(
+        default=None, max_length=9, description="ABA routing number (US institutions)"
+    )
     bic: str | None = Field(default=None, max_length=11, description="SWIFT/BIC code")
 
 
@@ -167,6 +171,11 @@ class Transaction(SQLModel, table=True):
     symbol: str | None = Field(default=None, foreign_key="instruments.symbol", max_length=16)
     quantity: Decimal | None = Field(default=None, sa_type=ScaledDecimal(QUANTITY_SCALE))
     price: Decimal | None = Field(default=None, sa_type=ScaledDecimal(PRICE_SCALE))
+    merchant: str | None = Field(default=None, max_length=100)
+    merchant_category_code: str | None = Field(default=None, max_length=4)
+    channel: str | None = Field(default=None, sa_type=String(8))
+    booking_date: date | None = None
+    value_date: date | None = None
 
 
 class Spending(SQLModel, table=True):

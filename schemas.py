@@ -6,11 +6,13 @@ the Swagger UI or an agent deciding which field answers its question.
 
 import re
 from datetime import date
+from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 from identifiers import CUSTOMER_OID_EXAMPLE, OID_PATTERN
+from merchants import TAXONOMY
 from money import Decimal8, Money
 
 OID_DESCRIPTION = "Customer identifier: a lowercase hyphenated UUID (or a legacy upper-case id)."
@@ -131,8 +133,8 @@ class TransactionOut(BaseModel):
     account_id: int | None
     transaction_date: date
     transaction_type: str = Field(
-        description="deposit, withdrawal, buy, sell, dividend, interest, fee, card_payment "
-        "or transfer."
+        description="deposit, withdrawal, buy, sell, dividend, interest, fee, card_payment, "
+        "transfer, option_premium or settlement."
     )
     description: str
     category: str | None = Field(description="Spending or booking category, e.g. groceries.")
@@ -141,6 +143,32 @@ class TransactionOut(BaseModel):
     symbol: str | None = Field(description="Instrument traded, for buy and sell.")
     quantity: Decimal8 | None = Field(description="Units traded, for buy and sell.")
     price: Decimal8 | None = Field(description="Price per unit, for buy and sell.")
+    merchant: str | None = Field(
+        default=None, description="Merchant or counterparty: a shop, employer, biller or broker."
+    )
+    merchant_category_code: str | None = Field(
+        default=None, description="The card network's four-digit merchant category code (MCC)."
+    )
+    category_group: str | None = Field(
+        default=None,
+        description="The group the category rolls up into, e.g. FOOD_AND_DRINK for groceries.",
+    )
+    channel: str | None = Field(
+        default=None, description="card, online, ach, wire, atm, transfer or internal."
+    )
+    booking_date: date | None = Field(
+        default=None,
+        description="Day the bank posted it (a card payment posts a day or two later).",
+    )
+    value_date: date | None = Field(
+        default=None, description="Day from which the money counts for interest."
+    )
+
+    @model_validator(mode="after")
+    def _group_the_category(self) -> "TransactionOut":
+        if self.category_group is None and self.category is not None:
+            self.category_group = TAXONOMY.get(self.category)
+        return self
 
 
 class SpendingOut(BaseModel):
@@ -211,7 +239,8 @@ class Holding(BaseModel):
     market_value: Money = Field(description="quantity x current_price, instrument currency.")
     market_value_base: Money = Field(description="market_value converted into base_currency.")
     cost_basis_base: Money | None = Field(
-        description="cost_basis converted into base_currency at the latest rate."
+        description="What the units held cost in base_currency: each buy converted at its trade "
+        "date's rate, sells taking out units at the running average (average-cost method)."
     )
     unrealized_gain: Money | None = Field(
         description="market_value_base - cost_basis_base, in base_currency."
@@ -270,6 +299,26 @@ class PeriodReturn(BaseModel):
     end_value: Money = Field(description="Today's quantities at today's prices, base_currency.")
     gain: Money = Field(description="end_value - start_value.")
     return_percent: Decimal8 | None = Field(description="gain as a percentage of start_value.")
+    customer_return_percent: Decimal8 | None = Field(
+        default=None,
+        description="The customer's own return on the securities over the period, by the "
+        "Modified Dietz method: (portfolio value at the end - value at the start - net flows) / "
+        "(value at the start + day-weighted net flows). Buys are flows in, sells and the "
+        "dividends and coupons paid out to cash are flows out; in base_currency.",
+    )
+    customer_return_method: str = Field(
+        default="modified_dietz", description="How customer_return_percent is computed."
+    )
+    portfolio_start_value: Money | None = Field(
+        default=None, description="The units held at start_date, valued then, base_currency."
+    )
+    portfolio_end_value: Money | None = Field(
+        default=None, description="The units held at as_of, valued then, base_currency."
+    )
+    net_flows: Money | None = Field(
+        default=None,
+        description="Buys minus sells minus income paid out within the period, base_currency.",
+    )
 
 
 class Performance(BaseModel):
@@ -293,6 +342,33 @@ class ExpiringPosition(BaseModel):
     days_to_expiry: int
 
 
+class PositionValue(BaseModel):
+    id: int
+    underlying_symbol: str
+    instrument_type: str
+    option_type: str | None
+    side: str
+    contracts: int
+    multiplier: int
+    strike: Decimal8 | None
+    expiry_date: date
+    underlying_price: Decimal8 = Field(description="Latest close of the underlying.")
+    unit_value: Decimal8 = Field(
+        description="Options: Black-Scholes value of one unit from the underlying's volatility; "
+        "futures: the latest close minus the trade price."
+    )
+    market_value: Money = Field(
+        description="What the position is worth to the customer in base_currency: negative "
+        "for a written option (a liability), the unrealized result for a future."
+    )
+    delta: Decimal8 = Field(description="Change in one unit's value per 1 of the underlying.")
+    delta_units: Decimal8 = Field(
+        description="Units of the underlying the position behaves like: delta x contracts x "
+        "multiplier, negative when short."
+    )
+    method: str = Field(description="black_scholes or mark_to_market.")
+
+
 class DerivativeExposure(BaseModel):
     open_positions: int = Field(description="Number of derivative positions with status open.")
     premium_paid: Money = Field(
@@ -308,6 +384,12 @@ class DerivativeExposure(BaseModel):
     nearest_expiry: date | None = Field(description="Earliest expiry among open positions.")
     expiring_within_30_days: list[ExpiringPosition] = Field(
         description="Open positions that expire within 30 days after as_of."
+    )
+    market_value: Money = Field(
+        default=Decimal(0), description="Sum of the open positions' market_value, base_currency."
+    )
+    positions: list[PositionValue] = Field(
+        default_factory=list, description="Each open position's current value and delta."
     )
 
 

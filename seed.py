@@ -20,20 +20,27 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
+from calendars import on_or_after, on_or_before
 from db import create_db_engine, create_schema
 from market_model import (
     AS_OF,
     CRYPTO_EXCHANGE,
     GLOBAL_BANK,
-    GLOBAL_BANK_CODES,
+    IBAN_BANK_CODES,
     INVESTMENT_CORP,
+    RHEINTAL_BANK,
+    SPECS,
+    THAMESGATE_BANK,
     MarketData,
     bank_iban,
+    execution_price,
     load_institutions,
     load_market_data,
     month_starts,
     monthly_spending,
+    payouts,
 )
+from merchants import Merchant, local_merchants
 from models import (
     AccountType,
     Asset,
@@ -45,11 +52,12 @@ from models import (
     Transaction,
     TransactionType,
 )
-from money import to_cents
+from money import PRICE_SCALE, to_cents
+from pricing import premium_cents
 from services.customers import add_customer
 
-SAMPLE_BANK_CODES = {**GLOBAL_BANK_CODES, "DE": "37040044"}
-"""The samples' German IBANs carry another bank code than the synthetic ones; kept as published."""
+SAMPLE_BANK_CODES = {"DE": IBAN_BANK_CODES[RHEINTAL_BANK], "GB": IBAN_BANK_CODES[THAMESGATE_BANK]}
+"""The samples' euro and sterling accounts are held at the German and the British bank."""
 
 # --- The five sample customers ----------------------------------------------
 
@@ -130,7 +138,7 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             AccountSpec("checking", GLOBAL_BANK, CHECKING, "USD", "12000.00", date(2019, 3, 4)),
             AccountSpec(
                 "eur",
-                GLOBAL_BANK,
+                RHEINTAL_BANK,
                 SAVINGS,
                 "EUR",
                 "15000.00",
@@ -141,6 +149,9 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
                 "brokerage", INVESTMENT_CORP, BROKERAGE, "USD", "90000.00", date(2020, 1, 15)
             ),
             AccountSpec("crypto", CRYPTO_EXCHANGE, CRYPTO, "USD", "60000.00", date(2022, 5, 9)),
+            AccountSpec(
+                "eur_brokerage", INVESTMENT_CORP, BROKERAGE, "EUR", "8000.00", date(2025, 9, 1)
+            ),
         ),
         trades=(
             TradeSpec("brokerage", "AAPL", BUY, "60", date(2024, 11, 4)),
@@ -150,7 +161,7 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("brokerage", "US5Y", BUY, "150", date(2024, 12, 2)),
             TradeSpec("brokerage", "SPY", BUY, "40", date(2025, 3, 10)),
             TradeSpec("brokerage", "SPY", BUY, "15", date(2026, 1, 5)),
-            TradeSpec("eur", "SAP", BUY, "25", date(2025, 9, 15)),
+            TradeSpec("eur_brokerage", "SAP", BUY, "25", date(2025, 9, 15)),
             TradeSpec("crypto", "BTC", BUY, "0.15", date(2025, 2, 3)),
             TradeSpec("crypto", "BTC", BUY, "0.1", date(2026, 3, 2)),
         ),
@@ -313,7 +324,7 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             AccountSpec("operating", GLOBAL_BANK, CHECKING, "USD", "450000.00", date(2015, 2, 2)),
             AccountSpec(
                 "gbp",
-                GLOBAL_BANK,
+                THAMESGATE_BANK,
                 CHECKING,
                 "GBP",
                 "120000.00",
@@ -399,6 +410,36 @@ SPENDING_MONTHS = 6
 INCOME_MONTHS = 12
 
 
+def month_end(first: date) -> date:
+    return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(1)
+
+
+_SHOPS = local_merchants()
+
+
+def sample_merchants(category: str) -> list[Merchant]:
+    """The samples live in New York: its shops, and the online ones, of a category."""
+    found = _SHOPS.get(("US", "NEW YORK", category), []) + _SHOPS.get(("US", None, category), [])
+    if found:
+        return found[:8]
+    biller = f"New York {category.title()} Services"
+    return [
+        Merchant(biller, f"{biller.upper()} AUTOPAY", category, "4900", "online", 0, "US", None)
+    ]
+
+
+def sample_commission(asset_type: str, quantity: Decimal, gross: Decimal) -> Decimal:
+    """Half a cent a share (at least a dollar, at most 1%); bonds a dollar each; crypto 0.5%."""
+    if asset_type == "crypto":
+        return max(to_cents(gross * Decimal("0.005")), Decimal("0.99"))
+    if asset_type == "bond":
+        return max(Decimal(10), quantity.to_integral_value() / 10)
+    return min(
+        max(Decimal(1), to_cents(quantity * Decimal("0.005"))),
+        max(to_cents(gross / 100), Decimal("0.01")),
+    )
+
+
 def account_number(customer_index: int, account_index: int) -> str:
     return f"40{customer_index:06d}{account_index:04d}"
 
@@ -435,6 +476,8 @@ def add_sample_customer(
 
     transactions: list[Transaction] = []
 
+    institution_names = {spec.key: spec.institution for spec in sample.accounts}
+
     def book(account_key: str, amount: Decimal, **fields: Any) -> None:
         account = accounts[account_key]
         transactions.append(
@@ -448,51 +491,238 @@ def add_sample_customer(
         )
         account.balance += amount
 
+    # Paid twice a month, on the 15th and the last day, or the business day before.
+    payer = sample.income_description.split(" - ", 1)[-1]
+    half_pay = to_cents(Decimal(sample.monthly_income) / 2)
     for first in month_starts(AS_OF, INCOME_MONTHS):
-        book(
-            sample.income_account,
-            transaction_date=first,
-            transaction_type=TransactionType.deposit.value,
-            description=sample.income_description,
-            category="income",
-            amount=Decimal(sample.monthly_income),
-        )
+        for due in (first + timedelta(14), month_end(first)):
+            paid = on_or_before("US", due)
+            book(
+                sample.income_account,
+                half_pay,
+                transaction_date=paid,
+                transaction_type=TransactionType.deposit.value,
+                description=f"{sample.income_description.upper()} PPD",
+                category="income",
+                merchant=payer,
+                channel="ach",
+                booking_date=paid,
+                value_date=paid,
+            )
 
     for first in month_starts(AS_OF, SPENDING_MONTHS):
+        last = min(month_end(first), AS_OF)
         for category, typical in sample.monthly_spending.items():
-            month_total = Decimal(typical) * Decimal(rng.randint(80, 120)) / 100
-            payments = rng.randint(1, 3)
-            for n in range(payments):
-                share = to_cents(month_total / payments)
+            shops = sample_merchants(category)
+            month_total = to_cents(Decimal(typical) * Decimal(rng.randint(80, 120)) / 100)
+            payments = rng.randint(3, 9) if len(shops) > 2 else rng.randint(1, 2)
+            weights = [rng.uniform(0.3, 1.7) for _ in range(payments)]
+            left = month_total
+            for n, weight in enumerate(weights):
+                share = (
+                    left
+                    if n == payments - 1
+                    else to_cents(month_total * Decimal(weight / sum(weights)))
+                )
+                left -= share
+                merchant = shops[min(int(rng.random() ** 2 * len(shops)), len(shops) - 1)]
+                day = first + timedelta(rng.randrange((last - first).days + 1))
                 book(
                     sample.spending_account,
-                    transaction_date=first + timedelta(days=rng.randint(0, 27)),
+                    -share,
+                    transaction_date=day,
                     transaction_type=TransactionType.card_payment.value,
-                    description=MERCHANTS[category][n % len(MERCHANTS[category])],
+                    description=merchant.description,
                     category=category,
-                    amount=-share,
+                    merchant=merchant.name,
+                    merchant_category_code=merchant.mcc,
+                    channel=merchant.channel,
+                    booking_date=min(on_or_after("US", day + timedelta(1)), AS_OF),
+                    value_date=day,
                 )
 
     holdings: dict[str, Decimal] = defaultdict(Decimal)
     held_in: dict[str, str] = {}
+    bought: dict[str, list[tuple[date, Decimal]]] = defaultdict(list)
     for trade in sample.trades:
-        traded_on, price = market.close_on_or_before(trade.symbol, trade.on)
+        traded_on, close = market.close_on_or_before(trade.symbol, trade.on)
+        asset_type = SPECS[trade.symbol].asset_type.value
+        buying = trade.side == TransactionType.buy
+        price = Decimal(
+            execution_price(int(close.scaleb(PRICE_SCALE)), asset_type, buy=buying)
+        ).scaleb(-PRICE_SCALE)
         quantity = Decimal(trade.quantity)
         gross = to_cents(quantity * price)
-        buying = trade.side == TransactionType.buy
+        broker = institution_names[trade.account]
+        verb = "BUY" if buying else "SELL"
         book(
             trade.account,
+            -gross if buying else gross,
             transaction_date=traded_on,
             transaction_type=trade.side.value,
-            description=f"{'Buy' if buying else 'Sell'} {trade.quantity} {trade.symbol} @ {price}",
+            description=f"{verb} {trade.quantity} {trade.symbol} @ {price:.2f}",
             category="investment",
-            amount=-gross if buying else gross,
             symbol=trade.symbol,
             quantity=quantity,
             price=price,
+            merchant=broker,
+            channel="internal",
+            booking_date=traded_on,
+            value_date=min(on_or_after("US", traded_on + timedelta(1)), AS_OF),
+        )
+        book(
+            trade.account,
+            -sample_commission(asset_type, quantity, gross),
+            transaction_date=traded_on,
+            transaction_type=TransactionType.fee.value,
+            description=f"COMMISSION {verb} {trade.quantity} {trade.symbol}",
+            category="fees",
+            merchant=broker,
+            channel="internal",
+            booking_date=traded_on,
+            value_date=traded_on,
         )
         holdings[trade.symbol] += quantity if buying else -quantity
         held_in[trade.symbol] = trade.account
+        bought[trade.symbol].append((traded_on, quantity if buying else -quantity))
+
+    def held_before(symbol: str, day: date) -> Decimal:
+        return sum((q for traded, q in bought[symbol] if traded < day), Decimal(0))
+
+    for deriv in sample.derivatives:
+        account = accounts[deriv.account]
+        trade_price, premium, status = None, None, deriv.status
+        broker = institution_names[deriv.account]
+        units = deriv.contracts * deriv.multiplier
+        if deriv.instrument_type == "future":
+            trade_price = market.close_on_or_before(deriv.underlying, deriv.trade_date)[1]
+        else:
+            assert deriv.strike and deriv.option_type
+            strike = Decimal(deriv.strike)
+            spot = market.close_on_or_before(deriv.underlying, deriv.trade_date)[1]
+            years = (deriv.expiry_date - deriv.trade_date).days / 365
+            volatility = SPECS[deriv.underlying].annual_volatility
+            cents = premium_cents(deriv.option_type, float(spot), float(strike), years, volatility)
+            premium = Decimal(cents).scaleb(-2)
+            sign = 1 if deriv.side == "short" else -1
+            label = f"{deriv.underlying} {deriv.expiry_date:%d%b%y}".upper()
+            label += f" {strike:.0f} {deriv.option_type[0].upper()}"
+            opening = "STO" if deriv.side == "short" else "BTO"
+            for amount, text, kind, day in (
+                (sign * premium * units, f"{opening} {deriv.contracts} {label} @ {premium}",
+                 TransactionType.option_premium, deriv.trade_date),
+                (-Decimal("0.65") * deriv.contracts, f"OPTIONS COMMISSION {deriv.contracts}",
+                 TransactionType.fee, deriv.trade_date),
+            ):  # fmt: skip
+                book(
+                    deriv.account,
+                    amount,
+                    transaction_date=day,
+                    transaction_type=kind.value,
+                    description=text,
+                    category="derivatives" if kind == TransactionType.option_premium else "fees",
+                    merchant=broker,
+                    channel="internal",
+                    booking_date=day,
+                    value_date=day,
+                    symbol=deriv.underlying if kind == TransactionType.option_premium else None,
+                )
+            if deriv.status == DerivativeStatus.closed and deriv.closed_on:
+                # Closed early at that day's Black-Scholes value.
+                closing = "BTC" if deriv.side == "short" else "STC"
+                spot_then = market.close_on_or_before(deriv.underlying, deriv.closed_on)[1]
+                remaining = (deriv.expiry_date - deriv.closed_on).days / 365
+                value = Decimal(
+                    premium_cents(
+                        deriv.option_type, float(spot_then), float(strike), remaining, volatility
+                    )
+                ).scaleb(-2)
+                book(
+                    deriv.account,
+                    -sign * value * units,
+                    transaction_date=deriv.closed_on,
+                    transaction_type=TransactionType.option_premium.value,
+                    description=f"{closing} {deriv.contracts} {label} @ {value}",
+                    category="derivatives",
+                    merchant=broker,
+                    channel="internal",
+                    booking_date=deriv.closed_on,
+                    value_date=deriv.closed_on,
+                    symbol=deriv.underlying,
+                )
+            elif deriv.expiry_date <= AS_OF:
+                settle = market.close_on_or_before(deriv.underlying, deriv.expiry_date)[1]
+                call = deriv.option_type == "call"
+                if (settle > strike) if call else (settle < strike):
+                    status = DerivativeStatus.exercised
+                    buys = call == (deriv.side == "long")
+                    verb = "BUY" if buys else "SELL"
+                    book(
+                        deriv.account,
+                        -strike * units if buys else strike * units,
+                        transaction_date=deriv.expiry_date,
+                        transaction_type="buy" if buys else "sell",
+                        description=f"{verb} {units} {deriv.underlying} @ {strike:.2f} ({label})",
+                        category="investment",
+                        symbol=deriv.underlying,
+                        quantity=Decimal(units),
+                        price=strike,
+                        merchant=broker,
+                        channel="internal",
+                        booking_date=deriv.expiry_date,
+                        value_date=deriv.expiry_date,
+                    )
+                    holdings[deriv.underlying] += units if buys else -units
+                    held_in.setdefault(deriv.underlying, deriv.account)
+                    bought[deriv.underlying].append(
+                        (deriv.expiry_date, Decimal(units if buys else -units))
+                    )
+                else:
+                    status = DerivativeStatus.expired
+        session.add(
+            DerivativeTransaction(
+                customer_oid=sample.customer_oid,
+                account_id=account.id,
+                instrument_type=deriv.instrument_type,
+                underlying_symbol=deriv.underlying,
+                option_type=deriv.option_type,
+                side=deriv.side,
+                strategy=deriv.strategy,
+                contracts=deriv.contracts,
+                multiplier=deriv.multiplier,
+                strike=Decimal(deriv.strike) if deriv.strike else None,
+                premium=premium,
+                trade_price=trade_price,
+                currency="USD",
+                trade_date=deriv.trade_date,
+                expiry_date=deriv.expiry_date,
+                status=status.value,
+                closed_on=deriv.closed_on
+                or (deriv.expiry_date if deriv.expiry_date <= AS_OF else None),
+            )
+        )
+
+    for payout in payouts():
+        if payout.symbol not in holdings or payout.pay_date < month_starts(AS_OF, INCOME_MONTHS)[0]:
+            continue
+        held = held_before(payout.symbol, payout.ex_date)
+        if held <= 0:
+            continue
+        dividend = payout.kind == "dividend"
+        book(
+            held_in[payout.symbol],
+            to_cents(held * payout.per_unit),
+            transaction_date=payout.pay_date,
+            transaction_type="dividend" if dividend else "interest",
+            description=f"{'DIVIDEND' if dividend else 'COUPON'} {payout.symbol} "
+            f"{payout.per_unit.normalize()} x {held.normalize()}",
+            category="dividends" if dividend else "interest",
+            symbol=payout.symbol,
+            merchant=payout.symbol,
+            channel="internal",
+            booking_date=payout.pay_date,
+            value_date=payout.pay_date,
+        )
 
     for symbol, quantity in holdings.items():
         if quantity:
@@ -504,32 +734,6 @@ def add_sample_customer(
                     quantity=quantity,
                 )
             )
-
-    for deriv in sample.derivatives:
-        trade_price = None
-        if deriv.instrument_type == "future":
-            trade_price = market.close_on_or_before(deriv.underlying, deriv.trade_date)[1]
-        session.add(
-            DerivativeTransaction(
-                customer_oid=sample.customer_oid,
-                account_id=accounts[deriv.account].id,
-                instrument_type=deriv.instrument_type,
-                underlying_symbol=deriv.underlying,
-                option_type=deriv.option_type,
-                side=deriv.side,
-                strategy=deriv.strategy,
-                contracts=deriv.contracts,
-                multiplier=deriv.multiplier,
-                strike=Decimal(deriv.strike) if deriv.strike else None,
-                premium=Decimal(deriv.premium) if deriv.premium else None,
-                trade_price=trade_price,
-                currency="USD",
-                trade_date=deriv.trade_date,
-                expiry_date=deriv.expiry_date,
-                status=deriv.status.value,
-                closed_on=deriv.closed_on,
-            )
-        )
 
     transactions.sort(key=lambda t: (t.transaction_date, t.transaction_type, t.description))
     session.add_all(transactions)
@@ -601,11 +805,19 @@ def main() -> None:
         help="top the bank up to this many synthetic customers (beside the five samples)",
     )
     parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic customers")
-    parser.add_argument("--batch-size", type=int, default=1000, help="customers per transaction")
+    parser.add_argument("--batch-size", type=int, default=100, help="customers per transaction")
+    parser.add_argument(
+        "--history-months",
+        type=int,
+        default=12,
+        help="months of statements per synthetic customer, 1 to 36 (fewer: a smaller bank)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args()
-    if args.customers < 0 or args.batch_size < 1:
-        parser.error("--customers must be 0 or more and --batch-size at least 1")
+    if args.customers < 0 or args.batch_size < 1 or not 1 <= args.history_months <= 36:
+        parser.error(
+            "--customers must be 0 or more, --batch-size at least 1, --history-months 1 to 36"
+        )
 
     engine = create_db_engine(args.database_url)
     create_schema(engine)
@@ -621,16 +833,24 @@ def main() -> None:
         from bulk_load import load_synthetic, peak_memory_mib
 
         report = load_synthetic(
-            engine, args.customers, args.seed, batch_size=args.batch_size, progress=not args.quiet
+            engine,
+            args.customers,
+            args.seed,
+            batch_size=args.batch_size,
+            progress=not args.quiet,
+            history_months=args.history_months,
         )
         size = f"{report.database_bytes / 2**20:,.1f} MiB" if report.database_bytes else "n/a"
+        per_customer = report.bytes_per_customer
+        cost = f"{per_customer / 1024:,.1f} KiB" if per_customer is not None else "n/a"
+        writer, generator = peak_memory_mib()
         print(
             f"Synthetic customers added: {report.customers:,} (seed {args.seed})\n"
             f"Rows written: {report.rows:,} in {report.seconds:,.1f} s "
             f"= {report.rows_per_second:,.0f} rows/s\n"
-            "Peak memory: {:,.0f} MiB writer + {:,.0f} MiB generator; database size: {}".format(
-                *peak_memory_mib(), size
-            )
+            f"Per customer: {report.rows_per_customer:,.0f} rows, {cost} on disk\n"
+            f"Peak memory: {writer:,.0f} MiB writer + {generator:,.0f} MiB generator; "
+            f"database size: {size}"
         )
     engine.dispose()
 

@@ -19,6 +19,7 @@ from analytics import (
     value_holdings,
 )
 from errors import InvalidInput
+from market_model import INSTRUMENTS
 from schemas import (
     AccountsSection,
     AssetOut,
@@ -40,12 +41,14 @@ from services.market import MarketSnapshot, market_snapshot, resolve_currency
 from services.records import (
     TransactionFilter,
     TransactionSlice,
+    cash_events,
     list_accounts,
     list_assets,
     list_derivatives,
     list_spending,
     newest_transactions,
     query_transactions,
+    read_cash_events,
     read_trades,
     trades_by_symbol,
 )
@@ -149,7 +152,11 @@ def read_spending(
     view = open_view(session, raw_oid, currency)
     rows = list_spending(session, view.oid, from_month, to_month)
     totals, counts = spending_totals(
-        rows, view.market.converter(view.base), view.as_of, by=group_by
+        rows,
+        view.market.converter(view.base),
+        view.as_of,
+        by=group_by,
+        payments=read_cash_events(session, view.oid, ("card_payment",), other_than=view.base),
     )
     shares = shares_of_100(totals)
     if group_by == "category":
@@ -204,6 +211,10 @@ def summarize_customer(
             derivatives=derivatives,
             transaction_count=len(transactions),
             converter=view.market.converter(view.base),
+            card_payments=cash_events(transactions, ("card_payment",), other_than=view.base),
+            income=cash_events(transactions, ("dividend", "interest")),
+            instrument_currency={spec.symbol: spec.currency for spec in INSTRUMENTS},
+            volatility={spec.symbol: spec.annual_volatility for spec in INSTRUMENTS},
         )
     )
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import BindParameter, Result, Table, bindparam, func, select
 from sqlmodel import Session
 
-from analytics import Trade
+from analytics import CashEvent, Trade
 from errors import InvalidInput
 from models import Asset, BankAccount, DerivativeTransaction, Institution, Spending, Transaction
 from money import CENT, to_cents
@@ -313,3 +313,39 @@ def read_trades(session: Session, oid: str) -> dict[str, list[Trade]]:
         TRANSACTIONS.c.customer_oid == oid, TRANSACTIONS.c.transaction_type.in_(["buy", "sell"])
     )
     return trades_by_symbol(_shaped(TransactionOut, session.connection().execute(query)))
+
+
+def cash_events(
+    transactions: Sequence[TransactionOut], kinds: tuple[str, ...], *, other_than: str | None = None
+) -> list[CashEvent]:
+    """The transactions of these types (in currencies other than ``other_than``), oldest
+    first: what conversion at each day's rate and the customer's own return need."""
+    chosen = [
+        t
+        for t in transactions
+        if t.transaction_type in kinds and (other_than is None or t.currency != other_than)
+    ]
+    chosen.sort(key=lambda t: (t.transaction_date, t.id))
+    return [
+        CashEvent(
+            on=t.transaction_date,
+            category=t.category or "",
+            currency=t.currency,
+            amount=t.amount,
+            symbol=t.symbol,
+        )
+        for t in chosen
+    ]
+
+
+def read_cash_events(
+    session: Session, oid: str, kinds: tuple[str, ...], *, other_than: str | None = None
+) -> list[CashEvent]:
+    """``cash_events`` of a customer, read in one statement."""
+    query = select(*TRANSACTION_COLUMNS).where(
+        TRANSACTIONS.c.customer_oid == oid, TRANSACTIONS.c.transaction_type.in_(kinds)
+    )
+    if other_than is not None:
+        query = query.where(TRANSACTIONS.c.currency != other_than)
+    rows = _shaped(TransactionOut, session.connection().execute(query))
+    return cash_events(rows, kinds, other_than=other_than)

@@ -5,6 +5,7 @@ recomputed with plain SQL and Decimal arithmetic, then compared.
 """
 
 import itertools
+import math
 import statistics
 from collections import defaultdict
 from datetime import date, timedelta
@@ -102,6 +103,23 @@ class Ledger:
                 cost, held = cost * (held - q) / held, held - q
         return cost / held
 
+    def average_cost_base(self, oid: str, symbol: str, currency: str) -> Decimal:
+        """Per unit, in the base currency: each buy at the rate of its trade date."""
+        held, cost = Decimal(0), Decimal(0)
+        for kind, day, quantity, price in self.rows(
+            "SELECT transaction_type, transaction_date, quantity, price FROM transactions "
+            "WHERE customer_oid = :o AND symbol = :s AND transaction_type IN ('buy', 'sell') "
+            "ORDER BY transaction_date, id",
+            o=oid,
+            s=symbol,
+        ):
+            q, p = Decimal(quantity).scaleb(-8), Decimal(price).scaleb(-6)
+            if kind == "buy":
+                held, cost = held + q, cost + q * p * self.rate(currency, as_date(day))
+            else:
+                cost, held = cost * (held - q) / held, held - q
+        return cost / held
+
 
 def summary(client: TestClient, oid: str, currency: str = "USD") -> dict[str, Any]:
     response = client.get(f"/customer/{oid}/summary", params={"currency": currency})
@@ -134,7 +152,7 @@ def test_holdings_are_valued_from_prices_trades_and_rates(
         rate = ledger.rate(instrument_currency, as_of)
         unit_cost = ledger.average_cost(JOHN, symbol)
         market_value_base = cents(quantity * price * rate)
-        cost_base = cents(quantity * unit_cost * rate)
+        cost_base = cents(quantity * ledger.average_cost_base(JOHN, symbol, instrument_currency))
         assert dec(h["quantity"]) == quantity
         assert dec(h["current_price"]) == price
         assert dec(h["market_value"]) == cents(quantity * price)
@@ -174,8 +192,7 @@ def test_totals_allocation_and_concentration(client: TestClient, engine: Engine)
     ]
     invested = sum((v for *_, v in holdings), Decimal(0))
     costs = [
-        cents(q * ledger.average_cost(JOHN, s) * ledger.rate(c, as_of))
-        for s, _, c, q in ledger.holdings(JOHN)
+        cents(q * ledger.average_cost_base(JOHN, s, c)) for s, _, c, q in ledger.holdings(JOHN)
     ]
     totals = body["totals"]
     assert dec(totals["cash"]) == cash
@@ -226,7 +243,7 @@ def test_performance_and_volatility(client: TestClient, engine: Engine) -> None:
 
     performance = summary(client, JANE)["performance"]
     starts = {
-        "1m": date(2026, 8, 30),
+        "1m": date(2026, 8, 31),
         "3m": date(2026, 6, 30),
         "ytd": date(2025, 12, 31),
         "1y": date(2025, 9, 30),
@@ -250,6 +267,110 @@ def test_performance_and_volatility(client: TestClient, engine: Engine) -> None:
     returns = [b / a - 1 for a, b in itertools.pairwise(series)]
     expected = statistics.stdev(returns) * 252**0.5 * 100
     assert abs(performance["annualized_volatility_percent"] - expected) < 0.011
+
+
+def test_customer_return_is_modified_dietz_over_the_securities(
+    client: TestClient, engine: Engine
+) -> None:
+    ledger = Ledger(engine)
+    as_of = ledger.as_of()
+    trades = ledger.rows(
+        "SELECT t.transaction_date, t.transaction_type, t.symbol, t.quantity, t.price, "
+        "i.currency FROM transactions t JOIN instruments i ON i.symbol = t.symbol "
+        "WHERE t.customer_oid = :o AND t.transaction_type IN ('buy', 'sell')",
+        o=JOHN,
+    )
+    income = ledger.rows(
+        "SELECT transaction_date, amount, currency FROM transactions "
+        "WHERE customer_oid = :o AND transaction_type IN ('dividend', 'interest')",
+        o=JOHN,
+    )
+    assert income, "John's holdings pay dividends and coupons"
+
+    def worth(day: date) -> Decimal:
+        held: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for traded, kind, symbol, quantity, _, currency in trades:
+            if as_date(traded) <= day:
+                sign = 1 if kind == "buy" else -1
+                held[(symbol, currency)] += sign * Decimal(quantity).scaleb(-8)
+        return sum(
+            (q * (ledger.close(s, day) or 0) * ledger.rate(c, day) for (s, c), q in held.items()),
+            Decimal(0),
+        )
+
+    for period in summary(client, JOHN)["performance"]["periods"]:
+        start = date.fromisoformat(period["start_date"])
+        days = Decimal((as_of - start).days)
+        flows = weighted = Decimal(0)
+        for traded, kind, _, quantity, price, currency in trades:
+            day = as_date(traded)
+            if start < day <= as_of:
+                sign = 1 if kind == "buy" else -1
+                amount = (
+                    sign
+                    * Decimal(quantity).scaleb(-8)
+                    * Decimal(price).scaleb(-6)
+                    * ledger.rate(currency, day)
+                )
+                flows, weighted = flows + amount, weighted + amount * (as_of - day).days / days
+        for paid, amount, currency in income:
+            day = as_date(paid)
+            if start < day <= as_of:
+                out = -Decimal(amount).scaleb(-2) * ledger.rate(currency, day)
+                flows, weighted = flows + out, weighted + out * (as_of - day).days / days
+        begin, end = worth(start), worth(as_of)
+        expected = ((end - begin - flows) * 100 / (begin + weighted)).quantize(CENT)
+        assert period["customer_return_method"] == "modified_dietz"
+        assert dec(period["customer_return_percent"]) == expected, period["period"]
+        assert dec(period["net_flows"]) == cents(flows)
+
+
+def test_open_options_are_valued_by_black_scholes(client: TestClient, engine: Engine) -> None:
+    ledger = Ledger(engine)
+    as_of = ledger.as_of()
+    normal = statistics.NormalDist()
+    exposure = summary(client, JOHN)["derivatives"]
+    (position,) = exposure["positions"]
+    (row,) = ledger.rows(
+        "SELECT underlying_symbol, strike, contracts, multiplier, expiry_date FROM "
+        "derivative_transactions WHERE customer_oid = :o AND status = 'open'",
+        o=JOHN,
+    )
+    symbol, strike, contracts, multiplier, expiry = row
+    spot = float(ledger.close(symbol, as_of) or 0)
+    k = strike / 10**6
+    years = (as_date(expiry) - as_of).days / 365
+    volatility, rate = 0.26, 0.04  # AAPL's volatility in the market model, the flat rate
+    d1 = (math.log(spot / k) + (rate + volatility**2 / 2) * years) / (volatility * years**0.5)
+    d2 = d1 - volatility * years**0.5
+    call = spot * normal.cdf(d1) - k * math.exp(-rate * years) * normal.cdf(d2)
+    assert abs(position["unit_value"] - call) < 0.0001
+    assert abs(position["delta"] - normal.cdf(d1)) < 0.0001
+    # Written: a liability, and short delta.
+    assert position["market_value"] == -round(position["unit_value"] * contracts * multiplier, 2)
+    assert position["delta_units"] < 0 and exposure["market_value"] == position["market_value"]
+
+
+def test_foreign_spending_converts_each_payment_at_its_own_days_rate(
+    client: TestClient, engine: Engine
+) -> None:
+    ledger = Ledger(engine, "EUR")
+    # Each payment at its day's rate; each month's category total rounded to the cent.
+    exact: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for paid, category, amount in ledger.rows(
+        "SELECT transaction_date, category, amount FROM transactions "
+        "WHERE customer_oid = :o AND transaction_type = 'card_payment'",
+        o=JOHN,
+    ):
+        day = as_date(paid)
+        exact[(day.isoformat()[:7], category)] -= Decimal(amount).scaleb(-2) * ledger.rate(
+            "USD", day
+        )
+    by_month: dict[str, Decimal] = defaultdict(Decimal)
+    for (month, _), total in exact.items():
+        by_month[month] += cents(total)
+    months = summary(client, JOHN, "EUR")["spending"]["by_month"]
+    assert months and all(dec(m["total"]) == cents(by_month[m["month"]]) for m in months)
 
 
 def test_derivative_exposure(client: TestClient, engine: Engine) -> None:
@@ -468,7 +589,9 @@ def test_filters_narrow_the_result_as_they_say(client: TestClient, engine: Engin
     assert len(buys) == sum(t["transaction_type"] == "buy" for t in everything)
 
     aapl = fetch(symbol="aapl")
-    assert {t["symbol"] for t in aapl} == {"AAPL"} and len(aapl) == 3
+    assert {t["symbol"] for t in aapl} == {"AAPL"}
+    assert sum(t["transaction_type"] in ("buy", "sell") for t in aapl) == 3
+    assert {"dividend", "option_premium"} <= {t["transaction_type"] for t in aapl}
 
     big_outflows = fetch(max_amount="-1000")
     assert big_outflows and all(t["amount"] <= -1000 for t in big_outflows)

@@ -145,14 +145,16 @@ def test_trades_of_one_day_are_applied_in_booking_order(client: TestClient, engi
         connection.execute(
             text(
                 "UPDATE transactions SET transaction_date = '2026-09-01' "
-                "WHERE customer_oid = :o AND symbol = 'AAPL'"
+                "WHERE customer_oid = :o AND symbol = 'AAPL' "
+                "AND transaction_type IN ('buy', 'sell')"
             ),
             {"o": JOHN},
         )
         trades = connection.execute(
             text(
                 "SELECT transaction_type, quantity, price FROM transactions "
-                "WHERE customer_oid = :o AND symbol = 'AAPL' ORDER BY id"
+                "WHERE customer_oid = :o AND symbol = 'AAPL' "
+                "AND transaction_type IN ('buy', 'sell') ORDER BY id"
             ),
             {"o": JOHN},
         ).fetchall()

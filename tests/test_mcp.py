@@ -126,7 +126,7 @@ async def test_write_tools_exist_only_when_allowed(engine: Engine, client: TestC
         ),
         ("bank_holdings", {}, "/customer/{oid}/assets", {}),
         ("bank_accounts", {"currency": "GBP"}, "/customer/{oid}/accounts", {"currency": "GBP"}),
-        ("bank_transactions", {}, "/customer/{oid}/transactions", {"limit": 20}),
+        ("bank_transactions", {}, "/customer/{oid}/transactions", {"limit": 12}),
         (
             "bank_transactions",
             {"transaction_type": "buy", "order": "asc", "limit": 3, "date_from": "2025-01-01"},

@@ -15,7 +15,7 @@ from bulk_load import load_synthetic
 from db import create_db_engine, create_schema
 from identifiers import is_valid_iban
 from main import create_app
-from market_model import CRYPTO_EXCHANGE, GLOBAL_BANK, INVESTMENT_CORP, ScaledMarket
+from market_model import INSTITUTIONS, ScaledMarket
 from settings import Settings
 
 CUSTOMERS = 300
@@ -185,7 +185,7 @@ def test_synthetic_customers_are_served_and_found(synthetic_engine: Engine) -> N
 def test_generated_tuples_line_up_with_their_tables() -> None:
     # Rows are positional tuples written under the columns read from the models: every value
     # must fit the column it lands in (type, nullability, length, date format).
-    institutions = {GLOBAL_BANK: 1, INVESTMENT_CORP: 2, CRYPTO_EXCHANGE: 3}
+    institutions = {str(spec["name"]): n for n, spec in enumerate(INSTITUTIONS, start=1)}
     generator = synthetic.CustomerGenerator(42, ScaledMarket.generated(), institutions)
     ids = synthetic.IdCounters({table.name: 1 for table in synthetic.TABLES if "id" in table.c})
     ((_, rows),) = synthetic.batches(generator, ids, 0, 200, 200)
@@ -193,7 +193,9 @@ def test_generated_tuples_line_up_with_their_tables() -> None:
         assert rows[table.name], table.name
         for row in rows[table.name]:
             assert len(row) == len(table.columns), table.name
-            for column, value in zip(table.columns, row, strict=True):
+            columns = [table.c[name] for name in synthetic.COLUMNS[table.name]]
+            assert {c.name for c in columns} == {c.name for c in table.columns}
+            for column, value in zip(columns, row, strict=True):
                 where = f"{table.name}.{column.name} = {value!r}"
                 if value is None:
                     assert column.nullable, where
