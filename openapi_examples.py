@@ -86,10 +86,10 @@ def main() -> None:
 
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(database_url=f"sqlite:///{folder}/bank.db", cache_mb=0)
-        with TestClient(create_app(settings)) as client:
+        with TestClient(create_app(settings), base_url=SHOWN_BASE_URL) as client:
             examples = ask(
                 lambda method, path, body: client.request(method, path, json=body),
-                "http://testserver",
+                SHOWN_BASE_URL,
             )
     EXAMPLES_FILE.write_text(json.dumps(examples, indent=1, ensure_ascii=False) + "\n")
     print(f"Wrote {len(examples)} examples to {EXAMPLES_FILE}")

@@ -168,7 +168,12 @@ def test_customer_page_shows_the_apis_figures_formatted_for_people(
     assert f"{net_worth:,.2f} USD" in browser.find_element(By.ID, "totals").text
     holdings = table_rows(browser, "holdings")
     assert len(holdings) == len(summary["holdings"])
-    assert holdings[1].startswith("AAPL Apple Inc. stock 100 225.59 USD 228.40 USD 22,840.00 USD")
+    for row, holding in zip(holdings, summary["holdings"], strict=True):
+        # Symbol first, then the API's own figures as a person reads them.
+        assert row.startswith(holding["symbol"] + " ")
+        price = f"{holding['current_price']:,.2f} {holding['currency']}"
+        value = f"{holding['market_value']:,.2f} {holding['currency']}"
+        assert price in row and value in row, (row, price, value)
     assert "short" in browser.find_element(By.ID, "derivatives").text
 
 
