@@ -407,6 +407,18 @@ MERCHANTS: dict[str, tuple[str, ...]] = {
 }
 
 SPENDING_MONTHS = 6
+SAVINGS_RATE = Decimal("0.035")
+SAMPLE_HOUSING: dict[str, tuple[str, str, str]] = {
+    "550e8400-e29b-41d4-a716-446655440001": ("mortgage", "Keystone Home Loans", "2450.00"),
+    "550e8400-e29b-41d4-a716-446655440002": ("rent", "Hudson Yards Property Management", "3200.00"),
+    "550e8400-e29b-41d4-a716-446655440004": (
+        "rent",
+        "Midtown Office Property Management",
+        "18500.00",
+    ),
+    "550e8400-e29b-41d4-a716-446655440005": ("rent", "Tribeca Property Management", "4100.00"),
+}
+"""Each sample's monthly housing payment: category, payee, amount (Robert owns his home)."""
 INCOME_MONTHS = 12
 
 
@@ -509,6 +521,64 @@ def add_sample_customer(
                 booking_date=paid,
                 value_date=paid,
             )
+
+    # Housing on the first business day, by ACH; savings earn interest at each month's end,
+    # on what the account holds then (a transfer after payday adds to it).
+    housing = SAMPLE_HOUSING.get(sample.customer_oid)
+    saved = {
+        key: Decimal(spec.opening_balance)
+        for key, spec in ((a.key, a) for a in sample.accounts)
+        if spec.account_type == SAVINGS
+    }
+    for first in month_starts(AS_OF, INCOME_MONTHS):
+        day = on_or_after("US", first)
+        if housing is not None:
+            category, payee, monthly = housing
+            book(
+                sample.spending_account,
+                -Decimal(monthly),
+                transaction_date=day,
+                transaction_type=TransactionType.withdrawal.value,
+                description=f"{payee.upper()} {category.upper()} PMT",
+                category=category,
+                merchant=payee,
+                channel="ach",
+                booking_date=day,
+                value_date=day,
+            )
+        for key in saved:
+            if key == "savings":
+                moved = Decimal("500.00")
+                for account_key, sign, text in (
+                    (sample.income_account, -1, "TRANSFER TO SAVINGS"),
+                    (key, 1, "TRANSFER FROM CHECKING"),
+                ):
+                    book(
+                        account_key,
+                        sign * moved,
+                        transaction_date=on_or_after("US", first + timedelta(15)),
+                        transaction_type=TransactionType.transfer.value,
+                        description=text,
+                        category="transfer",
+                        channel="transfer",
+                        booking_date=on_or_after("US", first + timedelta(15)),
+                        value_date=on_or_after("US", first + timedelta(15)),
+                    )
+                saved[key] += moved
+            interest = to_cents(saved[key] * SAVINGS_RATE / 12)
+            end = month_end(first)
+            book(
+                key,
+                interest,
+                transaction_date=end,
+                transaction_type=TransactionType.interest.value,
+                description=f"INTEREST PAID {SAVINGS_RATE * 100:.2f}% APY",
+                category="interest",
+                channel="internal",
+                booking_date=end,
+                value_date=end,
+            )
+            saved[key] += interest
 
     for first in month_starts(AS_OF, SPENDING_MONTHS):
         last = min(month_end(first), AS_OF)
