@@ -408,6 +408,7 @@ MERCHANTS: dict[str, tuple[str, ...]] = {
 
 SPENDING_MONTHS = 6
 SAVINGS_RATE = Decimal("0.035")
+BILLED_MONTHLY = ("insurance",)
 SAMPLE_HOUSING: dict[str, tuple[str, str, str]] = {
     "550e8400-e29b-41d4-a716-446655440001": ("mortgage", "Keystone Home Loans", "2450.00"),
     "550e8400-e29b-41d4-a716-446655440002": ("rent", "Hudson Yards Property Management", "3200.00"),
@@ -586,6 +587,9 @@ def add_sample_customer(
             shops = sample_merchants(category)
             month_total = to_cents(Decimal(typical) * Decimal(rng.randint(80, 120)) / 100)
             payments = rng.randint(3, 9) if len(shops) > 2 else rng.randint(1, 2)
+            if category in BILLED_MONTHLY:
+                # One insurer, one bill a month.
+                shops, payments = shops[:1], 1
             weights = [rng.uniform(0.3, 1.7) for _ in range(payments)]
             left = month_total
             for n, weight in enumerate(weights):
