@@ -7,7 +7,6 @@ from fastapi import APIRouter, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api_errors import error_responses
-from db import Database
 from errors import InvalidInput
 from models import Sandbox
 from sandboxes import registry, trace
@@ -237,7 +236,10 @@ async def read_sandbox_requests(
     """Every call since creation or reset, oldest first, a page at a time."""
     after = _cursor(cursor)
     database = await _manager(request).database_for(sandbox_id)
-    return await Database.run(database, lambda session: trace.read_calls(session, after, limit))
+    page: CallPage = await database.run_on_copy(
+        lambda session: trace.read_calls(session, after, limit)
+    )
+    return page
 
 
 def _cursor(cursor: str | None) -> int:

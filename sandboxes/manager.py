@@ -74,9 +74,20 @@ class SandboxDatabase(Database):
                 raise
             return await current.run(work, then, write=write)
         finally:
-            self.running -= 1
-            if self.retired and self.running == 0:
-                self._dispose()
+            self._release()
+
+    async def run_on_copy(self, work: Any, *, write: bool = False) -> Any:
+        """``work`` on this very copy, never on the one a reset put in its place."""
+        self.running += 1
+        try:
+            return await Database.run(self, work, write=write)
+        finally:
+            self._release()
+
+    def _release(self) -> None:
+        self.running -= 1
+        if self.retired and self.running == 0:
+            self._dispose()
 
     def close(self) -> None:
         """Close now if idle, else once the last request running on it ends: a connection
@@ -183,7 +194,7 @@ class SandboxManager:
     async def read_faults(self, sandbox_id: str) -> FaultPlanView:
         database = await self.database_for(sandbox_id)
         plan = database.faults
-        counts = await Database.run(database, trace.fired)
+        counts = await database.run_on_copy(trace.fired)
         return FaultPlanView(
             seed=plan.seed,
             rules=[

@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from db import SANDBOX_DATABASE, Database
+from db import SANDBOX_DATABASE
 from errors import BankError
 from middleware import MCP_FAULT, send_error
 from sandboxes import faults, trace
@@ -118,10 +118,8 @@ async def _end_call(
     # On this very copy: after a reset, number names another call in the new one. If the
     # copy was reset or deleted meanwhile, its trace went with it.
     with contextlib.suppress(BankError, SQLAlchemyError):
-        await Database.run(
-            database,
-            lambda s: trace.end_call(s, number, status, latency, fault, rule_index),
-            write=True,
+        await database.run_on_copy(
+            lambda s: trace.end_call(s, number, status, latency, fault, rule_index), write=True
         )
 
 

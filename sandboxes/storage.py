@@ -133,9 +133,10 @@ class SandboxStorage:
         building = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.building")
         _fill(f"sqlite:///{building}", seed, customers)
         with closing(sqlite3.connect(building)) as connection:
-            # A copy takes the main file only: every committed page must be in it.
+            # A copy takes the main file only: every committed page must be in it. The file
+            # stays in WAL mode, so a copy's first connections need not switch it (a switch
+            # wants the file to itself).
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            connection.execute("PRAGMA journal_mode = DELETE")
         # Built aside and renamed: another worker sees no template or a whole one.
         os.replace(building, path)
 

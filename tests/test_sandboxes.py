@@ -194,6 +194,8 @@ def test_concurrent_resets_and_requests_never_fail(bank: TestClient) -> None:
         if answer.status_code == 200:
             # Whole: never a half-copied bank.
             assert answer.json()["portfolio_summary"]["has_data"]["assets"]
+        if answer.status_code == 503:
+            assert "Retry-After" in answer.headers
         return answer.status_code
 
     def reset(_: int) -> int:
@@ -201,7 +203,9 @@ def test_concurrent_resets_and_requests_never_fail(bank: TestClient) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         statuses = list(pool.map(lambda n: read(n) if n % 3 else reset(n), range(30)))
-        assert set(statuses) == {200}
+        # A busy machine may refuse a read at once with 503 (see "Overload"); never a 500.
+        assert set(statuses) <= {200, 503}, statuses
+        assert statuses.count(200) >= 20, statuses
         # Deleting while requests run ends them with 404, never a 500.
         racing = [pool.submit(read, n) for n in range(10)]
         assert bank.delete(f"/sandboxes/{sandbox_id}").status_code == 200
