@@ -29,6 +29,9 @@ from settings import Settings
 
 log = logging.getLogger("dummy_bank")
 SWEEP_EVERY_S = 5.0
+OPEN_PER_WORKER = 8
+"""Sandbox databases a worker keeps open at once (each: up to two connections and a
+change-log reader); the least recently used one is closed to open another."""
 
 
 class SandboxDatabase(Database):
@@ -68,11 +71,15 @@ class SandboxDatabase(Database):
             return await super().run(work, then, write=write)
         except Overloaded:
             raise
-        except (SQLAlchemyError, ServiceUnavailable):
+        except (SQLAlchemyError, ServiceUnavailable) as error:
             current = await self.manager.database_for(self.sandbox_id)
-            if current is self:
+            if current is not self:
+                return await current.run(work, then, write=write)
+            if isinstance(error, ServiceUnavailable):
                 raise
-            return await current.run(work, then, write=write)
+            raise ServiceUnavailable(
+                "Sandbox database unavailable: the bank cannot reach this sandbox's database"
+            ) from error
         finally:
             self._release()
 
@@ -144,6 +151,11 @@ class SandboxManager:
         if current is not None:
             current.close()
         opened = self.open[sandbox.sandbox_id] = SandboxDatabase(self, sandbox)
+        # A worker keeps only so many open: a hundred sandboxes used in turn must not hold
+        # a hundred pools (PostgreSQL serves 100 connections in all by default).
+        while len(self.open) > OPEN_PER_WORKER:
+            oldest = min(self.open, key=lambda sandbox_id: self.open[sandbox_id].used_at)
+            self.open.pop(oldest).close()
         return opened
 
     async def create(self, seed: int, customers: int, label: str) -> Sandbox:

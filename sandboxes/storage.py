@@ -43,6 +43,7 @@ class SandboxStorage:
         self.sqlite = url.startswith("sqlite")
         self.folder = Path(folder) if folder else _default_folder(url)
         self._lock = threading.Lock()
+        self._refilling = threading.Lock()
 
     def url_of(self, sandbox_id: str, generation: int) -> str:
         if self.sqlite:
@@ -83,8 +84,15 @@ class SandboxStorage:
     def make_spares(self, seed: int, customers: int, count: int = SPARES) -> None:
         """Top up the spare copies of a template, so that the next creations or resets of
         that kind only rename one (PostgreSQL; SQLite copies a file fast enough)."""
-        if self.sqlite:
+        # One top-up at a time per worker: many at once would each count too few and overshoot.
+        if self.sqlite or not self._refilling.acquire(blocking=False):
             return
+        try:
+            self._make_spares(seed, customers, count)
+        finally:
+            self._refilling.release()
+
+    def _make_spares(self, seed: int, customers: int, count: int) -> None:
         template = self._template(seed, customers)
         prefix = _spare_prefix(template)
         with self._admin() as connection:

@@ -377,3 +377,24 @@ def test_the_trace_lists_calls_oldest_first_in_pages(bank: TestClient) -> None:
     bank.post(f"/sandboxes/{sandbox_id}/reset")
     assert bank.get(f"/sandboxes/{sandbox_id}/requests").json()["requests"] == []
     assert bank.get(f"/sandboxes/{sandbox_id}/requests?cursor=x").status_code == 400
+
+
+def test_a_hundred_sandboxes_live_at_once(database_url: str) -> None:
+    app = create_app(Settings(database_url=database_url, sandbox_max=100))
+    with TestClient(app) as bank:
+        made = [create(bank, label=str(n)) for n in range(100)]
+        try:
+            for n, sandbox_id in enumerate(made):
+                if n % 2:
+                    bank.delete(f"/customer/{JOHN}", headers=inside(sandbox_id))
+            # Each keeps its own state, though a worker keeps only a few open at a time.
+            for n, sandbox_id in enumerate(made):
+                exists = bank.get(f"/customer/{JOHN}/exists", headers=inside(sandbox_id))
+                assert exists.status_code == 200
+                assert exists.json()["exists"] is (n % 2 == 0)
+            refused = bank.post("/sandboxes", json={})
+            assert refused.status_code == 429
+            assert "Retry-After" in refused.headers
+        finally:
+            for sandbox_id in made:
+                bank.delete(f"/sandboxes/{sandbox_id}")
