@@ -29,6 +29,7 @@ from starlette.routing import BaseRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from changes import ChangeFeed, Changes, feed_for
+from db import SANDBOX_DATABASE
 from errors import BankError
 from identifiers import parse_customer_oid
 from middleware import send_error
@@ -221,7 +222,9 @@ class CacheMiddleware:
         return next((route for route in self.routes if route.path.match(path)), None)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        cache = self.cache() if scope["type"] == "http" else None
+        # A sandbox's answers are not kept: its data is small, short-lived and reset at will.
+        sandboxed = SANDBOX_DATABASE.get() is not None
+        cache = self.cache() if scope["type"] == "http" and not sandboxed else None
         route = self._route(scope["path"]) if cache is not None else None
         tag = _tag(route, scope["path"]) if route is not None else None
         if cache is None or scope["method"] != "GET" or tag is None:

@@ -1,6 +1,8 @@
 """Database plumbing: the engine, its per-connection settings, sessions, first-run setup."""
 
+import sqlite3
 from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, TypeVar, overload
 
@@ -12,7 +14,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
 from sqlalchemy import event, inspect, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
 
@@ -27,18 +29,27 @@ POSTGRES_POOL_OVERFLOW = 30
 its database threads instead (``open_database``)."""
 
 
-def create_db_engine(url: str, *, pool_size: int | None = None) -> Engine:
+def create_db_engine(url: str, *, pool_size: int | None = None, must_exist: bool = False) -> Engine:
     """An engine for ``url``; on SQLite every connection enforces foreign keys.
 
     ``pool_size`` sizes the pool for a known number of threads (see ``open_database``).
+    ``must_exist`` (SQLite): a missing file is an error rather than a new empty database,
+    for files that another worker may delete (a sandbox's, when it is reset or deleted).
     """
     if url.startswith("sqlite"):
+        options: dict[str, Any] = {}
+        if must_exist:
+            path = make_url(url).database or ""
+            options["creator"] = lambda: sqlite3.connect(
+                f"file:{path}?mode=rw", uri=True, check_same_thread=False, timeout=30
+            )
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=pool_size or SQLITE_POOL_SIZE,
             max_overflow=0,
             pool_timeout=30,
+            **options,
         )
         event.listen(engine, "connect", _configure_sqlite)
         event.listen(engine, "begin", _begin_sqlite)
@@ -176,6 +187,11 @@ class Database:
     def postgres(self) -> bool:
         return self.engine.url.get_backend_name() == "postgresql"
 
+    @property
+    def reads_on_loop(self) -> bool:
+        """Whether a one-row read may run on the event loop (a local file that stays put)."""
+        return not self.postgres
+
     @overload
     async def run(
         self, work: Callable[[Session], T], then: None = None, *, write: bool = False
@@ -242,9 +258,18 @@ def open_database(
     return Database(engine, threads=threads, queue=queue, queue_timeout=queue_timeout)
 
 
+SANDBOX_DATABASE: ContextVar[Database | None] = ContextVar("sandbox_database", default=None)
+"""The sandbox a request acts on (set from its X-Bank-Sandbox header), or None: the bank."""
+
+
+def current_database(default: Database) -> Database:
+    """The request's sandbox, or ``default`` (the bank's own database)."""
+    return SANDBOX_DATABASE.get() or default
+
+
 async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
-    return database
+    return current_database(database)
 
 
 DatabaseDep = Annotated[Database, Depends(get_database)]

@@ -36,3 +36,13 @@ class Overloaded(ServiceUnavailable):
 
     headers = {"Retry-After": "1"}  # noqa: RUF012
     busy = "The bank is busy: too many requests are waiting; retry shortly"
+
+
+class TooMany(BankError):
+    """A limit is reached; ``retry_after`` seconds from now something may have freed up."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.headers = {"Retry-After": str(max(1, retry_after))}

@@ -6,6 +6,7 @@ its options.
 """
 
 import argparse
+import asyncio
 import logging
 import os
 import sys
@@ -23,7 +24,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 from api_errors import install_error_handlers, openapi_without_422
 from cache import CacheMiddleware, cacheable_routes, open_cache
 from changes import close_feed
-from db import open_database
+from db import current_database, open_database
 from explorer import ExplorerMiddleware, holdings_value_router
 from mcp_server import build_server
 from middleware import (
@@ -37,6 +38,9 @@ from middleware import (
 )
 from openapi_examples import add_examples
 from routers import ROUTERS, TAGS
+from routers.sandboxes import router as sandboxes_router
+from sandboxes.manager import SandboxManager
+from sandboxes.middleware import SandboxMiddleware
 from seed import prepare_database
 from settings import Settings, get_settings, is_ip_address, without_password
 
@@ -73,7 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging()
 
-    mcp = build_server(lambda: app.state.database, allow_writes=settings.mcp_allow_writes)
+    mcp = build_server(
+        lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
+    )
     # Stateless JSON replies: any worker can answer any MCP request.
     mcp_http = mcp.streamable_http_app(
         streamable_http_path="/mcp",
@@ -102,8 +108,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.engine = engine
         app.state.cache = open_cache(engine, settings.cache_mb)
-        async with mcp.session_manager.run():
-            yield
+        app.state.sandboxes = sandboxes = SandboxManager(database, settings)
+        sweeper = asyncio.create_task(sandboxes.sweep_forever())
+        try:
+            async with mcp.session_manager.run():
+                yield
+        finally:
+            sweeper.cancel()
+            sandboxes.close()
+            app.state.sandboxes = None
         if app.state.cache is not None:
             app.state.cache.close()
             app.state.cache = None
@@ -119,23 +132,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_tags=TAGS,
     )
     app.state.cache = None
+    app.state.sandboxes = None
     app.state.mcp = mcp
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(sandboxes_router)
     app.include_router(holdings_value_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
     app.router.routes.extend(mcp_http.routes)
 
     # Added innermost first: a request meets RequestContext, ProtectedMode, Host, CORS,
-    # BodyLimit, Explorer, ApiKey, Cache, Admission. The explorer's pages come before the key check:
-    # they hold no data, and a browser must load one before it can ask for the key that its
-    # reads then send.
+    # BodyLimit, Explorer, ApiKey, Sandbox, Cache, Admission. The explorer's pages come before
+    # the key check: they hold no data, and a browser must load one before it can ask for the
+    # key that its reads then send.
     app.add_middleware(AdmissionMiddleware, database=lambda: getattr(app.state, "database", None))
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
         routes=cacheable_routes(route for router in ROUTERS for route in router.routes),
     )
+    # Inside the key check (no key, no probing of sandbox ids), outside the cache (which
+    # keeps the default bank's answers only).
+    app.add_middleware(SandboxMiddleware, manager=lambda: app.state.sandboxes)
     app.add_middleware(
         ApiKeyMiddleware,
         full_key=settings.api_key.get_secret_value() if settings.api_key else None,
@@ -147,8 +165,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         CORSMiddleware,
         allow_origins=settings.cors_origins,
         allow_origin_regex=LOCAL_ORIGINS,
-        allow_methods=["GET", "POST", "DELETE"],
-        allow_headers=["Authorization", "X-API-Key", "Content-Type", "X-Request-ID"],
+        allow_methods=["GET", "POST", "PUT", "DELETE"],
+        allow_headers=[
+            "Authorization",
+            "X-API-Key",
+            "Content-Type",
+            "X-Request-ID",
+            "X-Bank-Sandbox",
+        ],
         expose_headers=["X-Request-ID", "X-Total-Count", "Link"],
     )
     allowed_hosts = settings.allowed_host_names()

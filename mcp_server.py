@@ -20,7 +20,7 @@ from sqlmodel import Session
 from db import Database
 from errors import BankError
 from mcp_tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
-from middleware import MCP_ACCESS
+from middleware import MCP_ACCESS, MCP_FAULT
 from services import customers, portfolio
 
 INSTRUCTIONS = """\
@@ -61,6 +61,9 @@ class BankMcpServer(MCPServer):
     ) -> CallToolResult | InputRequiredResult:
         """Calls as REST would take them: unknown or bad arguments and writes with a read-only
         key are tool errors naming the argument and the rule, in the API's own words."""
+        injected = MCP_FAULT.get()
+        if injected is not None:
+            return tool_error(injected)
         found = self._tool_manager.get_tool(name)
         if found is not None:
             if MCP_ACCESS.get() == "read" and is_write_tool(found.annotations):
@@ -191,6 +194,18 @@ def main(argv: Sequence[str] | None = None) -> None:
         queue_timeout=settings.db_queue_timeout,
     )
     prepare_database(database.engine, load_samples=settings.seed_on_empty)
+    if settings.sandbox:
+        # Looked up at every call: a reset or delete made over HTTP is seen at once.
+        from sandboxes.manager import SandboxManager
+
+        sandboxes = SandboxManager(database, settings)
+        sandbox_id = settings.sandbox
+
+        def served() -> Database:
+            return sandboxes.database_for_here(sandbox_id)
+
+        build_server(served, allow_writes=settings.mcp_allow_writes).run()
+        return
     build_server(lambda: database, allow_writes=settings.mcp_allow_writes).run()
 
 

@@ -163,6 +163,9 @@ class BodyLimitMiddleware:
 MCP_ACCESS: ContextVar[str] = ContextVar("mcp_access", default="full")
 """What the request's key allows, for the MCP server: "full" or "read" (read tools only)."""
 
+MCP_FAULT: ContextVar[str | None] = ContextVar("mcp_fault", default=None)
+"""A fault a sandbox's rules injected into this MCP tool call: the tool error's text."""
+
 
 class ApiKeyMiddleware:
     """Optional API keys: a full key may do everything, a read key may only read.

@@ -11,7 +11,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
@@ -267,3 +267,43 @@ CUSTOMER_TABLES = (
     DerivativeTransaction,
 )
 """The tables whose rows belong to one customer (each has ``customer_oid``)."""
+
+
+class Sandbox(SQLModel, table=True):
+    """A sandbox bank: an isolated copy of a prepared template, kept in the main database so
+    that every worker of the server can find it. ``generation`` names the current copy: each
+    reset serves from a fresh one, so a request sees the state before a reset or after it."""
+
+    __tablename__ = "sandboxes"
+
+    sandbox_id: str = Field(primary_key=True, max_length=24)
+    label: str = Field(default="", max_length=100)
+    seed: int = Field(sa_type=BigInteger)
+    customers: int
+    generation: int = 0
+    created_at: datetime = Field(default_factory=_utcnow)
+    reset_at: datetime = Field(default_factory=_utcnow)
+    expires_at: datetime = Field(index=True)
+    faults: str = Field(default="", sa_type=Text)
+    """The fault plan as JSON (``sandboxes.faults.FaultPlan``); empty for none. Here, not in
+    the sandbox's copy, so that a reset keeps the rules and restarts their sequence."""
+
+
+class SandboxCall(SQLModel, table=True):
+    """One call made in a sandbox (the trace), kept in the sandbox's own copy: every worker
+    sees it, and a reset empties it. ``number`` counts from 1 in each fresh copy."""
+
+    __tablename__ = "sandbox_calls"
+
+    number: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    called_at: datetime
+    method: str = Field(max_length=10)
+    path: str = Field(max_length=1000)
+    tool: str | None = Field(default=None, max_length=100)
+    arguments: str | None = Field(default=None, sa_type=Text)
+    status: int | None = None
+    latency_ms: float | None = None
+    fault: str | None = Field(default=None, max_length=250)
+    fault_rule: int | None = None

@@ -48,6 +48,19 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []
     """Names the bank answers to besides loopback (localhost, 127.0.0.1, ::1) and
     BANK_HOST; ``*`` answers to any Host (only behind a proxy that checks it)."""
+    sandbox_max: int = 100
+    """Sandboxes that may exist at once on one server; past that, creating one is a 429."""
+    sandbox_max_customers: int = 1000
+    """The most synthetic customers a sandbox may ask for beside the five samples."""
+    sandbox_ttl_s: float = 3600.0
+    """Seconds a sandbox lives after its last request; then it is deleted."""
+    sandbox_idle_close_s: float = 30.0
+    """Seconds without a request after which a worker closes a sandbox's connections."""
+    sandbox_dir: str | None = None
+    """Folder of the SQLite sandboxes and their templates; by default beside the database
+    (``<file>.sandboxes``), or in the temporary folder for a database in memory."""
+    sandbox: str | None = None
+    """The sandbox ``python mcp_server.py`` serves instead of the default bank."""
     forwarded_allow_ips: str | None = None
     """Proxies whose X-Forwarded-For/-Proto ``python main.py`` trusts (comma-separated
     addresses, as uvicorn takes them); none by default."""

@@ -352,6 +352,15 @@ EXPECTED_RESPONSES = {
     ("/health", "get"): {"200", "503"},
     ("/market-data", "get"): {"200", "400", "401", "404", "503"},
     ("/market-data/{symbol}/history", "get"): {"200", "400", "401", "404", "503"},
+    ("/sandboxes", "get"): {"200", "401", "503"},
+    ("/sandboxes", "post"): {"201", "400", "401", "403", "429", "503"},
+    ("/sandboxes/{sandbox_id}", "get"): {"200", "400", "401", "404", "503"},
+    ("/sandboxes/{sandbox_id}", "delete"): {"200", "400", "401", "403", "404", "503"},
+    ("/sandboxes/{sandbox_id}/reset", "post"): {"200", "400", "401", "403", "404", "503"},
+    ("/sandboxes/{sandbox_id}/faults", "put"): {"200", "400", "401", "403", "404", "503"},
+    ("/sandboxes/{sandbox_id}/faults", "get"): {"200", "400", "401", "404", "503"},
+    ("/sandboxes/{sandbox_id}/faults", "delete"): {"200", "400", "401", "403", "404", "503"},
+    ("/sandboxes/{sandbox_id}/requests", "get"): {"200", "400", "401", "404", "503"},
     **{
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in ("summary", "assets", "accounts", "transactions", "spending", "derivatives")

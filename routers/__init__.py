@@ -24,5 +24,10 @@ TAGS: list[dict[str, Any]] = [
         "and each one's daily history.",
     },
     {"name": "system", "description": "Whether the service and its database are up."},
+    {
+        "name": "sandboxes",
+        "description": "Isolated banks, one per test or evaluation episode: create one, send "
+        "its id as the X-Bank-Sandbox header, reset it, delete it.",
+    },
 ]
 """The tags' descriptions, in the order the documentation shows them."""

@@ -32,6 +32,6 @@ async def answer_cheap(database: Database, work: Callable[[Session], BaseModel])
     """For a read of one indexed row: on SQLite in the event loop's own thread (a local file
     answers in microseconds); on a server database through a database thread, so that a slow
     network never blocks the loop."""
-    if database.postgres:
+    if not database.reads_on_loop:
         return await answer(database, work)
     return json_bytes(to_json(database.run_here(work)))

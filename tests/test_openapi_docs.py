@@ -17,9 +17,11 @@ def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
 def test_every_200_answer_has_an_example(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
     for operation in operations(document):
-        content = operation["responses"]["200"]["content"]["application/json"]
-        assert "example" in content, operation["operationId"]
-    assert set(EXAMPLE_REQUESTS) == {op["operationId"] for op in operations(document)}
+        success = operation["responses"].get("200") or operation["responses"]["201"]
+        assert "example" in success["content"]["application/json"], operation["operationId"]
+    # Sandboxes answer with new ids and times on every call: their examples are written out.
+    recorded = {op["operationId"] for op in operations(document) if "sandboxes" not in op["tags"]}
+    assert set(EXAMPLE_REQUESTS) == recorded
 
 
 def test_examples_are_what_the_api_answers_for_the_sample_data(client: TestClient) -> None:

@@ -1,0 +1,140 @@
+"""The registry of sandboxes, a table of the main database that every worker reads.
+
+Ids are ``sbx_`` and 20 base32 characters (100 random bits). Each sandbox lives until
+``expires_at``, which every request pushes back by the time to live.
+"""
+
+import base64
+import re
+import secrets
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, update
+from sqlmodel import Session, col, select
+
+from db import begin_write
+from errors import InvalidInput, NotFound
+from models import Sandbox
+
+SANDBOX_ID = re.compile(r"sbx_[A-Z2-7]{20}")
+
+
+def new_sandbox_id() -> str:
+    return "sbx_" + base64.b32encode(secrets.token_bytes(15)).decode()[:20]
+
+
+def check_sandbox_id(sandbox_id: str) -> str:
+    if not SANDBOX_ID.fullmatch(sandbox_id):
+        shown = sandbox_id[:40]
+        raise InvalidInput(
+            f"Invalid sandbox id '{shown}': expected 'sbx_' and 20 characters A-Z or 2-7"
+        )
+    return sandbox_id
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite gives timestamps back without their zone; they were written in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def find(session: Session, sandbox_id: str) -> Sandbox:
+    """The live sandbox of that id, or NotFound naming it."""
+    found = session.get(Sandbox, check_sandbox_id(sandbox_id))
+    if found is None or aware(found.expires_at) <= now():
+        raise NotFound(f"Sandbox '{sandbox_id}' not found (never created, deleted or expired)")
+    session.expunge(found)
+    return found
+
+
+def list_live(session: Session) -> list[Sandbox]:
+    found = list(
+        session.exec(
+            select(Sandbox)
+            .where(col(Sandbox.expires_at) > now())
+            .order_by(col(Sandbox.created_at), col(Sandbox.sandbox_id))
+        )
+    )
+    for row in found:
+        session.expunge(row)
+    return found
+
+
+def count_live(session: Session) -> int:
+    return int(
+        session.execute(
+            select(func.count()).select_from(Sandbox).where(col(Sandbox.expires_at) > now())
+        ).scalar_one()
+    )
+
+
+def add(session: Session, sandbox: Sandbox, limit: int) -> bool:
+    """Register ``sandbox`` unless ``limit`` live ones exist already; whether it was added."""
+    begin_write(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # Counting and adding are one step for every worker: a full house stays full.
+        session.execute(select(func.pg_advisory_xact_lock(14)))
+    if count_live(session) >= limit:
+        return False
+    session.add(sandbox)
+    session.flush()
+    session.expunge(sandbox)  # the caller keeps it whole once the commit expires the session
+    session.commit()
+    return True
+
+
+def touch(session: Session, sandbox_id: str, ttl: timedelta) -> None:
+    begin_write(session)
+    session.execute(
+        update(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id).values(expires_at=now() + ttl)
+    )
+    session.commit()
+
+
+def set_faults(session: Session, sandbox_id: str, faults: str) -> None:
+    begin_write(session)
+    done = session.execute(
+        update(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id).values(faults=faults)
+    )
+    session.commit()
+    if not done.rowcount:  # type: ignore[attr-defined]
+        find(session, sandbox_id)  # the 404 naming it
+
+
+def advance(session: Session, sandbox: Sandbox, generation: int, ttl: timedelta) -> bool:
+    """Move ``sandbox`` to a new copy, unless a concurrent reset moved it already."""
+    begin_write(session)
+    moment = now()
+    done = session.execute(
+        update(Sandbox)
+        .where(col(Sandbox.sandbox_id) == sandbox.sandbox_id)
+        .where(col(Sandbox.generation) == sandbox.generation)
+        .values(generation=generation, reset_at=moment, expires_at=moment + ttl)
+    )
+    session.commit()
+    return bool(done.rowcount)  # type: ignore[attr-defined]
+
+
+def remove(session: Session, *, sandbox_id: str) -> Sandbox | None:
+    """Unregister a sandbox (live or expired); what it was, or None if already gone."""
+    begin_write(session)
+    found = session.get(Sandbox, sandbox_id)
+    if found is None:
+        return None
+    session.expunge(found)
+    done = session.execute(delete(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id))
+    session.commit()
+    return found if done.rowcount else None  # type: ignore[attr-defined]
+
+
+def expired_ids(session: Session) -> list[str]:
+    rows = session.execute(select(Sandbox.sandbox_id).where(col(Sandbox.expires_at) <= now()))
+    return [str(row[0]) for row in rows]
+
+
+def next_expiry(session: Session) -> datetime | None:
+    found = session.execute(select(func.min(Sandbox.expires_at))).scalar_one_or_none()
+    return aware(found) if found is not None else None

@@ -1,0 +1,203 @@
+"""Where sandboxes live: a prepared template per (seed, customers), copied for each one.
+
+On SQLite a template is a file, checkpointed so that the file alone holds every row, and a
+sandbox is a copy of it. On PostgreSQL a template is a database no one stays connected to,
+and a sandbox is ``CREATE DATABASE ... TEMPLATE`` of it. Every reset makes a new copy (a
+new generation) rather than rewriting the one requests may still be reading.
+"""
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import NullPool
+
+from bulk_load import load_synthetic
+from changes import close_feed
+from db import create_db_engine, schema_head
+from seed import prepare_database
+
+POSTGRES_PREFIX = "bank_sbx_"
+SPARES = 2
+"""Spare copies kept ready per template on PostgreSQL."""
+
+
+def _spare_prefix(template: str) -> str:
+    return template.replace("_template_", "_spare_", 1) + "_"
+
+
+class SandboxStorage:
+    """Makes and drops the copies behind sandboxes, for the database at ``url``."""
+
+    def __init__(self, url: str, folder: str | None = None) -> None:
+        self.url = url
+        self.sqlite = url.startswith("sqlite")
+        self.folder = Path(folder) if folder else _default_folder(url)
+        self._lock = threading.Lock()
+        self._refilling = threading.Lock()
+
+    def url_of(self, sandbox_id: str, generation: int) -> str:
+        if self.sqlite:
+            return f"sqlite:///{self.folder / f'{sandbox_id}.{generation}.db'}"
+        return self._postgres_url(self._database_name(sandbox_id, generation))
+
+    def create(self, sandbox_id: str, generation: int, seed: int, customers: int) -> None:
+        """A new copy of the template for (seed, customers), built first if need be."""
+        template = self._template(seed, customers)
+        if self.sqlite:
+            target = Path(make_url(self.url_of(sandbox_id, generation)).database or "")
+            building = target.with_suffix(".building")
+            shutil.copyfile(template, building)
+            os.replace(building, target)
+            return
+        name = self._database_name(sandbox_id, generation)
+        with self._admin() as connection:
+            if not self._take_spare(connection, template, name):
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+
+    def _take_spare(self, connection: Connection, template: str, name: str) -> bool:
+        """Rename a spare copy made in advance (milliseconds, where a copy takes hundreds)."""
+        spares = connection.execute(
+            text(
+                "SELECT datname FROM pg_database "
+                "WHERE starts_with(datname::text, :prefix) ORDER BY datname"
+            ),
+            {"prefix": _spare_prefix(template)},
+        ).scalars()
+        for spare in list(spares):
+            try:
+                connection.execute(text(f'ALTER DATABASE "{spare}" RENAME TO "{name}"'))
+            except DBAPIError:
+                continue  # another worker took it first
+            return True
+        return False
+
+    def make_spares(self, seed: int, customers: int, count: int = SPARES) -> None:
+        """Top up the spare copies of a template, so that the next creations or resets of
+        that kind only rename one (PostgreSQL; SQLite copies a file fast enough)."""
+        # One top-up at a time per worker: many at once would each count too few and overshoot.
+        if self.sqlite or not self._refilling.acquire(blocking=False):
+            return
+        try:
+            self._make_spares(seed, customers, count)
+        finally:
+            self._refilling.release()
+
+    def _make_spares(self, seed: int, customers: int, count: int) -> None:
+        template = self._template(seed, customers)
+        prefix = _spare_prefix(template)
+        with self._admin() as connection:
+            have = connection.execute(
+                text("SELECT count(*) FROM pg_database WHERE starts_with(datname::text, :prefix)"),
+                {"prefix": prefix},
+            ).scalar_one()
+            for _ in range(count - int(have)):
+                spare = f"{prefix}{uuid.uuid4().hex[:12]}"
+                connection.execute(text(f'CREATE DATABASE "{spare}" TEMPLATE "{template}"'))
+
+    def drop(self, sandbox_id: str, generation: int) -> None:
+        """Remove one copy; requests still running on it end (PostgreSQL) or finish on the
+        file they opened (SQLite)."""
+        if self.sqlite:
+            path = make_url(self.url_of(sandbox_id, generation)).database or ""
+            for suffix in ("", "-wal", "-shm"):
+                Path(path + suffix).unlink(missing_ok=True)
+            return
+        name = self._database_name(sandbox_id, generation)
+        with self._admin() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+    def _template(self, seed: int, customers: int) -> str:
+        """The template's file path (SQLite) or database name (PostgreSQL)."""
+        # The seed only shapes synthetic customers: without them every seed is one template.
+        # The schema's revision is in the name: a template outlives the code that made it.
+        key = f"template_{schema_head()}_{seed if customers else 0}_{customers}"
+        with self._lock:  # one build per worker; other workers race harmlessly (see below)
+            if self.sqlite:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                path = self.folder / f"{key}.db"
+                if not path.exists():
+                    self._build_sqlite(path, seed, customers)
+                return str(path)
+            name = POSTGRES_PREFIX + key
+            with self._admin() as connection:
+                found = connection.execute(
+                    text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+                ).first()
+            if found is None:
+                self._build_postgres(name, seed, customers)
+            return name
+
+    def _build_sqlite(self, path: Path, seed: int, customers: int) -> None:
+        building = path.with_name(f"{path.stem}.{uuid.uuid4().hex}.building")
+        _fill(f"sqlite:///{building}", seed, customers)
+        with closing(sqlite3.connect(building)) as connection:
+            # A copy takes the main file only: every committed page must be in it. The file
+            # stays in WAL mode, so a copy's first connections need not switch it (a switch
+            # wants the file to itself).
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # Built aside and renamed: another worker sees no template or a whole one.
+        os.replace(building, path)
+
+    def _build_postgres(self, name: str, seed: int, customers: int) -> None:
+        building = f"{name}_{uuid.uuid4().hex[:8]}"
+        with self._admin() as connection:
+            connection.execute(text(f'CREATE DATABASE "{building}"'))
+        _fill(self._postgres_url(building), seed, customers)
+        with self._admin() as connection:
+            # Renamed once nobody is connected, as a template must be; a worker that lost
+            # the race drops its own copy.
+            exists = connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+            ).first()
+            if exists is None:
+                connection.execute(text(f'ALTER DATABASE "{building}" RENAME TO "{name}"'))
+            else:
+                connection.execute(text(f'DROP DATABASE "{building}" WITH (FORCE)'))
+
+    def _database_name(self, sandbox_id: str, generation: int) -> str:
+        return f"{POSTGRES_PREFIX}{sandbox_id.lower()}_{generation}"
+
+    def _postgres_url(self, name: str) -> str:
+        return make_url(self.url).set(database=name).render_as_string(hide_password=False)
+
+    @contextmanager
+    def _admin(self) -> Iterator[Connection]:
+        engine = create_engine(
+            self.url,
+            isolation_level="AUTOCOMMIT",
+            poolclass=NullPool,
+            connect_args={"connect_timeout": 5},
+        )
+        try:
+            with engine.connect() as connection:
+                yield connection
+        finally:
+            engine.dispose()
+
+
+def _fill(url: str, seed: int, customers: int) -> None:
+    engine = create_db_engine(url)
+    try:
+        prepare_database(engine)
+        if customers:
+            load_synthetic(engine, customers, seed, progress=False)
+    finally:
+        close_feed(engine)
+        engine.dispose()
+
+
+def _default_folder(url: str) -> Path:
+    database = make_url(url).database if url.startswith("sqlite") else None
+    if database and database != ":memory:":
+        return Path(f"{database}.sandboxes")
+    return Path(tempfile.gettempdir()) / f"dummy-bank-sandboxes-{os.getuid()}"
