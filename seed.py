@@ -789,7 +789,7 @@ def add_sample_customer(
             transaction_date=payout.pay_date,
             transaction_type="dividend" if dividend else "interest",
             description=f"{'DIVIDEND' if dividend else 'COUPON'} {payout.symbol} "
-            f"{payout.per_unit.normalize()} x {held.normalize()}",
+            f"{payout.per_unit.normalize():f} x {held.normalize():f}",
             category="dividends" if dividend else "interest",
             symbol=payout.symbol,
             merchant=payout.symbol,

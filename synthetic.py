@@ -23,6 +23,7 @@ from bisect import bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from itertools import accumulate
 from operator import itemgetter
@@ -1030,7 +1031,8 @@ class _Book:
                 account,
                 payout.pay_date,
                 "dividend" if payout.kind == "dividend" else "interest",
-                f"{label} {payout.symbol} {payout.per_unit.normalize()} x {held / QUANTITY_UNIT:g}",
+                f"{label} {payout.symbol} {payout.per_unit.normalize():f} x "
+                f"{Decimal(held).scaleb(-QUANTITY_SCALE).normalize():f}",
                 "dividends" if payout.kind == "dividend" else "interest",
                 amount,
                 market.currency[payout.symbol],

@@ -6,6 +6,7 @@ raw rows.
 """
 
 import itertools
+import re
 import statistics
 from collections import defaultdict
 from datetime import date
@@ -282,3 +283,13 @@ def test_options_are_covered_priced_and_settled(book: Engine) -> None:
 def text_rows(book: Engine, sql: str) -> list[Any]:
     with book.connect() as connection:
         return list(connection.execute(text(sql)))
+
+
+def test_descriptions_read_like_a_statement_with_no_exponents(book: Engine) -> None:
+    """'DIVIDEND GOOGL 0.2 x 50', never '0.2 x 5E+1' (a Decimal's shortest form)."""
+    with book.connect() as connection:
+        descriptions = list(
+            connection.execute(text("SELECT DISTINCT description FROM transactions")).scalars()
+        )
+    assert descriptions
+    assert [d for d in descriptions if re.search(r"\d[eE][+-]?\d", d)] == []
