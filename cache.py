@@ -121,7 +121,8 @@ class ResponseCache:
             self.size = 0
             self.everything_at = changes.seq
             return
-        for tag in (*changes.customers, _EVERY_LIST):
+        tags = (*changes.customers, _EVERY_LIST) if changes.customers else ()
+        for tag in tags:
             self.changed_at[tag] = changes.seq
             for key in self.by_tag.pop(tag, ()):
                 self._drop(key)

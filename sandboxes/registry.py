@@ -12,11 +12,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
+from changes import BOOKKEEPING, record_change
 from db import begin_write
 from errors import InvalidInput, NotFound
 from models import Sandbox
 
 SANDBOX_ID = re.compile(r"sbx_[A-Z2-7]{20}")
+
+
+REGISTRY_SUBJECT = BOOKKEEPING + "sandboxes"
 
 
 def new_sandbox_id() -> str:
@@ -82,6 +86,8 @@ def add(session: Session, sandbox: Sandbox, limit: int) -> bool:
     session.add(sandbox)
     session.flush()
     session.expunge(sandbox)  # the caller keeps it whole once the commit expires the session
+    # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
+    record_change(session, REGISTRY_SUBJECT)
     session.commit()
     return True
 
@@ -91,6 +97,8 @@ def touch(session: Session, sandbox_id: str, ttl: timedelta) -> None:
     session.execute(
         update(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id).values(expires_at=now() + ttl)
     )
+    # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
+    record_change(session, REGISTRY_SUBJECT)
     session.commit()
 
 
@@ -99,6 +107,8 @@ def set_faults(session: Session, sandbox_id: str, faults: str) -> None:
     done = session.execute(
         update(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id).values(faults=faults)
     )
+    # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
+    record_change(session, REGISTRY_SUBJECT)
     session.commit()
     if not done.rowcount:  # type: ignore[attr-defined]
         find(session, sandbox_id)  # the 404 naming it
@@ -114,6 +124,8 @@ def advance(session: Session, sandbox: Sandbox, generation: int, ttl: timedelta)
         .where(col(Sandbox.generation) == sandbox.generation)
         .values(generation=generation, reset_at=moment, expires_at=moment + ttl)
     )
+    # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
+    record_change(session, REGISTRY_SUBJECT)
     session.commit()
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
@@ -126,6 +138,8 @@ def remove(session: Session, *, sandbox_id: str) -> Sandbox | None:
         return None
     session.expunge(found)
     done = session.execute(delete(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id))
+    # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
+    record_change(session, REGISTRY_SUBJECT)
     session.commit()
     return found if done.rowcount else None  # type: ignore[attr-defined]
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
+from changes import BOOKKEEPING, record_change
 from db import begin_write
 from models import SandboxCall
 from sandboxes.registry import aware, now
@@ -39,6 +40,9 @@ class CallPage(BaseModel):
     next_cursor: str | None = Field(description="Pass as cursor= for the following page.")
 
 
+TRACE_SUBJECT = BOOKKEEPING + "trace"
+
+
 def begin_call(session: Session, method: str, path: str, tool: str | None, arguments: Any) -> int:
     """Record a call as it starts; its number in the sandbox."""
     begin_write(session)
@@ -50,6 +54,8 @@ def begin_call(session: Session, method: str, path: str, tool: str | None, argum
     ).scalar_one()
     if number % PRUNE_EVERY == 0:
         session.execute(delete(SandboxCall).where(col(SandboxCall.number) <= number - MAX_CALLS))
+    # Logged as bookkeeping: an unlogged commit would make every worker read the market again.
+    record_change(session, TRACE_SUBJECT)
     session.commit()
     return int(number)
 
@@ -68,6 +74,7 @@ def end_call(
         .where(col(SandboxCall.number) == number)
         .values(status=status, latency_ms=round(latency_ms, 2), fault=fault, fault_rule=fault_rule)
     )
+    record_change(session, TRACE_SUBJECT)
     session.commit()
 
 

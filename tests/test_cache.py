@@ -151,3 +151,21 @@ def test_a_write_in_one_process_is_seen_by_another_at_once(database_url: str) ->
         ]
         assert httpx2.get(f"{second}/customer/{oid}/exists").json()["exists"] is True
         assert httpx2.get(f"{second}/customers").headers["X-Total-Count"] == "5"
+
+
+def test_the_banks_own_bookkeeping_forgets_nothing(client: TestClient, engine: Engine) -> None:
+    """Registry and trace writes log themselves as bookkeeping: on SQLite an unlogged commit
+    would otherwise read as "anything may have changed" and empty every cache."""
+    from sqlmodel import Session
+
+    from changes import BOOKKEEPING, record_change
+    from db import begin_write
+
+    client.get(f"/user-portfolio/{JOHN}")
+    assert client.get("/customers").headers["X-Bank-Cache"] == "miss"
+    with Session(engine) as session:
+        begin_write(session)
+        record_change(session, BOOKKEEPING + "test")
+        session.commit()
+    assert client.get(f"/user-portfolio/{JOHN}").headers["X-Bank-Cache"] == "hit"
+    assert client.get("/customers").headers["X-Bank-Cache"] == "hit"
