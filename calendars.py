@@ -34,7 +34,6 @@ def _closed(calendar: str) -> frozenset[date]:
     return frozenset(days)
 
 
-EXCHANGE_OF_CURRENCY = {"USD": "NYSE", "EUR": "XETR"}
 BANKING_CALENDAR = {"USD": "US", "EUR": "DE", "GBP": "GB"}
 """The calendar an account's payments settle on, by the account's currency."""
 

@@ -122,11 +122,6 @@ def market_snapshot(session: Session) -> MarketSnapshot:
     return snapshot
 
 
-def market_as_of(session: Session) -> date:
-    """The last day the bank has prices for: every valuation is as of this day."""
-    return market_snapshot(session).as_of
-
-
 def resolve_currency(currency: str | None) -> str:
     """The base currency asked for (USD by default), or ``InvalidInput`` listing the choices."""
     if currency is None:
