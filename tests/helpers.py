@@ -3,6 +3,8 @@ can be made failures, and bursts of concurrent requests against running servers.
 
 import asyncio
 import os
+import subprocess
+import time
 from collections import Counter
 from pathlib import Path
 
@@ -47,3 +49,17 @@ async def burst(
             )
         )
     return Counter(r.status_code for r in responses)
+
+
+def first_answer(
+    process: "subprocess.Popen[bytes]", url: str, seconds: float = 60
+) -> httpx2.Response:
+    """The first answer of a server just started as ``process``, waiting for it to listen."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return httpx2.get(url, timeout=2)
+        except httpx2.TransportError:
+            assert process.poll() is None, "the server exited"
+            assert time.monotonic() < deadline, f"no answer from {url} within {seconds:.0f} s"
+            time.sleep(0.2)

@@ -4,13 +4,10 @@ win over BANK_* variables, and a .env file read like the environment."""
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-import httpx2
-
 from scripts.stress import free_port, stop
-from tests.helpers import PROJECT
+from tests.helpers import PROJECT, first_answer
 
 
 def run(*command: str, cwd: Path = PROJECT, **env: str) -> subprocess.CompletedProcess[str]:
@@ -91,15 +88,7 @@ def test_options_win_over_bank_variables(tmp_path: Path) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                health = httpx2.get(f"http://127.0.0.1:{port}/health", timeout=2)
-                break
-            except httpx2.TransportError:
-                assert process.poll() is None, "the server exited"
-                assert time.monotonic() < deadline, "no answer on the port given"
-                time.sleep(0.2)
+        health = first_answer(process, f"http://127.0.0.1:{port}/health")
         assert health.json() == {"status": "healthy", "service": "dummy-bank-api"}
         assert (tmp_path / "bank.db").exists()
     finally:

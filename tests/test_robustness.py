@@ -24,7 +24,7 @@ from main import create_app
 from scripts.stress import free_port, serve
 from services import portfolio
 from settings import Settings
-from tests.helpers import JANE, JOHN, PROJECT
+from tests.helpers import JANE, JOHN, PROJECT, first_answer
 
 MCP_HEADERS = {
     "Accept": "application/json, text/event-stream",
@@ -256,15 +256,7 @@ def test_uvicorn_on_every_address_still_answers_loopback(tmp_path: Any) -> None:
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                response = httpx2.get(f"http://127.0.0.1:{port}/customers", timeout=2)
-                break
-            except httpx2.TransportError:
-                assert time.monotonic() < deadline, "the server did not start"
-                time.sleep(0.2)
-        assert response.status_code == 200
+        assert first_answer(server, f"http://127.0.0.1:{port}/customers").status_code == 200
     finally:
         server.terminate()
         server.wait(timeout=20)
