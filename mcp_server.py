@@ -28,7 +28,8 @@ Dummy Bank: a sandbox bank with realistic, deterministic customer portfolios.
 Start with bank_find_customers to get a customer_oid, then bank_portfolio_summary
 for the analysed overview (net worth, allocation, performance, risk, spending).
 Drill down with bank_holdings, bank_accounts, bank_transactions (filtered and
-paged), bank_spending and bank_derivatives; bank_market_data quotes symbols.
+paged), bank_spending and bank_derivatives; bank_market_data quotes symbols and
+bank_price_history gives one symbol's daily closes.
 Amounts are exact decimals; every valuation is as of the market's last day."""
 
 

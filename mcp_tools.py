@@ -10,6 +10,7 @@ whether it writes; that is all the read-only key's gate and the write switch
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Annotated, Literal, Protocol, TypeVar
 
@@ -41,6 +42,7 @@ from schemas import (
     DerivativesSection,
     MarketDataResponse,
     PortfolioSummary,
+    PriceHistory,
     RegisterCustomerResponse,
     SpendingSection,
     TransactionsPage,
@@ -422,6 +424,34 @@ async def market_data(
         )
 
     return await answer(ctx, lambda s: market.read_quotes(s, symbols), render)
+
+
+@tool(
+    name="bank_price_history",
+    title="Price history",
+    annotations=READ_ONLY,
+    description="Daily closes of one symbol between two dates, oldest first; by default the "
+    "30 days to the market's last day (a year of closes is a long answer: ask for what you "
+    "need). Days without trading have no close.",
+)
+async def price_history(
+    ctx: Context,
+    symbol: Annotated[str, Field(max_length=16, description="Symbol, e.g. 'AAPL'.")],
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> Annotated[CallToolResult, PriceHistory]:
+    def render(h: PriceHistory) -> str:
+        lines = [f"{point.date} {_price(point.close, h.currency)}" for point in h.closes]
+        return f"{h.symbol} ({h.name}), {len(lines)} closes:\n" + "\n".join(lines)
+
+    def read(session: Session) -> PriceHistory:
+        start = date_from
+        if start is None:
+            last = date_to or market.market_snapshot(session).as_of
+            start = last - timedelta(days=30)
+        return market.read_price_history(session, symbol, start, date_to)
+
+    return await answer(ctx, read, render)
 
 
 @tool(

@@ -34,6 +34,7 @@ READ_TOOLS = {
     "bank_spending",
     "bank_derivatives",
     "bank_market_data",
+    "bank_price_history",
 }
 WRITE_TOOLS = {"bank_register_customer", "bank_delete_customer"}
 
@@ -169,6 +170,12 @@ async def test_find_customers_and_market_data_match_rest(
 
         quotes = await call(mcp, "bank_market_data", symbols=["AAPL", "BTC"])
         assert quotes == client.get("/market-data", params={"symbols": "AAPL,BTC"}).json()
+        week = {"date_from": "2026-09-21", "date_to": "2026-09-25"}
+        closes = await call(mcp, "bank_price_history", symbol="BTC", **week)
+        rest = client.get(
+            "/market-data/BTC/history", params={"from": "2026-09-21", "to": "2026-09-25"}
+        )
+        assert closes == rest.json() and len(closes["closes"]) == 5
 
 
 async def test_paging_transactions_says_how_much_is_left(engine: Engine) -> None:
@@ -222,7 +229,11 @@ async def test_every_default_answer_fits_in_8_kb(engine: Engine) -> None:
     largest = 0
     async with connect(engine) as mcp:
         for sample in SAMPLE_CUSTOMERS:
-            for tool in READ_TOOLS - {"bank_find_customers", "bank_market_data"}:
+            for tool in READ_TOOLS - {
+                "bank_find_customers",
+                "bank_market_data",
+                "bank_price_history",
+            }:
                 result = await mcp.call_tool(tool, {"customer_oid": sample.customer_oid})
                 assert not result.is_error
                 size = len(json.dumps(result.structured_content).encode())
@@ -232,6 +243,7 @@ async def test_every_default_answer_fits_in_8_kb(engine: Engine) -> None:
                 largest = max(largest, size)
         for tool, arguments in (
             ("bank_find_customers", {}),
+            ("bank_price_history", {"symbol": "BTC"}),
             (
                 "bank_market_data",
                 {
