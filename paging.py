@@ -1,4 +1,4 @@
-"""Opaque, tamper-evident page cursors.
+"""Opaque, tamper-evident page cursors (and the sealing they share with question ids).
 
 A cursor is the position after the last row of a page plus a fingerprint of
 the query it belongs to, base64url-encoded and signed with HMAC-SHA256. A
@@ -11,7 +11,7 @@ import hashlib
 import hmac
 import json
 from datetime import date
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -53,33 +53,45 @@ def fingerprint(*parts: object) -> str:
     return hashlib.sha256(repr((CURSOR_VERSION, *parts)).encode()).hexdigest()[:16]
 
 
-def encode_cursor(position: BaseModel, scope: str) -> str:
-    payload = json.dumps(
-        {"p": position.model_dump(mode="json"), "s": scope}, separators=(",", ":"), sort_keys=True
-    )
-    raw = payload.encode()
+def seal(data: dict[str, Any]) -> str:
+    """``data`` as URL-safe text that only this bank (its cursor secret) could have made."""
+    raw = json.dumps(data, separators=(",", ":"), sort_keys=True).encode()
     return _b64(raw + _sign(raw))
+
+
+def unseal(token: str) -> dict[str, Any] | None:
+    """What ``seal`` put in ``token``, or None when the bank did not make it as it is."""
+    try:
+        blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+    except ValueError:
+        return None
+    raw, signature = blob[:-_SIGNATURE_BYTES], blob[-_SIGNATURE_BYTES:]
+    if len(blob) <= _SIGNATURE_BYTES or not hmac.compare_digest(signature, _sign(raw)):
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def encode_cursor(position: BaseModel, scope: str) -> str:
+    return seal({"p": position.model_dump(mode="json"), "s": scope})
 
 
 def decode_cursor(token: str, scope: str, shape: type[Position]) -> Position:
     """The position stored in ``token``, or ``InvalidInput`` naming the ``cursor`` parameter."""
-    try:
-        blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-    except ValueError:
-        blob = b""
-    raw, signature = blob[:-_SIGNATURE_BYTES], blob[-_SIGNATURE_BYTES:]
-    if len(blob) <= _SIGNATURE_BYTES or not hmac.compare_digest(signature, _sign(raw)):
+    data = unseal(token)
+    if data is None:
         raise InvalidInput(
             "cursor: not a cursor this API issued; pass the next_cursor of the previous page "
             "unchanged, or leave it out to start from the first page"
         )
     try:
-        data = json.loads(raw)
-        belongs = isinstance(data, dict) and data.get("s") == scope
-        position = shape.model_validate(data["p"]) if belongs else None
-    except (ValueError, KeyError, TypeError, ValidationError):
-        belongs, position = False, None
-    if not belongs or position is None:
+        position = shape.model_validate(data["p"]) if data.get("s") == scope else None
+    except (KeyError, ValidationError):
+        position = None
+    if position is None:
         raise InvalidInput(
             "cursor: it belongs to a query with other filters or order; "
             "repeat the same filters or start again without a cursor"
