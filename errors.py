@@ -19,6 +19,10 @@ class InvalidInput(BankError):
     pass
 
 
+class Forbidden(BankError):
+    status_code = 403
+
+
 class NotFound(BankError):
     status_code = 404
 

@@ -38,6 +38,7 @@ from middleware import (
 )
 from openapi_examples import add_examples
 from routers import ROUTERS, TAGS
+from routers.evals import router as evals_router
 from routers.sandboxes import router as sandboxes_router
 from sandboxes.manager import SandboxManager
 from sandboxes.middleware import SandboxMiddleware
@@ -138,6 +139,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     app.include_router(sandboxes_router)
     app.include_router(holdings_value_router)
+    if settings.eval_enabled:
+        app.include_router(evals_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
     app.router.routes.extend(mcp_http.routes)
 

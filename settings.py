@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     allowed_hosts: list[str] = []
     """Names the bank answers to besides loopback (localhost, 127.0.0.1, ::1) and
     BANK_HOST; ``*`` answers to any Host (only behind a proxy that checks it)."""
+    eval_enabled: bool = True
+    """Serve the answer key (``/eval/questions``, ``/eval/grade``). Turn it off where the
+    agent under test could reach the full API key."""
     sandbox_max: int = 100
     """Sandboxes that may exist at once on one server; past that, creating one is a 429."""
     sandbox_max_customers: int = 1000

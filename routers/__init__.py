@@ -29,5 +29,11 @@ TAGS: list[dict[str, Any]] = [
         "description": "Isolated banks, one per test or evaluation episode: create one, send "
         "its id as the X-Bank-Sandbox header, reset it, delete it.",
     },
+    {
+        "name": "evaluation",
+        "description": "The answer key for evaluating an agent: questions with gold answers "
+        "computed from the bank's (or a sandbox's) current state, and a grader. For the "
+        "harness only: no MCP tool reaches them, and they need the full API key.",
+    },
 ]
 """The tags' descriptions, in the order the documentation shows them."""

@@ -1,5 +1,6 @@
 """Points a request at the sandbox its ``X-Bank-Sandbox`` header names (REST and /mcp alike),
-records it in the sandbox's trace, and applies the sandbox's fault rules to it."""
+records it in the sandbox's trace, and applies the sandbox's fault rules to it (except for
+the answer key's routes, which are the harness's, not the agent's)."""
 
 import contextlib
 import json
@@ -20,6 +21,8 @@ from sandboxes.manager import SandboxDatabase, SandboxManager
 
 SANDBOX_HEADER = "x-bank-sandbox"
 FAULT_HEADER = b"x-bank-fault"
+HARNESS_PREFIX = "/eval/"
+"""The answer key's routes: the harness's calls, kept out of the agent's trace and faults."""
 
 
 class SandboxMiddleware:
@@ -44,7 +47,10 @@ class SandboxMiddleware:
             return
         token = SANDBOX_DATABASE.set(database)
         try:
-            await self._recorded(database, scope, receive, send)
+            if scope["path"].startswith(HARNESS_PREFIX):
+                await self.app(scope, receive, send)
+            else:
+                await self._recorded(database, scope, receive, send)
         finally:
             SANDBOX_DATABASE.reset(token)
 

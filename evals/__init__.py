@@ -1,0 +1,3 @@
+"""The answer key for agent evaluations: questions with gold answers drawn from the bank's
+own state, and a grader (``key.py``); the kinds of question (``kinds/``); a scripted
+stand-in for an agent that answers them through the API (``scripted_agent.py``)."""
