@@ -113,6 +113,12 @@ def _category(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     return {"amount": _group(results, _param(q, "g")), "currency": results[0]["base_currency"]}
 
 
+@reads("top_category_by_name")
+def _top_category(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
+    groups = results[-1]["groups"]
+    return max(groups, key=lambda g: exact(g["total"]))["key"] if groups else None
+
+
 @reads("empty_month")
 def _empty_month(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     if not results[0]["groups"]:

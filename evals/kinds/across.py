@@ -15,7 +15,7 @@ from evals.answers import (
     Tolerance,
     amount,
 )
-from evals.book import Book, cents
+from evals.book import Book, Ledger, Row, cents
 from evals.evidence import Call
 from evals.kinds import (
     Kind,
@@ -151,6 +151,78 @@ class HoldingValueByName(Kind):
 
     def tolerance(self, book: Book, p: Params) -> Tolerance | None:
         return Tolerance(absolute=Decimal("0.01"))
+
+
+def category_totals(ledger: Ledger, month: str) -> list[tuple[Decimal, str]]:
+    """(spent, category) of the month's card payments, largest first."""
+    totals: dict[str, list[Row]] = {}
+    for row in ledger.card_payments():
+        if month_of(row.on) == month and row.category:
+            totals.setdefault(row.category, []).append(row)
+    return sorted(((spent(rows), category) for category, rows in totals.items()), reverse=True)
+
+
+def _leading_months(ledger: Ledger) -> list[str]:
+    """Months whose largest category clearly leads, in one currency."""
+    months = sorted({month_of(row.on) for row in ledger.card_payments()})
+    leading = []
+    for month in months:
+        ranked = category_totals(ledger, month)
+        currencies = {r.currency for r in ledger.card_payments() if month_of(r.on) == month}
+        if (
+            len(currencies) == 1
+            and ranked
+            and (len(ranked) == 1 or ranked[0][0] > ranked[1][0] * Decimal("1.01"))
+        ):
+            leading.append(month)
+    return leading
+
+
+@kind
+class TopCategoryByName(Kind):
+    name = "top_category_by_name"
+    difficulty = "multi_hop"
+    summary = "where a named customer spent most by card in a month"
+
+    def pick(self, rng: random.Random, book: Book) -> Params | None:
+        ledger = pick_ledger(
+            rng,
+            book,
+            lambda found: bool(found.card_payments()) and unique_name(book, found),
+        )
+        if ledger is None:
+            return None
+        months = _leading_months(ledger)
+        if not months:
+            return None
+        month = rng.choice(months)
+        currency = next(r.currency for r in ledger.card_payments() if month_of(r.on) == month)
+        return {"c": ledger.customer_oid, "m": month, "k": currency}
+
+    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+        return (
+            f"On what did {book.names[p['c']]} spend the most by card in "
+            f"{month_label(p['m'])}? Give the spending category."
+        )
+
+    def gold(self, book: Book, p: Params) -> Answer:
+        ledger = book.ledger(p["c"])
+        if ledger is None:
+            return no_customer(p["c"])
+        ranked = category_totals(ledger, p["m"])
+        if not ranked:
+            return NotFound(reason=f"no card payments in {p['m']}")
+        return StringAnswer(value=ranked[0][1])
+
+    def evidence(self, book: Book, p: Params) -> list[Call]:
+        name = book.names.get(p["c"], str(p["c"]))
+        return [
+            evidence.find_customer(name),
+            evidence.spending(p["c"], "category", p["m"], p["m"], p["k"]),
+        ]
+
+    def tolerance(self, book: Book, p: Params) -> Tolerance | None:
+        return None
 
 
 @kind

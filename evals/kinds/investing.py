@@ -344,6 +344,11 @@ class ExpiringDerivatives(Kind):
         )
         if ledger is None:
             return None
+        days = [(p.expiry - book.as_of).days for p in ledger.positions if p.status == "open"]
+        reaching = [w for w in EXPIRY_WINDOWS if any(0 <= d <= w for d in days)]
+        # Mostly a window that holds a position: "none" is too easy a guess to ask often.
+        if reaching and rng.random() < 0.8:
+            return {"c": ledger.customer_oid, "w": rng.choice(reaching)}
         return {"c": ledger.customer_oid, "w": rng.choice(EXPIRY_WINDOWS)}
 
     def ask(self, rng: random.Random, book: Book, p: Params) -> str:
