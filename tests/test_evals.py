@@ -3,6 +3,7 @@ following the state, graded strictly, and out of the agent's reach."""
 
 import asyncio
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
@@ -447,3 +449,25 @@ def test_the_export_writes_the_same_key_as_json_lines(
         cwd=PROJECT, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert refused.returncode == 2 and "kinds: unknown 'fortune'" in refused.stderr
+
+
+def test_the_example_evaluates_a_scripted_agent_end_to_end(live_server: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "examples.evaluate_agent", "--base-url", live_server,
+         "--count", "30", "--seed", "2"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    lines = finished.stdout.splitlines()
+    assert lines[-1] == "score 1.0", finished.stdout
+    assert any(line.startswith("trace: ") and "bank_" in line for line in lines)
+    assert requests.get(f"{live_server}/sandboxes", timeout=10).json() == []
+
+
+def test_the_readme_lists_every_kind_with_an_example() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    section = readme[readme.index("## Evaluating an agent") :]
+    listed = re.findall(
+        r"^\| `([a-z_]+)` \| (lookup|aggregate|multi_hop|unanswerable) \|", section, re.M
+    )
+    assert dict(listed) == {name: kind.difficulty for name, kind in KINDS.items()}
