@@ -6,7 +6,8 @@ the API disagree one of them has a bug, and a test says so.
 """
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from functools import cached_property
@@ -75,20 +76,25 @@ class Position:
 
 @dataclass(frozen=True)
 class Ledger:
-    """Everything one customer has."""
+    """Everything one customer has; the transactions are read when first asked for."""
 
     customer_oid: str
     name: str
     accounts: tuple[Account, ...]
     holdings: dict[str, Decimal]
     """Quantity held of each symbol, over all of the customer's accounts."""
-    rows: tuple[Row, ...]
-    """Oldest first, in booking order."""
     positions: tuple[Position, ...]
+    read_rows: Callable[[], tuple[Row, ...]] = field(repr=False, compare=False)
+
+    @cached_property
+    def rows(self) -> tuple[Row, ...]:
+        """Oldest first, in booking order."""
+        return self.read_rows()
 
     def currencies(self) -> list[str]:
         return sorted({account.currency for account in self.accounts})
 
+    @cached_property
     def card_payments(self) -> list[Row]:
         return [row for row in self.rows if row.kind == "card_payment"]
 
@@ -230,8 +236,24 @@ class Book:
             select(assets.c.symbol, assets.c.quantity).where(assets.c.customer_oid == customer_oid)
         ):
             holdings[symbol] = holdings.get(symbol, Decimal(0)) + quantity
+        d = table(DerivativeTransaction)
+        positions = execute(
+            select(d.c.instrument_type, d.c.underlying_symbol, d.c.expiry_date, d.c.status).where(
+                d.c.customer_oid == customer_oid
+            )
+        )
+        return Ledger(
+            customer_oid=customer_oid,
+            name=name,
+            accounts=tuple(Account(*row) for row in account_rows),
+            holdings={s: q for s, q in holdings.items() if q},
+            positions=tuple(Position(*row) for row in positions),
+            read_rows=lambda: self._read_rows(customer_oid),
+        )
+
+    def _read_rows(self, customer_oid: str) -> tuple[Row, ...]:
         t = table(Transaction)
-        rows = execute(
+        rows = self.session.execute(
             select(
                 t.c.id,
                 t.c.transaction_date,
@@ -247,17 +269,4 @@ class Book:
             .where(t.c.customer_oid == customer_oid)
             .order_by(t.c.transaction_date, t.c.id)
         )
-        d = table(DerivativeTransaction)
-        positions = execute(
-            select(d.c.instrument_type, d.c.underlying_symbol, d.c.expiry_date, d.c.status).where(
-                d.c.customer_oid == customer_oid
-            )
-        )
-        return Ledger(
-            customer_oid=customer_oid,
-            name=name,
-            accounts=tuple(Account(*row) for row in account_rows),
-            holdings={s: q for s, q in holdings.items() if q},
-            rows=tuple(Row(*row) for row in rows),
-            positions=tuple(Position(*row) for row in positions),
-        )
+        return tuple(Row(*row) for row in rows)

@@ -156,7 +156,7 @@ class HoldingValueByName(Kind):
 def category_totals(ledger: Ledger, month: str) -> list[tuple[Decimal, str]]:
     """(spent, category) of the month's card payments, largest first."""
     totals: dict[str, list[Row]] = {}
-    for row in ledger.card_payments():
+    for row in ledger.card_payments:
         if month_of(row.on) == month and row.category:
             totals.setdefault(row.category, []).append(row)
     return sorted(((spent(rows), category) for category, rows in totals.items()), reverse=True)
@@ -164,11 +164,11 @@ def category_totals(ledger: Ledger, month: str) -> list[tuple[Decimal, str]]:
 
 def _leading_months(ledger: Ledger) -> list[str]:
     """Months whose largest category clearly leads, in one currency."""
-    months = sorted({month_of(row.on) for row in ledger.card_payments()})
+    months = sorted({month_of(row.on) for row in ledger.card_payments})
     leading = []
     for month in months:
         ranked = category_totals(ledger, month)
-        currencies = {r.currency for r in ledger.card_payments() if month_of(r.on) == month}
+        currencies = {r.currency for r in ledger.card_payments if month_of(r.on) == month}
         if (
             len(currencies) == 1
             and ranked
@@ -188,7 +188,7 @@ class TopCategoryByName(Kind):
         ledger = pick_ledger(
             rng,
             book,
-            lambda found: bool(found.card_payments()) and unique_name(book, found),
+            lambda found: bool(found.card_payments) and unique_name(book, found),
         )
         if ledger is None:
             return None
@@ -196,7 +196,7 @@ class TopCategoryByName(Kind):
         if not months:
             return None
         month = rng.choice(months)
-        currency = next(r.currency for r in ledger.card_payments() if month_of(r.on) == month)
+        currency = next(r.currency for r in ledger.card_payments if month_of(r.on) == month)
         return {"c": ledger.customer_oid, "m": month, "k": currency}
 
     def ask(self, rng: random.Random, book: Book, p: Params) -> str:
@@ -256,15 +256,15 @@ class EmptyMonth(Kind):
     summary = "spending in a month the customer's statements do not cover"
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
-        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments()))
+        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments))
         if ledger is None:
             return None
         if rng.random() < 0.5:
             month = add_months(month_of(book.as_of), rng.randint(1, 3))
         else:
             month = add_months(month_of(ledger.rows[0].on), -rng.randint(1, 3))
-        category = rng.choice(sorted({r.category or "" for r in ledger.card_payments()} - {""}))
-        currency = ledger.card_payments()[-1].currency
+        category = rng.choice(sorted({r.category or "" for r in ledger.card_payments} - {""}))
+        currency = ledger.card_payments[-1].currency
         return {"c": ledger.customer_oid, "m": month, "g": category, "k": currency}
 
     def ask(self, rng: random.Random, book: Book, p: Params) -> str:

@@ -105,11 +105,11 @@ class CategorySpending(Kind):
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         last_month = month_of(book.as_of)
-        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments()))
+        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments))
         if ledger is None:
             return None
         groups: dict[tuple[str, str], list[Row]] = defaultdict(list)
-        for row in ledger.card_payments():
+        for row in ledger.card_payments:
             if row.category and month_of(row.on) <= last_month:
                 groups[month_of(row.on), row.category].append(row)
         usable = sorted(key for key, rows in groups.items() if _single_currency(rows))
@@ -131,7 +131,7 @@ class CategorySpending(Kind):
             return no_customer(p["c"])
         rows = [
             row
-            for row in ledger.card_payments()
+            for row in ledger.card_payments
             if month_of(row.on) == p["m"] and row.category == p["g"] and row.currency == p["k"]
         ]
         return amount(spent(rows), p["k"])
@@ -147,10 +147,10 @@ class MerchantSpending(Kind):
     summary = "card spending at one merchant between two dates"
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
-        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments()))
+        ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments))
         if ledger is None:
             return None
-        row = rng.choice([r for r in ledger.card_payments() if r.merchant])
+        row = rng.choice([r for r in ledger.card_payments if r.merchant])
         first = row.on - timedelta(days=rng.randint(0, 45))
         last = min(book.as_of, row.on + timedelta(days=rng.randint(0, 75)))
         rows = self._rows(ledger, row.merchant or "", first, last)
@@ -169,7 +169,7 @@ class MerchantSpending(Kind):
     def _rows(ledger: Ledger, merchant: str, first: date, last: date) -> list[Row]:
         return [
             row
-            for row in ledger.card_payments()
+            for row in ledger.card_payments
             if row.merchant == merchant and first <= row.on <= last
         ]
 
@@ -278,7 +278,7 @@ SUBSCRIPTION_MONTHS = 3
 def subscriptions(ledger: Ledger, months: list[str]) -> list[str]:
     """Merchants of subscriptions the customer paid in every one of ``months``."""
     paid: dict[str, set[str]] = defaultdict(set)
-    for row in ledger.card_payments():
+    for row in ledger.card_payments:
         if row.category == "subscriptions" and row.merchant and month_of(row.on) in months:
             paid[row.merchant].add(month_of(row.on))
     return sorted(merchant for merchant, seen in paid.items() if seen == set(months))
