@@ -25,6 +25,7 @@ from api_errors import install_error_handlers, openapi_without_422
 from cache import CacheMiddleware, cacheable_routes, open_cache
 from changes import close_feed
 from db import current_database, open_database
+from evals.schemas import GRADE_BODY_BYTES
 from explorer import ExplorerMiddleware, holdings_value_router
 from mcp_server import build_server
 from middleware import (
@@ -38,6 +39,7 @@ from middleware import (
 )
 from openapi_examples import add_examples
 from routers import ROUTERS, TAGS
+from routers.evals import GRADE_PATH
 from routers.evals import router as evals_router
 from routers.sandboxes import router as sandboxes_router
 from sandboxes.manager import SandboxManager
@@ -163,7 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         read_key=settings.read_api_key.get_secret_value() if settings.read_api_key else None,
     )
     app.add_middleware(ExplorerMiddleware)
-    app.add_middleware(BodyLimitMiddleware)
+    app.add_middleware(BodyLimitMiddleware, larger={GRADE_PATH: GRADE_BODY_BYTES})
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

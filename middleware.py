@@ -10,7 +10,7 @@ import logging
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from contextvars import ContextVar
 
 from starlette.datastructures import Headers
@@ -116,19 +116,27 @@ class RequestContextMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over ``MAX_BODY_BYTES`` with a 413, without reading them whole."""
+    """Refuses request bodies over ``MAX_BODY_BYTES`` (or the path's own limit in ``larger``)
+    with a 413, without reading them whole."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int = MAX_BODY_BYTES,
+        larger: Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.larger = dict(larger or {})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = f"Request body too large: at most {self.max_bytes} bytes are accepted"
+        limit = self.larger.get(scope["path"], self.max_bytes)
+        too_large = f"Request body too large: at most {limit} bytes are accepted"
         declared = Headers(scope=scope).get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
             await send_error(send, scope, 413, too_large)
             return
         received = 0
@@ -141,7 +149,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
+                if received > limit:
                     # Answer now and tell the app the client is gone: the rest is never read.
                     refused = True
                     if not responded:

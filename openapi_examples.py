@@ -31,6 +31,8 @@ EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "read_derivatives": ("GET", f"/customer/{JOHN}/derivatives"),
     "read_market_data": ("GET", "/market-data?symbols=AAPL,BTC"),
     "read_price_history": ("GET", "/market-data/AAPL/history?from=2026-09-28&to=2026-09-30"),
+    "read_questions": ("GET", "/eval/questions?count=2&seed=1"),
+    "grade_answers": ("POST", "/eval/grade"),
     "health": ("GET", "/health"),
     # After the registration above, so that there is someone to delete.
     "delete_customer": ("DELETE", f"/customer/{NEW_CUSTOMER['customer_oid']}"),
@@ -49,11 +51,30 @@ def trimmed(value: Any, base_url: str) -> Any:
     return value
 
 
+def grading_body(examples: dict[str, Any]) -> dict[str, Any]:
+    """The two questions of the key's example answered: the first right, the second not."""
+    from evals.answers import AnswerAdapter, as_written
+
+    first, second = examples["read_questions"]["questions"]
+    return {
+        "answers": [
+            {
+                "question_id": first["question_id"],
+                "answer": as_written(AnswerAdapter.validate_python(first["answer"])),
+            },
+            {"question_id": second["question_id"], "answer": "not found"},
+        ]
+    }
+
+
 def ask(send: Any, base_url: str) -> dict[str, Any]:
     """Every example, from ``send(method, path, json)``, a client bound to a sample bank."""
-    examples = {}
+    examples: dict[str, Any] = {}
     for operation, (method, path) in EXAMPLE_REQUESTS.items():
-        response = send(method, path, NEW_CUSTOMER if method == "POST" else None)
+        body = grading_body(examples) if operation == "grade_answers" else None
+        if method == "POST" and body is None:
+            body = NEW_CUSTOMER
+        response = send(method, path, body)
         if response.status_code != 200:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
         examples[operation] = trimmed(response.json(), base_url)

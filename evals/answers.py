@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, field_serializer
+from pydantic import BaseModel, Field, TypeAdapter, field_serializer
 
 NOT_FOUND_WORDS = frozenset({"not found", "not_found", "no data", "unknown", "unanswerable"})
 
@@ -76,6 +76,7 @@ Answer = Annotated[
     AmountAnswer | NumberAnswer | DateAnswer | StringAnswer | ListAnswer | NotFound,
     Field(discriminator="type"),
 ]
+AnswerAdapter: TypeAdapter[Answer] = TypeAdapter(Answer)
 
 
 def amount(value: Decimal, currency: str, places: int = 2) -> AmountAnswer:
@@ -84,6 +85,19 @@ def amount(value: Decimal, currency: str, places: int = 2) -> AmountAnswer:
 
 def number(value: Decimal | int) -> NumberAnswer:
     return NumberAnswer(value=str(value))
+
+
+def as_written(gold: Answer) -> Any:
+    """The gold answer as an agent would send it to the grader."""
+    match gold:
+        case AmountAnswer():
+            return {"amount": gold.value, "currency": gold.currency}
+        case NotFound():
+            return None
+        case DateAnswer():
+            return gold.value.isoformat()
+        case _:
+            return gold.value
 
 
 class WrongType(ValueError):

@@ -57,6 +57,12 @@ def parse_choice(text: str | None, allowed: Iterable[str], field: str) -> list[s
     return chosen
 
 
+def choice_pattern(allowed: Iterable[str]) -> str:
+    """What ``parse_choice`` accepts, for the schema: known names, commas, spaces."""
+    item = "(" + "|".join(allowed) + ")"
+    return rf"^\s*{item}?\s*(,\s*{item}?\s*)*$"
+
+
 def make_key(
     session: Session,
     *,
@@ -75,8 +81,7 @@ def make_key(
         if (not kinds or kind.name in kinds)
         and (not difficulties or kind.difficulty in difficulties)
     ]
-    if not chosen:
-        raise InvalidInput("kinds: none of the kinds asked for has the difficulty asked for")
+    # No kind of the difficulty asked: an empty key, as when the data has no such question.
     book = Book(session)
     rng = random.Random(f"answer-key:{seed}")
     questions: dict[str, Question] = {}
@@ -115,30 +120,35 @@ def ask(book: Book, rng: random.Random, kind: Kind, params: Params, found: str) 
 
 
 def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
-    """Each answer judged against the gold answer on the current state, with totals."""
+    """Each answer judged against the gold answer on the current state, with totals.
+
+    The first answer to a question counts; a later one is marked ``duplicate`` and left
+    out of the totals. An id this bank did not issue is an ``unknown_question``, counted
+    wrong."""
     book = Book(session)
-    seen: set[str] = set()
+    first: dict[str, int] = {}
     results = []
     for index, given in enumerate(answers):
         key = given.question_id.strip()
-        if key in seen:
-            raise InvalidInput(f"answers[{index}].question_id: answered twice")
-        seen.add(key)
         decoded = read_question_id(key)
-        if decoded is None:
+        if key in first or decoded is None:
+            duplicate = key in first
             results.append(
                 Graded(
                     question_id=given.question_id,
-                    kind=None,
-                    difficulty=None,
-                    status="unknown_question",
+                    kind=decoded[0].name if decoded else None,
+                    difficulty=decoded[0].difficulty if decoded else None,
+                    status="duplicate" if duplicate else "unknown_question",
                     correct=False,
                     expected=None,
                     given=given.answer,
-                    reason="not a question this bank issued",
+                    reason=f"answered before, at answers[{first[key]}]: only that answer counts"
+                    if duplicate
+                    else "not a question this bank issued",
                 )
             )
             continue
+        first[key] = index
         kind, params = decoded
         gold = kind.gold(book, params)
         try:
@@ -157,15 +167,16 @@ def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
                 reason=reason,
             )
         )
+    counted = [result for result in results if result.status != "duplicate"]
     by_kind: dict[str, list[bool]] = defaultdict(list)
     by_difficulty: dict[str, list[bool]] = defaultdict(list)
-    for result in results:
+    for result in counted:
         by_kind[result.kind or "unknown_question"].append(result.correct)
         by_difficulty[result.difficulty or "unknown_question"].append(result.correct)
     order = {name: i for i, name in enumerate([*KINDS, *DIFFICULTIES, "unknown_question"])}
     return Grade(
         as_of=book.as_of,
-        total=tally(r.correct for r in results),
+        total=tally(r.correct for r in counted),
         by_kind={k: tally(v) for k, v in sorted(by_kind.items(), key=lambda i: order[i[0]])},
         by_difficulty={
             k: tally(v) for k, v in sorted(by_difficulty.items(), key=lambda i: order[i[0]])

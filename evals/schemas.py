@@ -11,7 +11,10 @@ from evals.kinds import Difficulty
 from money import Decimal8
 
 MAX_QUESTIONS = 500
-MAX_ANSWERS = 2000
+MAX_ANSWERS = 1000
+GRADE_BODY_BYTES = 1024 * 1024
+"""A grade request may be this large: a thousand answers with their ids, and room to spare
+(every other body stops at 64 KiB)."""
 
 
 class Question(BaseModel):
@@ -71,7 +74,10 @@ class Graded(BaseModel):
     question_id: str
     kind: str | None = Field(description="None for an unknown question.")
     difficulty: Difficulty | None
-    status: str = Field(description="correct, wrong or unknown_question.")
+    status: str = Field(
+        description="correct, wrong, unknown_question (counted wrong) or duplicate (a "
+        "question answered before in this request: not counted)."
+    )
     correct: bool
     expected: Answer | None
     given: JsonValue

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from api_errors import error_responses
 from db import DatabaseDep
 from errors import Forbidden
-from evals.key import grade, make_key, parse_choice
+from evals.key import choice_pattern, grade, make_key, parse_choice
 from evals.kinds import DIFFICULTIES, KINDS
 from evals.schemas import MAX_QUESTIONS, AnswerKey, Grade, GradeRequest
 from middleware import MCP_ACCESS
@@ -55,6 +55,7 @@ async def read_questions(
         Query(
             max_length=1000,
             description="Comma-separated kinds to ask (all by default): " + ", ".join(KINDS),
+            json_schema_extra={"pattern": choice_pattern(KINDS)},
         ),
     ] = None,
     difficulty: Annotated[
@@ -62,6 +63,7 @@ async def read_questions(
         Query(
             max_length=100,
             description="Comma-separated difficulties (all by default): " + ", ".join(DIFFICULTIES),
+            json_schema_extra={"pattern": choice_pattern(DIFFICULTIES)},
         ),
     ] = None,
 ) -> Response:
@@ -82,13 +84,17 @@ async def read_questions(
     )
 
 
+GRADE_PATH = "/eval/grade"
+
+
 @router.post(
-    "/grade",
+    GRADE_PATH.removeprefix("/eval"),
     summary="Grade an agent's answers against the key",
     response_model=Grade,
     responses=error_responses(
-        e400="A malformed body, an answer twice, or an answer that cannot be read as its "
-        "question's type (the field is named)."
+        e400="A malformed body, or an answer that cannot be read as its question's type "
+        "(the field is named).",
+        e413="A body over 1 MiB.",
     ),
 )
 async def grade_answers(body: GradeRequest, database: DatabaseDep) -> Response:

@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 from evals import scripted_agent
-from evals.answers import WrongType, judge
+from evals.answers import AnswerAdapter, WrongType, as_written, judge
 from evals.kinds import DIFFICULTIES, KINDS
 from main import create_app
 from money import CURRENCIES
@@ -109,11 +109,7 @@ def answered_by_agent(key: Key, collect: Callable[[dict[str, Any]], Any]) -> lis
 
 def as_given(gold: dict[str, Any]) -> Any:
     """The gold answer, written as an agent would send it."""
-    if gold["type"] == "amount":
-        return {"amount": gold["value"], "currency": gold["currency"]}
-    if gold["type"] == "not_found":
-        return None
-    return gold["value"]
+    return as_written(AnswerAdapter.validate_python(gold))
 
 
 def wrongs(question: dict[str, Any]) -> list[Any]:
@@ -193,6 +189,8 @@ def test_filters_choose_kinds_and_difficulties(bank: TestClient, sandbox: dict[s
     assert {q["kind"] for q in key["questions"]} == {"net_worth", "subscriptions"}
     key = fetch_key(bank, sandbox, count=12, difficulty="multi_hop, unanswerable")
     assert {q["difficulty"] for q in key["questions"]} == {"multi_hop", "unanswerable"}
+    key = fetch_key(bank, sandbox, count=12, kinds="net_worth", difficulty="lookup")
+    assert key["count"] == 0 and key["questions"] == []
 
 
 def test_the_key_itself_scores_everything_right(bank: TestClient, sandbox: dict[str, str]) -> None:
@@ -316,20 +314,24 @@ def test_bad_grade_requests_are_400_naming_the_field(client: TestClient) -> None
             {"answers": [{"question_id": by_kind["rank_net_worth"], "answer": "John Doe"}]},
             "answers[0].answer",
         ),
-        (
-            {
-                "answers": [
-                    {"question_id": by_kind["holding_quantity"], "answer": 1},
-                    {"question_id": by_kind["holding_quantity"], "answer": 2},
-                ]
-            },
-            "answers[1].question_id",
-        ),
     ]
     for body, field in cases:
         response = client.post("/eval/grade", json=body)
         assert response.status_code == 400, (body, response.text)
         assert field in response.json()["detail"], (body, response.json())
+
+
+def test_only_the_first_answer_to_a_question_counts(client: TestClient) -> None:
+    question = fetch_key(client, count=1, kinds="holding_quantity")["questions"][0]
+    right = as_given(question["answer"])
+    answers = [
+        {"question_id": question["question_id"], "answer": "0"},
+        {"question_id": question["question_id"], "answer": right},
+    ]
+    graded = grade(client, answers)
+    assert [r["status"] for r in graded["results"]] == ["wrong", "duplicate"]
+    assert graded["total"] == {"questions": 1, "correct": 0, "score": 0.0}
+    assert "answers[0]" in graded["results"][1]["reason"]
 
 
 def test_ids_the_bank_did_not_issue_are_unknown_questions(client: TestClient) -> None:
@@ -471,3 +473,17 @@ def test_the_readme_lists_every_kind_with_an_example() -> None:
         r"^\| `([a-z_]+)` \| (lookup|aggregate|multi_hop|unanswerable) \|", section, re.M
     )
     assert dict(listed) == {name: kind.difficulty for name, kind in KINDS.items()}
+
+
+def test_a_large_key_is_graded_in_one_request(bank: TestClient, sandbox: dict[str, str]) -> None:
+    key = fetch_key(bank, sandbox, count=500, seed=21)
+    answers = [{"question_id": q["question_id"], "answer": None} for q in key["questions"]]
+    body = json.dumps({"answers": answers})
+    assert len(body) > 64 * 1024  # more than any other request may send
+    graded = grade(bank, answers, sandbox)
+    assert graded["total"]["questions"] == key["count"] > 300
+    unanswerable = sum(q["difficulty"] == "unanswerable" for q in key["questions"])
+    assert graded["total"]["correct"] == unanswerable
+    too_large = {"answers": [{"question_id": "x" * 1000, "answer": "y" * 1100}] * 1000}
+    response = bank.post("/eval/grade", json=too_large, headers=sandbox)
+    assert response.status_code == 413
