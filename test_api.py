@@ -361,6 +361,9 @@ EXPECTED_RESPONSES = {
     ("/sandboxes/{sandbox_id}/faults", "get"): {"200", "400", "401", "404", "503"},
     ("/sandboxes/{sandbox_id}/faults", "delete"): {"200", "400", "401", "403", "404", "503"},
     ("/sandboxes/{sandbox_id}/requests", "get"): {"200", "400", "401", "404", "503"},
+    # The answer key: 403 for the read key even on GET (the agent must not read it).
+    ("/eval/questions", "get"): {"200", "400", "401", "403", "503"},
+    ("/eval/grade", "post"): {"200", "400", "401", "403", "413", "503"},
     **{
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in ("summary", "assets", "accounts", "transactions", "spending", "derivatives")
