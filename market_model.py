@@ -1,6 +1,6 @@
 """The market both generated books live in: instruments, closes, FX rates, institutions, calendar.
 
-The sample customers (``seed.py``) and the synthetic ones (``synthetic.py``)
+The sample customers (``seed.py``) and the synthetic ones (``synthetic/``)
 trade at these prices, bank with these institutions and book to this
 calendar. Daily returns come from a factor model (common factors times each
 instrument's loadings, plus its own shock), every series a GARCH(1,1) with
