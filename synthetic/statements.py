@@ -7,6 +7,7 @@ fixed order; ``CustomerBook.fill`` calls them in a fixed order too.
 """
 
 from bisect import bisect_right
+from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 
@@ -51,6 +52,35 @@ def _month_days(calendar: str, first: date, last: date) -> tuple[tuple[str, ...]
 class Statements(Book):
     """The flows through a customer's checking and savings accounts."""
 
+    def recurring(
+        self,
+        days: Iterable[date],
+        kind: str,
+        description: str,
+        category: str,
+        cents: int,
+        channel: str,
+        counterparty: str,
+    ) -> None:
+        """The same transaction on the checking account on each of ``days``."""
+        for day in days:
+            self.book(
+                self.checking,
+                day,
+                kind,
+                description,
+                category,
+                cents,
+                self.currency,
+                channel,
+                merchant=counterparty,
+            )
+
+    def first_business_days(self) -> list[date]:
+        """The first business day of each month of the history, up to the market's last."""
+        days = (on_or_after(self.calendar, month) for month in self.months)
+        return [day for day in days if self.start <= day <= AS_OF]
+
     def payroll(self) -> None:
         rng, p, locale = self.rng, self.p, self.locale
         frequency = rng.choice(p.pay)
@@ -84,35 +114,19 @@ class Statements(Book):
             if p.name == "retiree"
             else f"PAYROLL {payer.upper()[:60]} PPD ID {self.index % 9973:04d}"
         )
-        for day in dates:
-            self.book(
-                self.checking,
-                day,
-                "deposit",
-                description,
-                "income",
-                pay,
-                self.currency,
-                "ach",
-                merchant=payer,
-            )
+        self.recurring(dates, "deposit", description, "income", pay, "ach", payer)
         if p.name == "student":
             family = f"{self.name.split()[-1]} family"
             support = rng.randint(2, 8) * 50 * MONEY_UNIT
-            for month in self.months:
-                day = on_or_after(self.calendar, month)
-                if self.start <= day <= AS_OF:
-                    self.book(
-                        self.checking,
-                        day,
-                        "transfer",
-                        f"TRANSFER FROM {family.upper()}",
-                        "transfer",
-                        support,
-                        self.currency,
-                        "transfer",
-                        merchant=family,
-                    )
+            self.recurring(
+                self.first_business_days(),
+                "transfer",
+                f"TRANSFER FROM {family.upper()}",
+                "transfer",
+                support,
+                "transfer",
+                family,
+            )
 
     def receipts(self) -> None:
         """A business is paid by its clients: many receipts a month, by ACH or wire."""
@@ -199,21 +213,9 @@ class Statements(Book):
             landlord = f"{self.locale.last(self.rng)} Property Management"
             payee = landlord
             description = f"RENT {landlord.upper()}"
-        for month in self.months:
-            day = on_or_after(self.calendar, month)
-            if self.start <= day <= AS_OF:
-                self.book(
-                    self.checking,
-                    day,
-                    "withdrawal",
-                    description,
-                    p.housing,
-                    -amount,
-                    self.currency,
-                    "ach",
-                    merchant=payee,
-                    booked=day,
-                )
+        self.recurring(
+            self.first_business_days(), "withdrawal", description, p.housing, -amount, "ach", payee
+        )
 
     def bills(self) -> None:
         """Utilities, phone, insurance and subscriptions: one biller, about the same day and
@@ -502,18 +504,12 @@ class Statements(Book):
         office = self.locale.tax_office
         if country == "DE":
             office = f"{office} {self.city}"
-        for year in (AS_OF.year - 1, AS_OF.year):
-            for month, day_of_month in TAX_MONTHS[country]:
-                day = on_or_after(self.calendar, date(year, month, day_of_month))
-                if self.start <= day <= AS_OF:
-                    self.book(
-                        self.checking,
-                        day,
-                        "withdrawal",
-                        f"{office} ESTIMATED TAX",
-                        "taxes",
-                        -amount,
-                        self.currency,
-                        "ach",
-                        merchant=office,
-                    )
+        due = (
+            on_or_after(self.calendar, date(year, month, day_of_month))
+            for year in (AS_OF.year - 1, AS_OF.year)
+            for month, day_of_month in TAX_MONTHS[country]
+        )
+        days = [day for day in due if self.start <= day <= AS_OF]
+        self.recurring(
+            days, "withdrawal", f"{office} ESTIMATED TAX", "taxes", -amount, "ach", office
+        )
