@@ -69,6 +69,12 @@ def on_or_before(calendar: str, day: date) -> date:
     return day
 
 
+@cache
+def month_end(day: date) -> date:
+    """The last day of ``day``'s month."""
+    return date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(1)
+
+
 def third_friday(year: int, month: int) -> date:
     first = date(year, month, 1)
     return first + timedelta((4 - first.weekday()) % 7 + 14)
@@ -81,7 +87,7 @@ def option_expiry(year: int, month: int) -> date:
 
 def futures_expiry(year: int, month: int) -> date:
     """A COMEX gold contract's last trading day: the third-last business day of its month."""
-    day = date(year + month // 12, month % 12 + 1, 1) - timedelta(1)
+    day = month_end(date(year, month, 1))
     for _ in range(2):
         day = on_or_before("NYSE", day) - timedelta(1)
     return on_or_before("NYSE", day)

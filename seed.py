@@ -20,7 +20,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
-from calendars import on_or_after, on_or_before
+from calendars import month_end, on_or_after, on_or_before
 from db import create_db_engine, create_schema
 from market_model import (
     AS_OF,
@@ -421,10 +421,6 @@ SAMPLE_HOUSING: dict[str, tuple[str, str, str]] = {
 }
 """Each sample's monthly housing payment: category, payee, amount (Robert owns his home)."""
 INCOME_MONTHS = 12
-
-
-def month_end(first: date) -> date:
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(1)
 
 
 _SHOPS = local_merchants()

@@ -11,13 +11,13 @@ import random
 from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 from itertools import accumulate
 from operator import itemgetter
 from typing import TYPE_CHECKING, Any
 
-from calendars import BANKING_CALENDAR
+from calendars import BANKING_CALENDAR, month_end
 from identifiers import make_iban
 from market_model import AS_OF, BBAN_ACCOUNT_DIGITS, IBAN_BANK_CODES
 from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
@@ -93,11 +93,6 @@ class IdCounters:
 @cache
 def iso(day: date) -> str:
     return day.isoformat()
-
-
-@cache
-def month_end(first: date) -> date:
-    return date(first.year + first.month // 12, first.month % 12 + 1, 1) - timedelta(1)
 
 
 class Book:

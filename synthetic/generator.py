@@ -18,6 +18,7 @@ from faker.providers.person.en_US import Provider as AmericanNames
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
+from calendars import month_end
 from identifiers import name_tokens
 from market_model import (
     ALBION_SECURITIES,
@@ -49,7 +50,6 @@ from synthetic.book import (
     IdCounters,
     Locale,
     Picker,
-    month_end,
 )
 from synthetic.investing import Investments
 from synthetic.statements import Statements

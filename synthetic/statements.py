@@ -11,10 +11,10 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 
-from calendars import is_open, on_or_after, on_or_before
+from calendars import is_open, month_end, on_or_after, on_or_before
 from market_model import AS_OF
 from merchants import CATEGORIES, PHONE_CARRIERS, UTILITY_BILLERS, Merchant, local_merchants
-from synthetic.book import INDUSTRIES, MONEY_UNIT, Book, Picker, iso, month_end
+from synthetic.book import INDUSTRIES, MONEY_UNIT, Book, Picker, iso
 
 TAX_MONTHS = {
     "US": ((1, 15), (4, 15), (6, 15), (9, 15)),
