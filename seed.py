@@ -391,21 +391,6 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
     ),
 )
 
-MERCHANTS: dict[str, tuple[str, ...]] = {
-    "groceries": ("Whole Foods Market", "Trader Joe's", "Safeway"),
-    "dining": ("Blue Bottle Coffee", "Chipotle", "The Capital Grille"),
-    "transport": ("Uber", "Shell", "MTA MetroCard"),
-    "utilities": ("ConEdison", "Verizon Fios", "City Water Services"),
-    "entertainment": ("Netflix", "AMC Theatres", "Spotify"),
-    "travel": ("Delta Air Lines", "Marriott Hotels", "Hertz"),
-    "shopping": ("Amazon.com", "Apple Store", "Nordstrom"),
-    "healthcare": ("CVS Pharmacy", "Mount Sinai Medical", "Quest Diagnostics"),
-    "insurance": ("State Farm", "MetLife"),
-    "office": ("WeWork", "Staples Business", "Regus"),
-    "marketing": ("Google Ads", "LinkedIn Marketing", "Meta Ads"),
-    "software": ("Salesforce", "Atlassian", "Amazon Web Services"),
-}
-
 SPENDING_MONTHS = 6
 SAVINGS_RATE = Decimal("0.035")
 BILLED_MONTHLY = ("insurance",)
