@@ -26,7 +26,8 @@ from models import (
     Spending,
     Transaction,
 )
-from seed import SAMPLE_CUSTOMERS, seed_sample_data
+from sample_customers import SAMPLE_CUSTOMERS
+from seed import seed_sample_data
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 SAMPLES = {

@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx2
 import pytest
 
-from seed import SAMPLE_CUSTOMERS
+from sample_customers import SAMPLE_CUSTOMERS
 
 PROJECT = Path(__file__).resolve().parent.parent
 

@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 import mcp_tools
 from db import Database
 from mcp_server import build_server
-from seed import SAMPLE_CUSTOMERS
+from sample_customers import SAMPLE_CUSTOMERS
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 pytestmark = pytest.mark.anyio
