@@ -5,11 +5,11 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from analytics import months_before, weekdays
 from money import to_cents
 from schemas import HoldingsValueHistory, ValuePoint
 from services.portfolio import open_view
 from services.records import list_assets
+from valuation import months_before, weekdays
 
 
 def read_holdings_value_history(

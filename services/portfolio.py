@@ -10,14 +10,7 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from analytics import (
-    PortfolioInputs,
-    cash_by_currency,
-    shares_of_100,
-    spending_totals,
-    summarize,
-    value_holdings,
-)
+from analytics import cash_by_currency, shares_of_100, spending_totals, summarize, value_holdings
 from errors import InvalidInput
 from market_model import INSTRUMENTS
 from schemas import (
@@ -52,6 +45,7 @@ from services.records import (
     read_trades,
     trades_by_symbol,
 )
+from valuation import PortfolioInputs
 
 PORTFOLIO_SECTIONS = (
     "assets",

@@ -18,7 +18,6 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import BindParameter, Result, Table, bindparam, func, select
 from sqlmodel import Session
 
-from analytics import CashEvent, Trade
 from errors import InvalidInput
 from models import Asset, BankAccount, DerivativeTransaction, Institution, Spending, Transaction
 from money import CENT, to_cents
@@ -33,6 +32,7 @@ from schemas import (
     TransactionOut,
 )
 from services.market import MarketSnapshot
+from valuation import CashEvent, Trade
 
 MAX_AMOUNT = 10**15
 

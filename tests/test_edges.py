@@ -8,9 +8,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
 import paging
-from analytics import Trade, average_cost, shares_of_100
+from analytics import average_cost, shares_of_100
 from db import create_db_engine
 from tests.helpers import JOHN
+from valuation import Trade
 
 ROUTES = [
     "/customers",
