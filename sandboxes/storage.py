@@ -21,7 +21,6 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from bulk_load import load_synthetic
 from changes import close_feed
 from db import create_db_engine, schema_head
 from seed import prepare_database
@@ -190,6 +189,9 @@ def _fill(url: str, seed: int, customers: int) -> None:
     try:
         prepare_database(engine)
         if customers:
+            # Serving the API imports this module too; it needs none of the bulk loader's imports.
+            from bulk_load import load_synthetic
+
             load_synthetic(engine, customers, seed, progress=False)
     finally:
         close_feed(engine)
