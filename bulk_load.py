@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 from tqdm import tqdm
 
 import synthetic
-from market_model import ScaledMarket, load_institutions
+from institutions import load_institutions
+from market_model import ScaledMarket
 from models import CUSTOMER_COUNTER, Counter
 from seed import seed_sample_data
 from synthetic import IdCounters

@@ -6,6 +6,7 @@ when a holiday falls on a weekend) for any year, so nothing here lists dates.
 """
 
 from collections.abc import Iterator
+from contextlib import suppress
 from datetime import date, timedelta
 from functools import cache
 
@@ -69,10 +70,26 @@ def on_or_before(calendar: str, day: date) -> date:
     return day
 
 
+TRADING_DAYS_PER_YEAR = 252
+"""Trading days in a year, by the market convention that annualises daily figures."""
+
+
 @cache
 def month_end(day: date) -> date:
     """The last day of ``day``'s month."""
     return date(day.year + day.month // 12, day.month % 12 + 1, 1) - timedelta(1)
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day ``months`` calendar months earlier, clamped to the month's end
+    (and to the first day the calendar has)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    if year < 1:
+        return date.min
+    for last_day in (day.day, 30, 29):
+        with suppress(ValueError):
+            return date(year, month + 1, min(day.day, last_day))
+    return date(year, month + 1, 28)
 
 
 def third_friday(year: int, month: int) -> date:

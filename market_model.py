@@ -21,13 +21,17 @@ from typing import Any, TypeVar
 from sqlalchemy import func, insert
 from sqlmodel import Session, select
 
-from calendars import on_or_after, on_or_before, open_days
-from identifiers import make_iban
+from calendars import (
+    TRADING_DAYS_PER_YEAR,
+    month_end,
+    months_before,
+    on_or_after,
+    on_or_before,
+    open_days,
+)
 from models import (
     AssetType,
     FxRate,
-    Institution,
-    InstitutionType,
     Instrument,
     InstrumentPrice,
     TransactionType,
@@ -38,7 +42,6 @@ AS_OF = date(2026, 9, 30)
 """The bank's "today": the last day with prices, the date every valuation is as of."""
 HISTORY_START = date(2023, 10, 2)
 MARKET_SEED = "dummy-bank-market-v10"
-TRADING_DAYS_PER_YEAR = 252
 
 T = TypeVar("T")
 Amount = TypeVar("Amount", int, Decimal)
@@ -256,8 +259,8 @@ def bond_price(coupon: float, bond_yield: float, day: date, maturity: date) -> f
     periods, previous = 0, maturity
     while previous > day:
         periods += 1
-        previous = _add_months(previous, -6)
-    following = _add_months(previous, 6)
+        previous = months_before(previous, 6)
+    following = months_before(previous, -6)
     elapsed = (day - previous).days / (following - day + (day - previous)).days
     half_coupon, growth = 100.0 * coupon / 2, 1.0 + bond_yield / 2
     value, discount = 0.0, 1.0
@@ -267,17 +270,6 @@ def bond_price(coupon: float, bond_yield: float, day: date, maturity: date) -> f
     value += 100.0 * discount
     dirty = value / (1.0 + bond_yield / 2 * (1.0 - elapsed)) * growth
     return dirty - half_coupon * elapsed
-
-
-def _add_months(day: date, months: int) -> date:
-    year, month = divmod(day.year * 12 + day.month - 1 + months, 12)
-    for last in (31, 30, 29, 28):
-        if day.day <= last or last == 28:
-            try:
-                return date(year, month + 1, min(day.day, last))
-            except ValueError:
-                continue
-    raise ValueError(day)
 
 
 def _bond_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
@@ -357,16 +349,12 @@ def payouts() -> tuple[Payout, ...]:
             continue
         for year in range(HISTORY_START.year, AS_OF.year + 1):
             for month in months:
-                due = date(year, month, min(day, _month_length(year, month)))
+                due = date(year, month, min(day, month_end(date(year, month, 1)).day))
                 pay = on_or_after("US" if spec.currency == "USD" else "DE", due)
                 ex = due if kind == "interest" else on_or_before(spec.calendar, due - timedelta(14))
                 if ex > HISTORY_START and pay <= AS_OF:
                     found.append(Payout(spec.symbol, ex, pay, per_unit, kind))
     return tuple(sorted(found, key=lambda p: (p.pay_date, p.symbol)))
-
-
-def _month_length(year: int, month: int) -> int:
-    return ((date(year + month // 12, month % 12 + 1, 1)) - date(year, month, 1)).days
 
 
 HALF_SPREAD = {
@@ -474,71 +462,6 @@ def load_market_data(session: Session) -> MarketData:
             ],
         )
     return market
-
-
-# --- Institutions -----------------------------------------------------------
-
-GLOBAL_BANK = "Global Bank"
-INVESTMENT_CORP = "Investment Corp"
-CRYPTO_EXCHANGE = "Crypto Exchange"
-HARBORVIEW_BANK = "Harborview Bank"
-RHEINTAL_BANK = "Rheintal Bank AG"
-NORDSTERN_DEPOT = "Nordstern Depot AG"
-THAMESGATE_BANK = "Thamesgate Bank plc"
-ALBION_SECURITIES = "Albion Securities Ltd"
-
-BBAN_ACCOUNT_DIGITS: dict[str, int] = {"DE": 10, "GB": 8}
-"""How many of an account number's last digits follow the bank code in the country's BBAN."""
-
-# Fictional and checksum-valid: ABA numbers from a 9999 block, BICs whose location code has
-# "0" as its second character (SWIFT's mark of a test BIC), IBAN bank codes that agree with
-# the institution's country and BIC.
-INSTITUTIONS: tuple[dict[str, str | None], ...] = (
-    {"name": GLOBAL_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
-     "routing_number": "021999909", "bic": "GLBLUS30"},
-    {"name": INVESTMENT_CORP, "institution_type": InstitutionType.broker.value, "country": "US",
-     "routing_number": "021999912", "bic": "INVCUS40"},
-    {"name": CRYPTO_EXCHANGE, "institution_type": InstitutionType.crypto_exchange.value,
-     "country": "US", "routing_number": None, "bic": None},
-    {"name": HARBORVIEW_BANK, "institution_type": InstitutionType.bank.value, "country": "US",
-     "routing_number": "111999929", "bic": "HRBVUS60"},
-    {"name": RHEINTAL_BANK, "institution_type": InstitutionType.bank.value, "country": "DE",
-     "routing_number": None, "bic": "RHTLDE20"},
-    {"name": NORDSTERN_DEPOT, "institution_type": InstitutionType.broker.value, "country": "DE",
-     "routing_number": None, "bic": "NSTDDE20"},
-    {"name": THAMESGATE_BANK, "institution_type": InstitutionType.bank.value, "country": "GB",
-     "routing_number": None, "bic": "THMSGB20"},
-    {"name": ALBION_SECURITIES, "institution_type": InstitutionType.broker.value,
-     "country": "GB", "routing_number": None, "bic": "ALBNGB20"},
-)  # fmt: skip
-
-IBAN_BANK_CODES: dict[str, str] = {
-    RHEINTAL_BANK: "39999900",
-    NORDSTERN_DEPOT: "70099990",
-    THAMESGATE_BANK: "THMS999901",
-    ALBION_SECURITIES: "ALBN999902",
-}
-"""The national bank code each European institution's IBANs carry (GB: BIC bank id + sort code)."""
-
-
-def load_institutions(session: Session) -> dict[str, int]:
-    """Insert the institutions that are missing; return every institution's id by name."""
-    existing = {i.name: i.id for i in session.exec(select(Institution))}
-    for spec in INSTITUTIONS:
-        if spec["name"] not in existing:
-            institution = Institution.model_validate(spec)
-            session.add(institution)
-            session.flush()
-            existing[institution.name] = institution.id
-    return {name: ident for name, ident in existing.items() if ident is not None}
-
-
-def bank_iban(country: str | None, account_number: str, bank_codes: dict[str, str]) -> str | None:
-    """The IBAN of an account in ``country`` under ``bank_codes``, or None where it has none."""
-    if country is None or country not in bank_codes:
-        return None
-    bban = bank_codes[country] + account_number[-BBAN_ACCOUNT_DIGITS[country] :]
-    return make_iban(country, bban)
 
 
 # --- Bookkeeping both books follow ------------------------------------------

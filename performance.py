@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from itertools import pairwise
 
+from calendars import TRADING_DAYS_PER_YEAR, months_before
 from money import to_cents
 from schemas import Performance, PeriodReturn
 from valuation import (
@@ -17,12 +18,9 @@ from valuation import (
     PERCENT_PLACES,
     Converter,
     PortfolioInputs,
-    months_before,
     percent,
     weekdays,
 )
-
-TRADING_DAYS_PER_YEAR = 252
 
 
 def period_start(as_of: date, months: int) -> date:

@@ -15,11 +15,11 @@ from typing import Any
 from sqlmodel import Session
 
 from calendars import month_end, on_or_after, on_or_before
+from institutions import bank_iban
 from market_model import (
     AS_OF,
     SPECS,
     MarketData,
-    bank_iban,
     execution_price,
     month_starts,
     monthly_spending,

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from market_model import (
+from institutions import (
     CRYPTO_EXCHANGE,
     GLOBAL_BANK,
     IBAN_BANK_CODES,

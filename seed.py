@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlmodel import Session, select
 
 from db import create_db_engine, create_schema
-from market_model import load_institutions, load_market_data
+from institutions import load_institutions
+from market_model import load_market_data
 from models import Customer
 from sample_book import add_sample_customer
 from sample_customers import SAMPLE_CUSTOMERS

@@ -8,7 +8,6 @@ Nothing here touches the database, and everything is ``Decimal``.
 
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -64,18 +63,6 @@ class History:
             index = bisect_right(self.dates, day)
             value = self._answers[day] = self.values[index - 1] if index else None
             return value
-
-
-def months_before(day: date, months: int) -> date:
-    """The same day ``months`` calendar months earlier, clamped to the month's end
-    (and to the first day the calendar has)."""
-    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
-    if year < 1:
-        return date.min
-    for last_day in (day.day, 30, 29):
-        with suppress(ValueError):
-            return date(year, month + 1, min(day.day, last_day))
-    return date(year, month + 1, 28)
 
 
 @lru_cache(maxsize=64)

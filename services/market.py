@@ -19,12 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from calendars import months_before
 from changes import Changes, feed_for
 from errors import InvalidInput, NotFound
 from models import FxRate, Instrument, InstrumentPrice
 from money import BASE_CURRENCY, CURRENCIES
 from schemas import Close, MarketDataResponse, PriceChange, PriceHistory, Quote
-from valuation import Converter, History, months_before, percent
+from valuation import Converter, History, percent
 
 MAX_SYMBOLS = 50
 

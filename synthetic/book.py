@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from calendars import BANKING_CALENDAR, month_end
 from identifiers import make_iban
-from market_model import AS_OF, BBAN_ACCOUNT_DIGITS, IBAN_BANK_CODES
+from institutions import BBAN_ACCOUNT_DIGITS, IBAN_BANK_CODES
+from market_model import AS_OF
 from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from personas import Persona
 

@@ -20,20 +20,16 @@ from sqlmodel import SQLModel
 
 from calendars import month_end
 from identifiers import name_tokens
-from market_model import (
+from institutions import (
     ALBION_SECURITIES,
-    AS_OF,
     GLOBAL_BANK,
     HARBORVIEW_BANK,
     INVESTMENT_CORP,
     NORDSTERN_DEPOT,
     RHEINTAL_BANK,
     THAMESGATE_BANK,
-    ScaledMarket,
-    month_starts,
-    monthly_spending,
-    payouts,
 )
+from market_model import AS_OF, ScaledMarket, month_starts, monthly_spending, payouts
 from merchants import CITIES
 from models import CUSTOMER_TABLES, Customer, CustomerNameToken
 from personas import PERSONAS

@@ -10,7 +10,8 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 from calendars import futures_expiry, on_or_after, on_or_before, option_expiry
-from market_model import AS_OF, CRYPTO_EXCHANGE, SPECS, execution_price
+from institutions import CRYPTO_EXCHANGE
+from market_model import AS_OF, SPECS, execution_price
 from money import PRICE_SCALE, QUANTITY_SCALE
 from pricing import premium_cents
 from synthetic.book import (

@@ -14,8 +14,9 @@ import synthetic
 from bulk_load import load_synthetic
 from db import create_db_engine, create_schema
 from identifiers import is_valid_iban
+from institutions import INSTITUTIONS
 from main import create_app
-from market_model import INSTITUTIONS, ScaledMarket
+from market_model import ScaledMarket
 from settings import Settings
 
 CUSTOMERS = 300
