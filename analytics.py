@@ -16,11 +16,10 @@ from decimal import ROUND_FLOOR, Decimal
 from exposure import derivative_exposure
 from money import to_cents
 from performance import measure_performance
-from schemas import (
+from schemas import AssetOut, BankAccountOut, SpendingOut
+from summary_schemas import (
     Allocation,
     AllocationSlice,
-    AssetOut,
-    BankAccountOut,
     CashBalance,
     CategoryTotal,
     Concentration,
@@ -30,7 +29,6 @@ from schemas import (
     MonthTotal,
     PortfolioSummary,
     SpendingInsight,
-    SpendingOut,
     Totals,
 )
 from valuation import RATE_PLACES, CashEvent, Converter, PortfolioInputs, Trade, percent

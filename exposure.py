@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from money import to_cents
 from pricing import black_scholes
-from schemas import DerivativeExposure, ExpiringPosition, PositionValue
+from summary_schemas import DerivativeExposure, ExpiringPosition, PositionValue
 from valuation import PERCENT_PLACES, Converter, PortfolioInputs
 
 UNIT_PLACES = Decimal("0.0001")

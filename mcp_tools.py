@@ -41,13 +41,13 @@ from schemas import (
     DeleteCustomerResponse,
     DerivativesSection,
     MarketDataResponse,
-    PortfolioSummary,
     PriceHistory,
     RegisterCustomerResponse,
     SpendingSection,
     TransactionsPage,
 )
 from services import customers, market, portfolio
+from summary_schemas import PortfolioSummary
 
 log = logging.getLogger("dummy_bank.mcp")
 

@@ -12,7 +12,7 @@ from itertools import pairwise
 
 from calendars import TRADING_DAYS_PER_YEAR, months_before
 from money import to_cents
-from schemas import Performance, PeriodReturn
+from summary_schemas import Performance, PeriodReturn
 from valuation import (
     HUNDRED,
     PERCENT_PLACES,

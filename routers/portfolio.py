@@ -17,11 +17,11 @@ from schemas import (
     AssetsSection,
     DerivativesSection,
     Portfolio,
-    PortfolioSummary,
     SpendingSection,
     TransactionsPage,
 )
 from services import portfolio
+from summary_schemas import PortfolioSummary
 
 router = APIRouter(
     tags=["portfolio"], responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER)

@@ -21,7 +21,6 @@ from schemas import (
     DerivativeOut,
     DerivativesSection,
     Portfolio,
-    PortfolioSummary,
     SpendingGroup,
     SpendingOut,
     SpendingSection,
@@ -45,6 +44,7 @@ from services.records import (
     read_trades,
     trades_by_symbol,
 )
+from summary_schemas import PortfolioSummary
 from valuation import PortfolioInputs
 
 PORTFOLIO_SECTIONS = (
