@@ -57,6 +57,26 @@ class Kind:
         return list(p.get("cs", []))
 
 
+class CustomerKind(Kind):
+    """A kind about one customer, ``p["c"]``: when that customer is gone, the answer is
+    that there is none; otherwise ``answer`` and ``words`` get the customer's ledger."""
+
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
+        raise NotImplementedError
+
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
+        raise NotImplementedError
+
+    def gold(self, book: Book, p: Params) -> Answer:
+        ledger = book.ledger(p["c"])
+        return no_customer(p["c"]) if ledger is None else self.answer(book, ledger, p)
+
+    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+        ledger = book.ledger(p["c"])
+        assert ledger is not None, "a question is asked only of a customer who is there"
+        return self.words(book, ledger, p)
+
+
 KINDS: dict[str, Kind] = {}
 
 K = TypeVar("K", bound=type[Kind])

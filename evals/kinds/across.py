@@ -18,6 +18,7 @@ from evals.answers import (
 from evals.book import Book, Ledger, Row, cents
 from evals.evidence import Call
 from evals.kinds import (
+    CustomerKind,
     Kind,
     Params,
     add_months,
@@ -28,11 +29,13 @@ from evals.kinds import (
     no_customer,
     pick_ledger,
     unique_name,
-    who,
 )
-from evals.kinds.everyday import spent
+from evals.kinds.everyday import CashInCurrency, CategorySpending, spent
 from evals.kinds.investing import ClosingPrice
 from money import CURRENCIES
+
+CASH, SPENDING, PRICE = CashInCurrency(), CategorySpending(), ClosingPrice()
+"""The kinds whose answers the unanswerable ones give when the data does answer them."""
 
 
 @kind
@@ -115,7 +118,7 @@ class RankNetWorth(Kind):
 
 
 @kind
-class HoldingValueByName(Kind):
+class HoldingValueByName(CustomerKind):
     name = "holding_value_by_name"
     difficulty = "multi_hop"
     summary = "the value of a named customer's holding in a base currency"
@@ -138,10 +141,7 @@ class HoldingValueByName(Kind):
             "latest price?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         quantity = ledger.holdings.get(p["s"], Decimal(0))
         return amount(cents(book.value(p["s"], quantity, p["k"])), p["k"])
 
@@ -179,7 +179,7 @@ def _leading_months(ledger: Ledger) -> list[str]:
 
 
 @kind
-class TopCategoryByName(Kind):
+class TopCategoryByName(CustomerKind):
     name = "top_category_by_name"
     difficulty = "multi_hop"
     summary = "where a named customer spent most by card in a month"
@@ -205,10 +205,7 @@ class TopCategoryByName(Kind):
             f"{month_label(p['m'])}? Give the spending category."
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         ranked = category_totals(ledger, p["m"])
         if not ranked:
             return NotFound(reason=f"no card payments in {p['m']}")
@@ -226,7 +223,7 @@ class TopCategoryByName(Kind):
 
 
 @kind
-class UnknownCustomer(Kind):
+class UnknownCustomer(CustomerKind):
     name = "unknown_customer"
     difficulty = "unanswerable"
     summary = "the cash of a customer ID nobody has"
@@ -238,19 +235,17 @@ class UnknownCustomer(Kind):
     def ask(self, rng: random.Random, book: Book, p: Params) -> str:
         return f"How much cash does customer {p['c']} hold in USD, over all accounts?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
-        cash = sum((a.balance for a in ledger.accounts if a.currency == "USD"), Decimal(0))
-        return amount(cash, "USD")
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
+        return CASH.answer(book, ledger, {**p, "k": "USD"})
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
         return [evidence.customer_exists(p["c"])]
 
 
 @kind
-class EmptyMonth(Kind):
+class EmptyMonth(CustomerKind):
+    """Asked as a category's spending is, of a month the statements do not cover."""
+
     name = "empty_month"
     difficulty = "unanswerable"
     summary = "spending in a month the customer's statements do not cover"
@@ -267,28 +262,16 @@ class EmptyMonth(Kind):
         currency = ledger.card_payments[-1].currency
         return {"c": ledger.customer_oid, "m": month, "g": category, "k": currency}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
-        what = p["g"].replace("_", " ")
-        return f"How much did {who(ledger)} spend on {what} in {month_label(p['m'])}, by card?"
-
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
-        in_month = [row for row in ledger.rows if month_of(row.on) == p["m"]]
-        if not in_month:
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
+        if not any(month_of(row.on) == p["m"] for row in ledger.rows):
             return NotFound(reason=f"the customer's statements have nothing in {p['m']}")
-        payments = [
-            row
-            for row in in_month
-            if row.kind == "card_payment" and row.category == p["g"] and row.currency == p["k"]
-        ]
-        return amount(spent(payments), p["k"])
+        return SPENDING.answer(book, ledger, p)
+
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
+        return SPENDING.words(book, ledger, p)
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
-        return [evidence.spending(p["c"], "category", p["m"], p["m"], p["k"])]
+        return SPENDING.evidence(book, p)
 
 
 @kind
@@ -308,7 +291,7 @@ class UnknownSymbol(Kind):
         return f"What was the closing price of {p['s']} on {day_label(p['d'])}?"
 
     def gold(self, book: Book, p: Params) -> Answer:
-        return ClosingPrice().gold(book, p)
+        return PRICE.gold(book, p)
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
         return [evidence.quotes(p["s"])]

@@ -10,7 +10,7 @@ from evals.answers import EXACT, Answer, ListAnswer, NotFound, Tolerance, amount
 from evals.book import Book, Ledger, Row
 from evals.evidence import Call
 from evals.kinds import (
-    Kind,
+    CustomerKind,
     Params,
     add_months,
     choose,
@@ -18,7 +18,6 @@ from evals.kinds import (
     kind,
     month_label,
     month_of,
-    no_customer,
     pick_ledger,
     who,
 )
@@ -30,7 +29,7 @@ def spent(rows: list[Row]) -> Decimal:
 
 
 @kind
-class AccountBalance(Kind):
+class AccountBalance(CustomerKind):
     name = "account_balance"
     difficulty = "lookup"
     summary = "the balance of one account"
@@ -42,19 +41,14 @@ class AccountBalance(Kind):
         account = rng.choice(ledger.accounts)
         return {"c": ledger.customer_oid, "a": account.number}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         (account,) = [a for a in ledger.accounts if a.number == p["a"]]
         return (
             f"What is the balance of the {account.account_type} account {account.number} "
             f"that {who(ledger)} holds at {account.institution}?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         for account in ledger.accounts:
             if account.number == p["a"]:
                 return amount(account.balance, account.currency)
@@ -65,7 +59,7 @@ class AccountBalance(Kind):
 
 
 @kind
-class CashInCurrency(Kind):
+class CashInCurrency(CustomerKind):
     name = "cash_in_currency"
     difficulty = "aggregate"
     summary = "the cash of all accounts in one currency"
@@ -76,15 +70,10 @@ class CashInCurrency(Kind):
             return None
         return {"c": ledger.customer_oid, "k": rng.choice(ledger.currencies())}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return f"How much cash in {p['k']} does {who(ledger)} have, over all accounts?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         balances = [a.balance for a in ledger.accounts if a.currency == p["k"]]
         return amount(sum(balances, Decimal(0)), p["k"])
 
@@ -98,7 +87,7 @@ def _single_currency(rows: list[Row]) -> str | None:
 
 
 @kind
-class CategorySpending(Kind):
+class CategorySpending(CustomerKind):
     name = "category_spending"
     difficulty = "aggregate"
     summary = "card spending in one category in one month"
@@ -119,16 +108,11 @@ class CategorySpending(Kind):
         currency = _single_currency(groups[chosen])
         return {"c": ledger.customer_oid, "m": chosen[0], "g": chosen[1], "k": currency}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         what = p["g"].replace("_", " ")
         return f"How much did {who(ledger)} spend on {what} in {month_label(p['m'])}, by card?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         rows = [
             row
             for row in ledger.card_payments
@@ -141,7 +125,7 @@ class CategorySpending(Kind):
 
 
 @kind
-class MerchantSpending(Kind):
+class MerchantSpending(CustomerKind):
     name = "merchant_spending"
     difficulty = "aggregate"
     summary = "card spending at one merchant between two dates"
@@ -173,18 +157,13 @@ class MerchantSpending(Kind):
             if row.merchant == merchant and first <= row.on <= last
         ]
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return (
             f"How much did {who(ledger)} spend at {p['n']} from {day_label(p['f'])} "
             f"to {day_label(p['t'])}?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         first, last = date.fromisoformat(p["f"]), date.fromisoformat(p["t"])
         rows = [r for r in self._rows(ledger, p["n"], first, last) if r.currency == p["k"]]
         return amount(spent(rows), p["k"])
@@ -198,7 +177,7 @@ class MerchantSpending(Kind):
 
 
 @kind
-class TransactionCount(Kind):
+class TransactionCount(CustomerKind):
     name = "transaction_count"
     difficulty = "aggregate"
     summary = "how many transactions fall between two dates"
@@ -212,18 +191,13 @@ class TransactionCount(Kind):
         last = middle + timedelta(days=rng.randint(0, 30))
         return {"c": ledger.customer_oid, "f": first.isoformat(), "t": last.isoformat()}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return (
             f"How many transactions did {who(ledger)} have from {day_label(p['f'])} "
             f"to {day_label(p['t'])}, both days included?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         first, last = date.fromisoformat(p["f"]), date.fromisoformat(p["t"])
         return number(sum(1 for row in ledger.rows if first <= row.on <= last))
 
@@ -243,7 +217,7 @@ def _salaries(ledger: Ledger, employer: str) -> list[Row]:
 
 
 @kind
-class LatestSalary(Kind):
+class LatestSalary(CustomerKind):
     name = "latest_salary"
     difficulty = "lookup"
     summary = "the latest salary payment from the customer's employer"
@@ -254,15 +228,10 @@ class LatestSalary(Kind):
             return None
         return {"c": ledger.customer_oid, "n": ledger.employer()}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return f"How much was the latest salary payment {who(ledger)} received from {p['n']}?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         paid = _salaries(ledger, p["n"])
         if not paid:
             return NotFound(reason=f"no salary from {p['n']}")
@@ -290,7 +259,7 @@ def last_months(book: Book) -> list[str]:
 
 
 @kind
-class Subscriptions(Kind):
+class Subscriptions(CustomerKind):
     name = "subscriptions"
     difficulty = "aggregate"
     summary = "the subscriptions paid in each of the last three months"
@@ -300,19 +269,14 @@ class Subscriptions(Kind):
         ledger = pick_ledger(rng, book, lambda found: bool(subscriptions(found, months)))
         return None if ledger is None else {"c": ledger.customer_oid}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         months = last_months(book)
         return (
             f"Which subscriptions did {who(ledger)} pay for in every month from "
             f"{month_label(months[0])} to {month_label(months[-1])}? Name the merchants."
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         return ListAnswer(value=subscriptions(ledger, last_months(book)), ordered=False)
 
     def evidence(self, book: Book, p: Params) -> list[Call]:

@@ -18,7 +18,16 @@ from evals.answers import (
 )
 from evals.book import Book, Ledger, cents
 from evals.evidence import Call
-from evals.kinds import Kind, Params, choose, day_label, kind, no_customer, pick_ledger, who
+from evals.kinds import (
+    CustomerKind,
+    Kind,
+    Params,
+    choose,
+    day_label,
+    kind,
+    pick_ledger,
+    who,
+)
 from money import CURRENCIES
 
 CONVERTED = Tolerance(absolute=Decimal("0.05"), relative=Decimal("0.00001"))
@@ -37,7 +46,7 @@ def price_answer(value: Decimal, currency: str) -> AmountAnswer:
 
 
 @kind
-class HoldingQuantity(Kind):
+class HoldingQuantity(CustomerKind):
     name = "holding_quantity"
     difficulty = "lookup"
     summary = "how many units of one instrument the customer holds"
@@ -48,16 +57,11 @@ class HoldingQuantity(Kind):
             return None
         return {"c": ledger.customer_oid, "s": rng.choice(sorted(ledger.holdings))}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         name = book.instruments[p["s"]][0]
         return f"How many units of {p['s']} ({name}) does {who(ledger)} hold?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         return number(Decimal(quantity_text(ledger.holdings.get(p["s"], Decimal(0)))))
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
@@ -68,7 +72,7 @@ class HoldingQuantity(Kind):
 
 
 @kind
-class LastPurchase(Kind):
+class LastPurchase(CustomerKind):
     name = "last_purchase"
     difficulty = "lookup"
     summary = "the day the customer last bought an instrument"
@@ -79,15 +83,10 @@ class LastPurchase(Kind):
             return None
         return {"c": ledger.customer_oid, "s": rng.choice(_bought(ledger))}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return f"On what day did {who(ledger)} last buy {p['s']}?"
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         days = [row.on for row in ledger.rows if row.kind == "buy" and row.symbol == p["s"]]
         if not days:
             return NotFound(reason=f"the customer never bought {p['s']}")
@@ -118,7 +117,7 @@ def clear_leader(book: Book, ledger: Ledger) -> bool:
 
 
 @kind
-class LargestHolding(Kind):
+class LargestHolding(CustomerKind):
     name = "largest_holding"
     difficulty = "aggregate"
     summary = "the holding with the largest market value"
@@ -127,15 +126,10 @@ class LargestHolding(Kind):
         ledger = pick_ledger(rng, book, lambda found: clear_leader(book, found))
         return None if ledger is None else {"c": ledger.customer_oid}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return f"Which holding of {who(ledger)} is the largest by market value? Give its symbol."
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         ranked = ranked_holdings(book, ledger)
         if not ranked:
             return NotFound(reason="the customer holds no investments")
@@ -167,7 +161,7 @@ def average_cost_basis(ledger: Ledger, symbol: str) -> tuple[Decimal, Decimal] |
 
 
 @kind
-class UnrealizedGain(Kind):
+class UnrealizedGain(CustomerKind):
     name = "unrealized_gain"
     difficulty = "aggregate"
     summary = "a holding's unrealized gain by the average-cost method"
@@ -181,19 +175,14 @@ class UnrealizedGain(Kind):
         symbols = sorted(s for s in ledger.holdings if average_cost_basis(ledger, s))
         return {"c": ledger.customer_oid, "s": rng.choice(symbols)}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         currency = book.instruments[p["s"]][1]
         return (
             f"What is the unrealized gain of {who(ledger)} on {p['s']}, in {currency}, by the "
             "average cost of the units bought?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         basis = average_cost_basis(ledger, p["s"])
         if basis is None:
             return NotFound(reason=f"the customer's {p['s']} trades do not make the holding")
@@ -209,7 +198,7 @@ class UnrealizedGain(Kind):
 
 
 @kind
-class NetWorth(Kind):
+class NetWorth(CustomerKind):
     name = "net_worth"
     difficulty = "aggregate"
     summary = "net worth (cash and investments) in a base currency"
@@ -220,18 +209,13 @@ class NetWorth(Kind):
             return None
         return {"c": ledger.customer_oid, "k": rng.choice(CURRENCIES)}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return (
             f"What is the net worth of {who(ledger)} in {p['k']}: cash plus investments at "
             "the latest prices?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         return amount(book.net_worth(ledger, p["k"]), p["k"])
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
@@ -333,7 +317,7 @@ EXPIRY_WINDOWS = (7, 14, 30, 60, 90)
 
 
 @kind
-class ExpiringDerivatives(Kind):
+class ExpiringDerivatives(CustomerKind):
     name = "expiring_derivatives"
     difficulty = "aggregate"
     summary = "how many open derivative positions expire within N days"
@@ -351,18 +335,13 @@ class ExpiringDerivatives(Kind):
             return {"c": ledger.customer_oid, "w": rng.choice(reaching)}
         return {"c": ledger.customer_oid, "w": rng.choice(EXPIRY_WINDOWS)}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
-        ledger = book.ledger(p["c"])
-        assert ledger is not None
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
         return (
             f"How many open option and futures positions of {who(ledger)} expire within "
             f"{p['w']} days after {day_label(book.as_of)}?"
         )
 
-    def gold(self, book: Book, p: Params) -> Answer:
-        ledger = book.ledger(p["c"])
-        if ledger is None:
-            return no_customer(p["c"])
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         within = [
             position
             for position in ledger.positions
