@@ -43,11 +43,14 @@ class Ledger:
     """Reads raw rows; amounts are stored as integers of 10^-2, 10^-6 and 10^-8."""
 
     def __init__(self, engine: Engine, base: str = "USD") -> None:
-        self.connection = engine.connect()
+        self.engine = engine
         self.base = base
 
     def rows(self, sql: str, **params: Any) -> list[Any]:
-        return list(self.connection.execute(text(sql), params))
+        # A connection per query, given back at once: one held for the ledger's life would
+        # outlive the test's database and be closed only by the garbage collector.
+        with self.engine.connect() as connection:
+            return list(connection.execute(text(sql), params))
 
     def close(self, symbol: str, day: date) -> Decimal | None:
         found = self.rows(
