@@ -84,7 +84,8 @@ def amount(value: Decimal, currency: str, places: int = 2) -> AmountAnswer:
 
 
 def number(value: Decimal | int) -> NumberAnswer:
-    return NumberAnswer(value=str(value))
+    """Written without the storage scale's trailing zeros (50, not 50.00000000)."""
+    return NumberAnswer(value=f"{Decimal(value).normalize():f}")
 
 
 def as_written(gold: Answer) -> Any:

@@ -134,10 +134,16 @@ class Book:
     def names(self) -> dict[str, str]:
         return dict(self.customers)
 
+    @cached_property
+    def _by_name(self) -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for oid, name in self.customers:
+            found.setdefault(name.casefold(), []).append(oid)
+        return found
+
     def named(self, name: str) -> list[str]:
         """Every customer whose name is exactly this one (any case)."""
-        wanted = name.casefold()
-        return [oid for oid, other in self.customers if other.casefold() == wanted]
+        return list(self._by_name.get(name.casefold(), []))
 
     @cached_property
     def instruments(self) -> dict[str, tuple[str, str]]:

@@ -91,26 +91,24 @@ def make_key(
             if len(questions) == count:
                 break
             params = kind.pick(rng, book)
-            found = question_id(kind, params) if params is not None else None
-            if found is None or found in questions:
+            if params is None or (found := question_id(kind, params)) in questions:
                 misses[kind.name] += 1
                 if misses[kind.name] >= MISSES_PER_KIND:
                     chosen.remove(kind)
                 continue
             misses[kind.name] = 0
-            assert params is not None
-            questions[found] = ask(book, rng, kind, params, found)
+            questions[found] = ask(book, kind, params, found)
     ordered = list(questions.values())
     rng.shuffle(ordered)
     return AnswerKey(as_of=book.as_of, seed=seed, count=len(ordered), questions=ordered)
 
 
-def ask(book: Book, rng: random.Random, kind: Kind, params: Params, found: str) -> Question:
+def ask(book: Book, kind: Kind, params: Params, found: str) -> Question:
     return Question(
         question_id=found,
         kind=kind.name,
         difficulty=kind.difficulty,
-        question=kind.ask(rng, book, params),
+        question=kind.ask(book, params),
         answer=kind.gold(book, params),
         tolerance=kind.tolerance(book, params),
         customers=kind.customers(params),

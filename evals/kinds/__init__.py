@@ -35,7 +35,7 @@ class Kind:
         """Parameters of a question this bank can ask, or None when it has none."""
         raise NotImplementedError
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         """The question in plain words, as a user would put it."""
         raise NotImplementedError
 
@@ -71,7 +71,7 @@ class CustomerKind(Kind):
         ledger = book.ledger(p["c"])
         return no_customer(p["c"]) if ledger is None else self.answer(book, ledger, p)
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         ledger = book.ledger(p["c"])
         assert ledger is not None, "a question is asked only of a customer who is there"
         return self.words(book, ledger, p)

@@ -48,7 +48,7 @@ class CustomerByName(Kind):
         ledger = pick_ledger(rng, book, lambda found: unique_name(book, found))
         return None if ledger is None else {"n": ledger.name, "c": ledger.customer_oid}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         return f"What is the customer ID of {p['n']}?"
 
     def gold(self, book: Book, p: Params) -> Answer:
@@ -91,7 +91,7 @@ class RankNetWorth(Kind):
                 return {"cs": chosen, "k": rng.choice(CURRENCIES)}
         return None
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         names = [book.names[c] for c in p["cs"]]
         return (
             f"Rank {', '.join(names[:-1])} and {names[-1]} by net worth in {p['k']}, largest first."
@@ -135,7 +135,7 @@ class HoldingValueByName(CustomerKind):
             "k": rng.choice(CURRENCIES),
         }
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         return (
             f"What are {book.names[p['c']]}'s {p['s']} holdings worth in {p['k']} at the "
             "latest price?"
@@ -199,7 +199,7 @@ class TopCategoryByName(CustomerKind):
         currency = next(r.currency for r in ledger.card_payments if month_of(r.on) == month)
         return {"c": ledger.customer_oid, "m": month, "k": currency}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         return (
             f"On what did {book.names[p['c']]} spend the most by card in "
             f"{month_label(p['m'])}? Give the spending category."
@@ -232,7 +232,7 @@ class UnknownCustomer(CustomerKind):
         made_up = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         return None if made_up in book.names else {"c": made_up}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         return f"How much cash does customer {p['c']} hold in USD, over all accounts?"
 
     def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
@@ -287,7 +287,7 @@ class UnknownSymbol(Kind):
         day = book.as_of - timedelta(days=rng.randint(0, 30))
         return {"s": symbol, "d": day.isoformat()}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         return f"What was the closing price of {p['s']} on {day_label(p['d'])}?"
 
     def gold(self, book: Book, p: Params) -> Answer:

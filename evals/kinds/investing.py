@@ -35,11 +35,6 @@ CONVERTED = Tolerance(absolute=Decimal("0.05"), relative=Decimal("0.00001"))
 be rounded to the cent before the sum, so a few cents either way are the same answer."""
 
 
-def quantity_text(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return text
-
-
 def price_answer(value: Decimal, currency: str) -> AmountAnswer:
     places = max(2, -value.normalize().as_tuple().exponent)  # type: ignore[operator]
     return amount(value, currency, places)
@@ -62,7 +57,7 @@ class HoldingQuantity(CustomerKind):
         return f"How many units of {p['s']} ({name}) does {who(ledger)} hold?"
 
     def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
-        return number(Decimal(quantity_text(ledger.holdings.get(p["s"], Decimal(0)))))
+        return number(ledger.holdings.get(p["s"], Decimal(0)))
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
         return [evidence.holdings(p["c"])]
@@ -240,7 +235,7 @@ class ClosingPrice(Kind):
         day = choose(rng, days)
         return None if day is None else {"s": symbol, "d": day.isoformat()}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         name = book.instruments[p["s"]][0]
         return f"What was the closing price of {p['s']} ({name}) on {day_label(p['d'])}?"
 
@@ -287,7 +282,7 @@ class PriceChange(Kind):
             return None
         return {"s": symbol, "w": rng.choice(sorted(WINDOWS))}
 
-    def ask(self, rng: random.Random, book: Book, p: Params) -> str:
+    def ask(self, book: Book, p: Params) -> str:
         last = book.closes(p["s"])[-1][0]
         return (
             f"By what percentage did the price of {p['s']} change over the "
