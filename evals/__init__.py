@@ -1,3 +1,6 @@
 """The answer key for agent evaluations: questions with gold answers drawn from the bank's
 own state, and a grader (``key.py``); the kinds of question (``kinds/``); a scripted
 stand-in for an agent that answers them through the API (``scripted_agent.py``)."""
+
+ROUTE_PREFIX = "/eval"
+"""Where the answer key is served: the harness's routes, never the agent's."""

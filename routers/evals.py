@@ -13,9 +13,10 @@ from fastapi import APIRouter, Depends, Query, Response
 from api_errors import error_responses
 from db import DatabaseDep
 from errors import Forbidden
+from evals import ROUTE_PREFIX
 from evals.key import choice_pattern, grade, make_key, parse_choice
 from evals.kinds import DIFFICULTIES, KINDS
-from evals.schemas import MAX_QUESTIONS, AnswerKey, Grade, GradeRequest
+from evals.schemas import GRADE_BODY_BYTES, MAX_QUESTIONS, AnswerKey, Grade, GradeRequest
 from middleware import MCP_ACCESS
 from routers.answers import answer
 
@@ -28,8 +29,10 @@ def full_access() -> None:
         )
 
 
+GRADE_PATH = f"{ROUTE_PREFIX}/grade"
+
 router = APIRouter(
-    prefix="/eval",
+    prefix=ROUTE_PREFIX,
     tags=["evaluation"],
     dependencies=[Depends(full_access)],
     responses=error_responses(e403="A read-only API key."),
@@ -84,17 +87,14 @@ async def read_questions(
     )
 
 
-GRADE_PATH = "/eval/grade"
-
-
 @router.post(
-    GRADE_PATH.removeprefix("/eval"),
+    GRADE_PATH.removeprefix(ROUTE_PREFIX),
     summary="Grade an agent's answers against the key",
     response_model=Grade,
     responses=error_responses(
         e400="A malformed body, or an answer that cannot be read as its question's type "
         "(the field is named).",
-        e413="A body over 1 MiB.",
+        e413=f"A body over {GRADE_BODY_BYTES // 1024} KiB.",
     ),
 )
 async def grade_answers(body: GradeRequest, database: DatabaseDep) -> Response:

@@ -15,14 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from db import SANDBOX_DATABASE
 from errors import BankError
+from evals import ROUTE_PREFIX
 from middleware import MCP_FAULT, send_error
 from sandboxes import faults, trace
 from sandboxes.manager import SandboxDatabase, SandboxManager
 
 SANDBOX_HEADER = "x-bank-sandbox"
 FAULT_HEADER = b"x-bank-fault"
-HARNESS_PREFIX = "/eval/"
-"""The answer key's routes: the harness's calls, kept out of the agent's trace and faults."""
 
 
 class SandboxMiddleware:
@@ -47,7 +46,8 @@ class SandboxMiddleware:
             return
         token = SANDBOX_DATABASE.set(database)
         try:
-            if scope["path"].startswith(HARNESS_PREFIX):
+            # The answer key's routes are the harness's calls: out of the agent's trace and faults.
+            if scope["path"].startswith(f"{ROUTE_PREFIX}/"):
                 await self.app(scope, receive, send)
             else:
                 await self._recorded(database, scope, receive, send)
