@@ -40,16 +40,18 @@ async def collect_rest(
     get: Callable[[str, dict[str, str]], Awaitable[tuple[int, Json]]], call: dict[str, Any]
 ) -> Json:
     """The response to one call over REST: ``get(path, query)`` gives (status, body)."""
-    query = dict(call["query"])
-    status, body = await get(call["path"], query)
-    if status >= 400:
-        return {"error": status, "detail": body.get("detail") if isinstance(body, dict) else body}
-    while call["paged"] and body.get("next_cursor"):
-        status, page = await get(call["path"], {**query, "cursor": body["next_cursor"]})
+
+    async def page(cursor: str | None) -> Json:
+        query = {**call["query"], **({"cursor": cursor} if cursor else {})}
+        status, body = await get(call["path"], query)
         if status >= 400:
-            return {"error": status, "detail": page}
-        body = {**page, "transactions": body["transactions"] + page["transactions"]}
-    return body
+            return {
+                "error": status,
+                "detail": body.get("detail") if isinstance(body, dict) else body,
+            }
+        return body
+
+    return await _every_page(page, call["paged"])
 
 
 async def collect_mcp(
@@ -58,17 +60,23 @@ async def collect_mcp(
 ) -> Json:
     """The response to one call over MCP: ``call_tool(name, arguments)`` gives
     (is_error, structured content or the error text)."""
-    arguments = dict(call["mcp_arguments"])
-    failed, body = await call_tool(call["mcp_tool"], arguments)
-    if failed:
-        return {"error": True, "detail": body}
-    while call["paged"] and body.get("next_cursor"):
-        failed, page = await call_tool(
-            call["mcp_tool"], {**arguments, "cursor": body["next_cursor"]}
-        )
-        if failed:
-            return {"error": True, "detail": page}
-        body = {**page, "transactions": body["transactions"] + page["transactions"]}
+
+    async def page(cursor: str | None) -> Json:
+        arguments = {**call["mcp_arguments"], **({"cursor": cursor} if cursor else {})}
+        failed, body = await call_tool(call["mcp_tool"], arguments)
+        return {"error": True, "detail": body} if failed else body
+
+    return await _every_page(page, call["paged"])
+
+
+async def _every_page(page: Callable[[str | None], Awaitable[Json]], paged: bool) -> Json:
+    """The first page, or with ``paged`` every page's transactions in one answer."""
+    body = await page(None)
+    while paged and isinstance(body, dict) and "error" not in body and body.get("next_cursor"):
+        more = await page(body["next_cursor"])
+        if "error" in more:
+            return more
+        body = {**more, "transactions": body["transactions"] + more["transactions"]}
     return body
 
 
