@@ -7,9 +7,11 @@ import subprocess
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx2
 import pytest
+from fastapi.testclient import TestClient
 
 from sample_customers import SAMPLE_CUSTOMERS
 
@@ -63,3 +65,21 @@ def first_answer(
             assert process.poll() is None, "the server exited"
             assert time.monotonic() < deadline, f"no answer from {url} within {seconds:.0f} s"
             time.sleep(0.2)
+
+
+def post_tool_call(
+    client: TestClient, name: str, arguments: dict[str, Any], headers: dict[str, str] | None = None
+) -> Any:
+    """One MCP ``tools/call`` as a JSON-RPC POST to ``/mcp`` (stateless, no session),
+    through a test client; the response, for its status, headers and ``result``."""
+    message = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments},
+    }
+    return client.post(
+        "/mcp",
+        json=message,
+        headers={**(headers or {}), "Accept": "application/json, text/event-stream"},
+    )

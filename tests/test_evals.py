@@ -23,7 +23,7 @@ from evals.kinds import DIFFICULTIES, KINDS
 from main import create_app
 from money import CURRENCIES
 from settings import Settings
-from tests.helpers import JANE, JOHN, PROJECT
+from tests.helpers import JANE, JOHN, PROJECT, post_tool_call
 
 Key = dict[str, Any]
 SYNTHETIC = {"customers": 30, "seed": 11}
@@ -71,17 +71,7 @@ def over_rest(bank: TestClient, headers: dict[str, str]) -> Callable[[dict[str, 
 
 def over_mcp(bank: TestClient, headers: dict[str, str]) -> Callable[[dict[str, Any]], Any]:
     async def call_tool(name: str, arguments: dict[str, Any]) -> tuple[bool, Any]:
-        message = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": name, "arguments": arguments},
-        }
-        response = bank.post(
-            "/mcp",
-            json=message,
-            headers={**headers, "Accept": "application/json, text/event-stream"},
-        )
+        response = post_tool_call(bank, name, arguments, headers)
         assert response.status_code == 200, response.text
         result = response.json()["result"]
         if result.get("isError"):
@@ -422,10 +412,11 @@ def test_the_harness_stays_out_of_the_agents_trace_and_faults(
     response = bank.put(f"/sandboxes/{sandbox_id}/faults", json=rule)
     assert response.status_code == 200, response.text
     assert bank.get(f"/customer/{JOHN}/exists", headers=sandbox).status_code == 500
-    key = fetch_key(bank, sandbox, count=5)
-    assert grade(
+    key = fetch_key(bank, sandbox, count=5)  # each asserts a 200, where a fault gives 500
+    graded = grade(
         bank, [{"question_id": key["questions"][0]["question_id"], "answer": None}], sandbox
     )
+    assert graded["total"]["questions"] == 1 and key["count"] == 5
     calls = bank.get(f"/sandboxes/{sandbox_id}/requests").json()["requests"]
     assert [call["path"] for call in calls] == [f"/customer/{JOHN}/exists"]
 

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from main import create_app
 from settings import Settings
-from tests.helpers import JOHN, PROJECT
+from tests.helpers import JOHN, PROJECT, post_tool_call
 
 NEW = {"name": "Sandbox Person", "customer_oid": "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"}
 
@@ -167,17 +167,7 @@ def test_mcp_over_http_acts_on_the_sandbox(bank: TestClient) -> None:
     bank.delete(f"/customer/{JOHN}", headers=inside(sandbox_id))
 
     def exists(headers: dict[str, str]) -> str:
-        call = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "tools/call",
-            "params": {"name": "bank_customer_exists", "arguments": {"customer_oid": JOHN}},
-        }
-        response = bank.post(
-            "/mcp",
-            json=call,
-            headers={**headers, "Accept": "application/json, text/event-stream"},
-        )
+        response = post_tool_call(bank, "bank_customer_exists", {"customer_oid": JOHN}, headers)
         assert response.status_code == 200, response.text
         result: dict[str, Any] = response.json()["result"]
         return str(result["structuredContent"]["exists"])
@@ -317,17 +307,8 @@ def test_an_mcp_tool_call_fails_as_a_tool_error(bank: TestClient) -> None:
     sandbox_id = create(bank)
     rule = {"match": "mcp bank_customer_exists", "rate": 1.0, "status": 500}
     bank.put(f"/sandboxes/{sandbox_id}/faults", json={"rules": [rule]})
-    call = {
-        "jsonrpc": "2.0",
-        "id": 1,
-        "method": "tools/call",
-        "params": {"name": "bank_customer_exists", "arguments": {"customer_oid": JOHN}},
-    }
-    response = bank.post(
-        "/mcp",
-        json=call,
-        headers={**inside(sandbox_id), "Accept": "application/json, text/event-stream"},
-    )
+    arguments = {"customer_oid": JOHN}
+    response = post_tool_call(bank, "bank_customer_exists", arguments, inside(sandbox_id))
     result = response.json()["result"]
     assert result["isError"] is True
     assert result["content"][0]["text"] == (
