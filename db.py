@@ -19,7 +19,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
-from errors import Overloaded, ServiceUnavailable
+from core.errors import Overloaded, ServiceUnavailable
 
 PROJECT = Path(__file__).resolve().parent
 SQLITE_POOL_SIZE = 40

@@ -1,6 +1,6 @@
 """The Dummy Bank API: settings, lifespan, middleware, error handlers and routers, assembled.
 
-Routes live in ``routers/``, rules in ``services/``, error handling in ``api_errors.py``.
+Routes live in ``api/routes/``, rules in ``services/``, error handling in ``api/http_errors.py``.
 ``python main.py`` serves on BANK_HOST:BANK_PORT (127.0.0.1:3000 by default); ``--help`` for
 its options.
 """
@@ -21,14 +21,9 @@ from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from mcp.server.transport_security import TransportSecuritySettings
 
-from api_errors import install_error_handlers, openapi_without_422
-from cache import CacheMiddleware, cacheable_routes, open_cache
-from changes import close_feed
-from db import current_database, open_database
-from evals.schemas import GRADE_BODY_BYTES
-from explorer import ExplorerMiddleware, holdings_value_router
-from mcp_server import build_server
-from middleware import (
+from api.cache import CacheMiddleware, cacheable_routes, open_cache
+from api.http_errors import install_error_handlers, openapi_without_422
+from api.middleware import (
     AdmissionMiddleware,
     ApiKeyMiddleware,
     BodyLimitMiddleware,
@@ -37,15 +32,20 @@ from middleware import (
     RequestContextMiddleware,
     configure_logging,
 )
-from openapi_examples import add_examples
-from routers import ROUTERS, TAGS
-from routers.evals import GRADE_PATH
-from routers.evals import router as evals_router
-from routers.sandboxes import router as sandboxes_router
+from api.openapi_examples import add_examples
+from api.routes import ROUTERS, TAGS
+from api.routes.evals import GRADE_PATH
+from api.routes.evals import router as evals_router
+from api.routes.sandboxes import router as sandboxes_router
+from api.sandbox_middleware import SandboxMiddleware
+from bank_mcp.server import build_server
+from core.settings import Settings, get_settings, is_ip_address, without_password
+from db import current_database, open_database
+from evals.schemas import GRADE_BODY_BYTES
+from explorer.pages import ExplorerMiddleware, holdings_value_router
 from sandboxes.manager import SandboxManager
-from sandboxes.middleware import SandboxMiddleware
-from seed import prepare_database
-from settings import Settings, get_settings, is_ip_address, without_password
+from services.changes import close_feed
+from synthetic.seeding import prepare_database
 
 log = logging.getLogger("dummy_bank")
 

@@ -3,7 +3,7 @@
 Every table that belongs to a customer carries an indexed ``customer_oid``
 with a real foreign key to ``users`` that cascades on delete, so one
 ``DELETE`` of a customer removes all of its rows in one statement. Amounts,
-prices and quantities are exact (see ``money.py``); dates are ``date``.
+prices and quantities are exact (see ``core/money.py``); dates are ``date``.
 """
 
 from datetime import UTC, date, datetime
@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
+from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
 
 
 class AssetType(StrEnum):

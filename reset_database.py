@@ -9,9 +9,9 @@ import argparse
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
+from core.settings import get_settings
 from db import create_db_engine, create_schema, drop_schema
-from seed import seed_sample_data
-from settings import get_settings
+from synthetic.seeding import seed_sample_data
 
 
 def main() -> None:

@@ -1,62 +1,22 @@
-"""Sample data: deterministic market data and the five sample customers of the contract.
+"""Sample data and its command line: market data, the five sample customers, and more.
 
 ``python seed.py`` fills an empty database and leaves a full one as it is:
 market data is loaded when the bank has none, and each sample customer is
-added only when its CustomerOID is not taken. Everything here is generated
-from fixed seeds, so two fresh installs agree to the cent. Who the samples
-are is in ``sample_customers.py``, how they become rows in ``sample_book.py``;
-this module loads them at start-up and is the command line.
+added only when its CustomerOID is not taken (``synthetic/seeding.py``).
+``--customers N`` tops the bank up with synthetic customers
+(``synthetic/bulk_load.py``). Everything is generated from fixed seeds, so two
+fresh installs agree to the cent.
 """
 
 import argparse
-import time as clock
-
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlmodel import Session, select
 
 from db import create_db_engine, create_schema
-from institutions import load_institutions
-from market_model import load_market_data
-from models import Customer
-from sample_book import add_sample_customer
-from sample_customers import SAMPLE_CUSTOMERS
-
-
-def seed_sample_data(engine: Engine) -> list[str]:
-    """Load market data and every missing sample customer; return the names added."""
-    added = []
-    with Session(engine) as session, session.begin():
-        market = load_market_data(session)
-        institutions = load_institutions(session)
-        taken = set(session.exec(select(Customer.customer_oid)))
-        for index, sample in enumerate(SAMPLE_CUSTOMERS, start=1):
-            if sample.customer_oid not in taken:
-                add_sample_customer(session, sample, index, market, institutions)
-                added.append(sample.name)
-    return added
-
-
-def prepare_database(engine: Engine, *, load_samples: bool = True) -> list[str]:
-    """Create the schema and, on a new database, the sample data; return the names added.
-
-    Several workers may start on one new database at once: whichever loses the
-    race to create a table or a sample customer finds the work done, and goes on.
-    """
-    for attempt in range(5):
-        try:
-            if create_schema(engine) and load_samples:
-                return seed_sample_data(engine)
-            return []
-        except (OperationalError, IntegrityError):
-            if attempt == 4:
-                raise
-            clock.sleep(0.2 * (attempt + 1))
-    return []
+from synthetic.bulk_load import load_synthetic, peak_memory_mib
+from synthetic.seeding import seed_sample_data
 
 
 def main() -> None:
-    from settings import get_settings
+    from core.settings import get_settings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--database-url", default=get_settings().database_url)
@@ -91,9 +51,6 @@ def main() -> None:
     elif not args.customers:
         print("Every sample customer is already there; nothing changed.")
     if args.customers:
-        # Serving the API imports this module too; it needs none of the bulk loader's imports.
-        from bulk_load import load_synthetic, peak_memory_mib
-
         report = load_synthetic(
             engine,
             args.customers,

@@ -14,8 +14,8 @@ from sqlalchemy import Engine, insert, inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, col, func, select
 
+from core.identifiers import is_valid_iban
 from db import create_db_engine
-from identifiers import is_valid_iban
 from models import (
     CUSTOMER_TABLES,
     Asset,
@@ -26,8 +26,8 @@ from models import (
     Spending,
     Transaction,
 )
-from sample_customers import SAMPLE_CUSTOMERS
-from seed import seed_sample_data
+from synthetic.samples import SAMPLE_CUSTOMERS
+from synthetic.seeding import seed_sample_data
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 SAMPLES = {
@@ -614,8 +614,8 @@ def test_seed_is_deterministic(tmp_path_factory: pytest.TempPathFactory) -> None
 def test_first_start_on_an_empty_database_creates_the_samples(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
+    from core.settings import Settings
     from main import create_app
-    from settings import Settings
 
     url = f"sqlite:///{tmp_path_factory.mktemp('fresh')}/new.db"
     with TestClient(create_app(Settings(database_url=url))) as fresh:

@@ -20,8 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from main import create_app
-from settings import Settings
 
 SIZES = (0, 1000)
 """Synthetic customers beside the five samples: the five alone, and a thousand more."""

@@ -11,10 +11,10 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from core.settings import get_settings, without_password
 from evals.key import make_key, parse_choice
 from evals.kinds import DIFFICULTIES, KINDS
 from evals.schemas import MAX_QUESTIONS
-from settings import get_settings, without_password
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -36,8 +36,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from core.errors import BankError
     from db import open_database
-    from errors import BankError
 
     args = parse_args(argv)
     settings = get_settings().model_copy(update={"database_url": args.database_url})

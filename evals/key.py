@@ -12,7 +12,8 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from errors import InvalidInput
+from core.errors import InvalidInput
+from core.paging import seal, unseal
 from evals.answers import WrongType, judge
 from evals.book import Book
 from evals.kinds import DIFFICULTIES, KINDS, Kind, Params
@@ -25,7 +26,6 @@ from evals.schemas import (
     Question,
     Tally,
 )
-from paging import seal, unseal
 
 MISSES_PER_KIND = 8
 """Draws in a row that give nothing new before a kind is left out of the rest of a key."""

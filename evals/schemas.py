@@ -5,10 +5,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
+from core.money import Decimal8
 from evals.answers import Answer, Tolerance
 from evals.evidence import Call
 from evals.kinds import Difficulty
-from money import Decimal8
 
 MAX_QUESTIONS = 500
 MAX_ANSWERS = 1000

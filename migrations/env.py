@@ -7,9 +7,9 @@ from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 import models  # noqa: F401  (registers every table)
+from core.money import ScaledDecimal
+from core.settings import get_settings
 from db import create_db_engine
-from money import ScaledDecimal
-from settings import get_settings
 
 config = context.config
 

@@ -18,14 +18,14 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
-from changes import close_feed
+from core.errors import InvalidInput, Overloaded, ServiceUnavailable, TooMany
+from core.settings import Settings
 from db import Database, create_db_engine
-from errors import InvalidInput, Overloaded, ServiceUnavailable, TooMany
 from models import Sandbox
 from sandboxes import registry, trace
 from sandboxes.faults import FaultPlan, FaultPlanView, FaultRuleView
 from sandboxes.storage import SandboxStorage
-from settings import Settings
+from services.changes import close_feed
 
 log = logging.getLogger("dummy_bank")
 SWEEP_EVERY_S = 5.0

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from changes import BOOKKEEPING, record_change
+from core.errors import InvalidInput, NotFound
 from db import begin_write
-from errors import InvalidInput, NotFound
 from models import Sandbox
+from services.changes import BOOKKEEPING, record_change
 
 SANDBOX_ID = re.compile(r"sbx_[A-Z2-7]{20}")
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import NullPool
 
-from changes import close_feed
 from db import create_db_engine, schema_head
-from seed import prepare_database
+from services.changes import close_feed
+from synthetic.seeding import prepare_database
 
 POSTGRES_PREFIX = "bank_sbx_"
 SPARES = 2
@@ -190,7 +190,7 @@ def _fill(url: str, seed: int, customers: int) -> None:
         prepare_database(engine)
         if customers:
             # Serving the API imports this module too; it needs none of the bulk loader's imports.
-            from bulk_load import load_synthetic
+            from synthetic.bulk_load import load_synthetic
 
             load_synthetic(engine, customers, seed, progress=False)
     finally:

@@ -13,10 +13,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import delete, func, insert, update
 from sqlmodel import Session, col, select
 
-from changes import BOOKKEEPING, record_change
 from db import begin_write
 from models import SandboxCall
 from sandboxes.registry import aware, now
+from services.changes import BOOKKEEPING, record_change
 
 MAX_CALLS = 10_000
 PRUNE_EVERY = 100

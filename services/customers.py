@@ -8,19 +8,19 @@ from sqlalchemy import bindparam, delete, func, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from changes import record_change
+from core.errors import Conflict, InvalidInput, NotFound
+from core.identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
+from core.paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
 from db import begin_write
-from errors import Conflict, InvalidInput, NotFound
-from identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
 from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken
-from paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
-from schemas import (
+from schemas.customers import (
     CustomerExistsResponse,
     CustomerOut,
     CustomersPage,
     DeleteCustomerResponse,
     RegisterCustomerResponse,
 )
+from services.changes import record_change
 
 NAME_MIN, NAME_MAX = 2, 100
 _BIDI_CONTROLS = frozenset(

@@ -5,12 +5,12 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from calendars import months_before
-from money import to_cents
-from schemas import HoldingsValueHistory, ValuePoint
+from analysis.valuation import weekdays
+from core.money import to_cents
+from market.calendars import months_before
+from schemas.portfolio import HoldingsValueHistory, ValuePoint
 from services.portfolio import open_view
 from services.records import list_assets
-from valuation import weekdays
 
 
 def read_holdings_value_history(

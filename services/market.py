@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from calendars import months_before
-from changes import Changes, feed_for
-from errors import InvalidInput, NotFound
+from analysis.valuation import Converter, History, percent
+from core.errors import InvalidInput, NotFound
+from core.money import BASE_CURRENCY, CURRENCIES
+from market.calendars import months_before
 from models import FxRate, Instrument, InstrumentPrice
-from money import BASE_CURRENCY, CURRENCIES
-from schemas import Close, MarketDataResponse, PriceChange, PriceHistory, Quote
-from valuation import Converter, History, percent
+from schemas.market import Close, MarketDataResponse, PriceChange, PriceHistory, Quote
+from services.changes import Changes, feed_for
 
 MAX_SYMBOLS = 50
 

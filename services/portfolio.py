@@ -10,10 +10,18 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
-from analytics import cash_by_currency, shares_of_100, spending_totals, summarize, value_holdings
-from errors import InvalidInput
-from market_model import INSTRUMENTS
-from schemas import (
+from analysis.summary import (
+    cash_by_currency,
+    shares_of_100,
+    spending_totals,
+    summarize,
+    value_holdings,
+)
+from analysis.valuation import PortfolioInputs
+from core.errors import InvalidInput
+from market.model import INSTRUMENTS
+from schemas.customers import UserOut
+from schemas.portfolio import (
     AccountsSection,
     AssetOut,
     AssetsSection,
@@ -26,8 +34,8 @@ from schemas import (
     SpendingSection,
     TransactionOut,
     TransactionsPage,
-    UserOut,
 )
+from schemas.summary import PortfolioSummary
 from services.customers import get_customer
 from services.market import MarketSnapshot, market_snapshot, resolve_currency
 from services.records import (
@@ -44,8 +52,6 @@ from services.records import (
     read_trades,
     trades_by_symbol,
 )
-from summary_schemas import PortfolioSummary
-from valuation import PortfolioInputs
 
 PORTFOLIO_SECTIONS = (
     "assets",

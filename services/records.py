@@ -18,12 +18,13 @@ from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import BindParameter, Result, Table, bindparam, func, select
 from sqlmodel import Session
 
-from errors import InvalidInput
+from analysis.valuation import CashEvent, Trade
+from core.errors import InvalidInput
+from core.money import CENT, to_cents
+from core.paging import TransactionPosition, decode_cursor, encode_cursor, fingerprint
 from models import Asset, BankAccount, DerivativeTransaction, Institution, Spending, Transaction
-from money import CENT, to_cents
-from paging import TransactionPosition, decode_cursor, encode_cursor, fingerprint
-from schemas import (
-    MONTH_PATTERN,
+from schemas.common import MONTH_PATTERN
+from schemas.portfolio import (
     AssetOut,
     BankAccountOut,
     DerivativeOut,
@@ -32,7 +33,6 @@ from schemas import (
     TransactionOut,
 )
 from services.market import MarketSnapshot
-from valuation import CashEvent, Trade
 
 MAX_AMOUNT = 10**15
 

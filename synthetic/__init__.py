@@ -5,11 +5,11 @@ Customer ``i`` of seed ``S`` is generated from its own random stream
 rows to the byte on any machine, however the work is batched. Amounts are
 computed in integer cents; floats only shape the draws.
 
-Each customer has a persona (``personas.py``) that sets income, pay rhythm,
+Each customer has a persona (``personas``) that sets income, pay rhythm,
 spending, housing, cash buffer, savings and portfolio; banks in the country
 of its currency; is paid by a named employer on business days; pays rent or
 a mortgage, utilities, a phone and subscriptions every month; spends by card
-at merchants of its city and online (``merchants.py``); moves money between
+at merchants of its city and online (``market/merchants.py``); moves money between
 its own accounts, earns interest, pays fees and taxes, gets refunds; and
 invests on trading days at the day's price plus spread and commission,
 receiving dividends and coupons. Holdings are the sum of their trades,
@@ -18,30 +18,11 @@ spending the sum of that month's card payments.
 
 ``generator`` draws each customer and writes its rows in batches; ``book``
 holds one customer's accounts and bookings; ``statements`` and ``investing``
-are what fills them. The loader imports what it needs from here.
+are what fills them; ``bulk_load`` streams them into the database. The five
+sample customers of the contract are hand-written (``samples``), become rows
+in ``sample_book`` and are loaded by ``seeding``, which the API's start-up calls.
+
+Imports the market (``market/``), the tables and ``core/``; the samples register
+their customers through ``services.customers``. Only entry points (``seed.py``,
+``main.py``, the MCP server) and ``sandboxes/`` import this package.
 """
-
-from synthetic.book import TRANSACTION_COLUMNS, IdCounters
-from synthetic.generator import (
-    COLUMNS,
-    DEFAULT_HISTORY_MONTHS,
-    TABLES,
-    CustomerGenerator,
-    batches,
-    copy_text,
-    produce,
-    uuid7,
-)
-
-__all__ = [
-    "COLUMNS",
-    "DEFAULT_HISTORY_MONTHS",
-    "TABLES",
-    "TRANSACTION_COLUMNS",
-    "CustomerGenerator",
-    "IdCounters",
-    "batches",
-    "copy_text",
-    "produce",
-    "uuid7",
-]

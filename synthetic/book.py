@@ -15,17 +15,14 @@ from datetime import date
 from functools import cache
 from itertools import accumulate
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from calendars import BANKING_CALENDAR, month_end
-from identifiers import make_iban
-from institutions import BBAN_ACCOUNT_DIGITS, IBAN_BANK_CODES
-from market_model import AS_OF
-from money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
-from personas import Persona
-
-if TYPE_CHECKING:  # the generator makes books; a book reads its market, institutions, months
-    from synthetic.generator import CustomerGenerator
+from core.identifiers import make_iban
+from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
+from market.calendars import BANKING_CALENDAR, month_end
+from market.institutions import BBAN_ACCOUNT_DIGITS, IBAN_BANK_CODES
+from market.model import AS_OF, Payout, ScaledMarket
+from synthetic.personas import Persona
 
 MONEY_UNIT: int = 10**MONEY_SCALE
 PRICE_UNIT: int = 10**PRICE_SCALE
@@ -42,6 +39,17 @@ Booking = tuple[Any, ...]
 """A transaction without its id and customer, in ``TRANSACTION_COLUMNS`` order."""
 BY_DAY = itemgetter(0)
 ACCOUNT, AMOUNT, TYPE, CATEGORY, CURRENCY = 3, 5, 1, 4, 6
+
+
+@dataclass(frozen=True)
+class Backdrop:
+    """What every book of one load is drawn against: the market, the institutions' row ids,
+    the first days of the history's months, and the dividends and coupons paid in it."""
+
+    market: ScaledMarket
+    institutions: dict[str, int]
+    months: tuple[date, ...]
+    payouts: tuple[Payout, ...]
 
 
 class Picker:
@@ -114,7 +122,7 @@ class Book:
 
     def __init__(
         self,
-        generator: "CustomerGenerator",
+        backdrop: Backdrop,
         rng: random.Random,
         index: int,
         oid: str,
@@ -125,7 +133,7 @@ class Book:
         ids: IdCounters,
         rows: dict[str, list[tuple[object, ...]]],
     ) -> None:
-        self.g, self.rng, self.index, self.oid, self.name = generator, rng, index, oid, name
+        self.backdrop, self.rng, self.index, self.oid, self.name = backdrop, rng, index, oid, name
         self.p, self.locale, self.joined, self.ids, self.rows = (
             persona, locale, joined, ids, rows,
         )  # fmt: skip
@@ -146,8 +154,8 @@ class Book:
             country = self.locale.country
             iban = make_iban(country, code + number[-BBAN_ACCOUNT_DIGITS[country] :])
         self.accounts.append(
-            [account_id, self.oid, self.g.institutions[institution], number, iban, account_type,
-             currency, 0, iso(opened)]
+            [account_id, self.oid, self.backdrop.institutions[institution], number, iban,
+             account_type, currency, 0, iso(opened)]
         )  # fmt: skip
         return account_id
 

@@ -18,9 +18,9 @@ from faker.providers.person.en_US import Provider as AmericanNames
 from sqlalchemy import Table
 from sqlmodel import SQLModel
 
-from calendars import month_end
-from identifiers import name_tokens
-from institutions import (
+from core.identifiers import name_tokens
+from market.calendars import month_end
+from market.institutions import (
     ALBION_SECURITIES,
     GLOBAL_BANK,
     HARBORVIEW_BANK,
@@ -29,10 +29,9 @@ from institutions import (
     RHEINTAL_BANK,
     THAMESGATE_BANK,
 )
-from market_model import AS_OF, ScaledMarket, month_starts, monthly_spending, payouts
-from merchants import CITIES
+from market.merchants import CITIES
+from market.model import AS_OF, ScaledMarket, month_starts, monthly_spending, payouts
 from models import CUSTOMER_TABLES, Customer, CustomerNameToken
-from personas import PERSONAS
 from synthetic.book import (
     ACCOUNT,
     AMOUNT,
@@ -43,11 +42,13 @@ from synthetic.book import (
     MONEY_UNIT,
     TRANSACTION_COLUMNS,
     TYPE,
+    Backdrop,
     IdCounters,
     Locale,
     Picker,
 )
 from synthetic.investing import Investments
+from synthetic.personas import PERSONAS
 from synthetic.statements import Statements
 
 # CustomerOIDs are UUIDv7 minted in load order (customer i after customer i-1), which keeps
@@ -123,10 +124,9 @@ class CustomerGenerator:
         history_months: int = DEFAULT_HISTORY_MONTHS,
     ) -> None:
         self.seed = seed
-        self.market = market
-        self.institutions = institutions
-        self.months = tuple(month_starts(AS_OF, history_months))
-        self.payouts = payouts()
+        self.backdrop = Backdrop(
+            market, institutions, tuple(month_starts(AS_OF, history_months)), payouts()
+        )
 
     def generate(
         self, index: int, ids: IdCounters, rows: dict[str, list[tuple[object, ...]]]
@@ -152,7 +152,9 @@ class CustomerGenerator:
             rows["customer_name_tokens"].append((token, user_id))
         if persona.name == "empty":
             return
-        CustomerBook(self, rng, index, oid, name, persona, locale, joined, ids, rows).fill()
+        CustomerBook(
+            self.backdrop, rng, index, oid, name, persona, locale, joined, ids, rows
+        ).fill()
 
 
 class CustomerBook(Statements, Investments):
@@ -166,7 +168,7 @@ class CustomerBook(Statements, Investments):
         self.income = rng.randint(*p.income) * cents
         opened = self.joined + timedelta(rng.randint(0, 45))
         # Every account opens after its owner joined the bank, never before.
-        self.start = max(self.g.months[0], opened)
+        self.start = max(self.backdrop.months[0], opened)
         bank = rng.choice(self.locale.banks)
         self.checking = self.account(bank, "checking", self.currency, opened)
         self.opening_target[self.checking] = int(rng.uniform(*p.buffer_months) * self.income)
@@ -179,7 +181,7 @@ class CustomerBook(Statements, Investments):
                 self.opening_target[self.savings] = int(
                     rng.uniform(*p.savings_months) * self.income
                 )
-        self.months = [m for m in self.g.months if month_end(m) >= self.start]
+        self.months = [m for m in self.backdrop.months if month_end(m) >= self.start]
         self.city = rng.choice(CITIES[self.locale.country])[0]
         if p.business:
             self.receipts()

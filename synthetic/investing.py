@@ -9,11 +9,11 @@ futures. Holdings are the sum of the trades.
 from datetime import date, timedelta
 from decimal import Decimal
 
-from calendars import futures_expiry, on_or_after, on_or_before, option_expiry
-from institutions import CRYPTO_EXCHANGE
-from market_model import AS_OF, SPECS, execution_price
-from money import PRICE_SCALE, QUANTITY_SCALE
-from pricing import premium_cents
+from analysis.pricing import premium_cents
+from core.money import PRICE_SCALE, QUANTITY_SCALE
+from market.calendars import futures_expiry, on_or_after, on_or_before, option_expiry
+from market.institutions import CRYPTO_EXCHANGE
+from market.model import AS_OF, SPECS, execution_price
 from synthetic.book import (
     MONEY_UNIT,
     PRICE_UNIT,
@@ -37,7 +37,7 @@ class Investments(Book):
     """A customer's brokerage and crypto accounts and what is traded in them."""
 
     def invest(self) -> None:
-        rng, p, market = self.rng, self.p, self.g.market
+        rng, p, market = self.rng, self.p, self.backdrop.market
         count = rng.randint(*p.holdings)
         universe = list(p.universe)
         if self.currency == "EUR" and not p.business:
@@ -84,7 +84,7 @@ class Investments(Book):
         self.holdings()
 
     def investment_account(self, symbol: str, opened: date) -> int:
-        market = self.g.market
+        market = self.backdrop.market
         crypto = market.asset_type[symbol] == "crypto"
         currency = market.currency[symbol]
         key = "crypto" if crypto else f"brokerage:{currency}"
@@ -100,12 +100,12 @@ class Investments(Book):
         traded = on_or_after(calendar, day)
         if traded > AS_OF:
             traded = on_or_before(calendar, AS_OF)
-        close = self.g.market.closes[symbol][traded]
-        return traded, execution_price(close, self.g.market.asset_type[symbol], buy=buy)
+        close = self.backdrop.market.closes[symbol][traded]
+        return traded, execution_price(close, self.backdrop.market.asset_type[symbol], buy=buy)
 
     def buy_quantity(self, symbol: str, day: date, amount: int) -> int:
         _, price = self.execution(symbol, day, buy=True)
-        asset_type = self.g.market.asset_type[symbol]
+        asset_type = self.backdrop.market.asset_type[symbol]
         units = amount * PRICE_UNIT // MONEY_UNIT * 10_000 // price
         if asset_type == "bond":
             return max(units // 10_000 // 10 * 10, 0) * QUANTITY_UNIT
@@ -115,7 +115,7 @@ class Investments(Book):
         return units * QUANTITY_UNIT // 10_000
 
     def commission(self, symbol: str, quantity: int, gross: int) -> int:
-        asset_type = self.g.market.asset_type[symbol]
+        asset_type = self.backdrop.market.asset_type[symbol]
         if asset_type == "crypto":
             return max(gross * 5 // 1000, 99)
         if self.locale.country == "DE":
@@ -141,7 +141,7 @@ class Investments(Book):
         if price is None:
             day, price = self.execution(symbol, day, buy=buy)
         gross = _round_div(quantity * price, QUANTITY_UNIT * PRICE_UNIT // MONEY_UNIT)
-        currency = self.g.market.currency[symbol]
+        currency = self.backdrop.market.currency[symbol]
         shown = f"{quantity / QUANTITY_UNIT:g}"
         verb = "BUY" if buy else "SELL"
         settles = (
@@ -184,8 +184,8 @@ class Investments(Book):
 
     def holdings(self) -> None:
         """Pay each dividend and coupon on what was held, then write the holdings."""
-        market = self.g.market
-        for payout in self.g.payouts:
+        market = self.backdrop.market
+        for payout in self.backdrop.payouts:
             trades = self.trades.get(payout.symbol)
             if not trades or payout.pay_date < self.start:
                 continue
@@ -221,7 +221,7 @@ class Investments(Book):
     # --- derivatives ---------------------------------------------------------------------
 
     def derivatives(self) -> None:
-        rng, market = self.rng, self.g.market
+        rng, market = self.rng, self.backdrop.market
         stocks = [
             s
             for s, trades in self.trades.items()
@@ -249,7 +249,7 @@ class Investments(Book):
         return day if day >= low else None
 
     def option(self, account: int, symbol: str) -> None:
-        rng, market = self.rng, self.g.market
+        rng, market = self.rng, self.backdrop.market
         trade_day = self.open_day(max(self.start, AS_OF - timedelta(300)), AS_OF - timedelta(5))
         if trade_day is None:
             return
@@ -352,7 +352,7 @@ class Investments(Book):
         )  # fmt: skip
 
     def future(self, account: int) -> None:
-        rng, market = self.rng, self.g.market
+        rng, market = self.rng, self.backdrop.market
         trade_day = self.open_day(max(self.start, AS_OF - timedelta(300)), AS_OF - timedelta(5))
         if trade_day is None:
             return

@@ -11,9 +11,9 @@ from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import cache
 
-from calendars import is_open, month_end, on_or_after, on_or_before
-from market_model import AS_OF
-from merchants import CATEGORIES, PHONE_CARRIERS, UTILITY_BILLERS, Merchant, local_merchants
+from market.calendars import is_open, month_end, on_or_after, on_or_before
+from market.merchants import CATEGORIES, PHONE_CARRIERS, UTILITY_BILLERS, Merchant, local_merchants
+from market.model import AS_OF
 from synthetic.book import INDUSTRIES, MONEY_UNIT, Book, Picker, iso
 
 TAX_MONTHS = {

@@ -13,7 +13,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
-from sample_customers import SAMPLE_CUSTOMERS
+from synthetic.samples import SAMPLE_CUSTOMERS
 
 PROJECT = Path(__file__).resolve().parent.parent
 

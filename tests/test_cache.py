@@ -15,10 +15,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from core.settings import Settings
 from main import create_app
 from scripts.stress import serve
 from services import portfolio
-from settings import Settings
 from tests.helpers import JANE, JOHN
 
 
@@ -158,8 +158,8 @@ def test_the_banks_own_bookkeeping_forgets_nothing(client: TestClient, engine: E
     would otherwise read as "anything may have changed" and empty every cache."""
     from sqlmodel import Session
 
-    from changes import BOOKKEEPING, record_change
     from db import begin_write
+    from services.changes import BOOKKEEPING, record_change
 
     client.get(f"/user-portfolio/{JOHN}")
     assert client.get("/customers").headers["X-Bank-Cache"] == "miss"

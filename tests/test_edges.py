@@ -7,11 +7,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
-import paging
-from analytics import average_cost, shares_of_100
+from analysis.summary import average_cost, shares_of_100
+from analysis.valuation import Trade
+from core import paging
 from db import create_db_engine
 from tests.helpers import JOHN
-from valuation import Trade
 
 ROUTES = [
     "/customers",

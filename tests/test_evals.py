@@ -17,12 +17,12 @@ import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 
+from core.money import CURRENCIES
+from core.settings import Settings
 from evals import scripted_agent
 from evals.answers import AnswerAdapter, WrongType, as_written, judge
 from evals.kinds import DIFFICULTIES, KINDS
 from main import create_app
-from money import CURRENCIES
-from settings import Settings
 from tests.helpers import JANE, JOHN, PROJECT, post_tool_call
 
 Key = dict[str, Any]

@@ -17,10 +17,10 @@ from fastapi.testclient import TestClient
 from mcp.types import ToolAnnotations
 from starlette.types import Message, Receive, Scope, Send
 
+from api.middleware import BodyLimitMiddleware
+from core.settings import Settings
 from main import create_app
-from middleware import BodyLimitMiddleware
 from scripts.stress import register_storm, run_crash, serve
-from settings import Settings
 from tests.helpers import JOHN, PROJECT, burst
 
 SAME_ID = "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"

@@ -2,8 +2,8 @@
 
 import pytest
 
-from errors import InvalidInput
-from identifiers import is_valid_iban, make_iban, parse_customer_oid
+from core.errors import InvalidInput
+from core.identifiers import is_valid_iban, make_iban, parse_customer_oid
 
 CANONICAL = "550e8400-e29b-41d4-a716-446655440000"
 

@@ -16,10 +16,10 @@ from mcp import Client, ClientSession, StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from sqlalchemy import Engine
 
-import mcp_tools
+from bank_mcp import tools as mcp_tools
+from bank_mcp.server import build_server
 from db import Database
-from mcp_server import build_server
-from sample_customers import SAMPLE_CUSTOMERS
+from synthetic.samples import SAMPLE_CUSTOMERS
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 pytestmark = pytest.mark.anyio

@@ -5,9 +5,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from identifiers import OID_PATTERN
-from openapi_examples import EXAMPLE_REQUESTS, ask, load_examples
-from routers import TAGS
+from api.openapi_examples import EXAMPLE_REQUESTS, ask, load_examples
+from api.routes import TAGS
+from core.identifiers import OID_PATTERN
 
 
 def operations(document: dict[str, Any]) -> list[dict[str, Any]]:

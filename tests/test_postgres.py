@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from core.settings import Settings
 from main import create_app
 from scripts.stress import serve
-from settings import Settings
 from tests.helpers import JOHN, burst
 
 
@@ -88,8 +88,8 @@ def test_a_database_that_is_down_gives_503_fast(postgres_url: str) -> None:
 
 
 def test_bulk_load_uses_copy_and_leaves_ids_in_order(postgres_url: str) -> None:
-    from bulk_load import load_synthetic
     from db import create_db_engine
+    from synthetic.bulk_load import load_synthetic
 
     engine = create_db_engine(postgres_url)
     report = load_synthetic(engine, 60, seed=3, batch_size=25, progress=False)

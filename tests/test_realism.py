@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text
 
-from bulk_load import load_synthetic
-from calendars import is_open, option_expiry
+from core.identifiers import is_valid_iban
 from db import create_db_engine, create_schema
-from identifiers import is_valid_iban
+from market.calendars import is_open, option_expiry
+from synthetic.bulk_load import load_synthetic
 from tests.test_analytics import as_date
 
 CUSTOMERS = 600

@@ -18,12 +18,12 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.types import Message
 
-from cache import ResponseCache, _Entry
-from changes import feed_for
+from api.cache import ResponseCache, _Entry
+from core.settings import Settings
 from main import create_app
 from scripts.stress import free_port, serve
 from services import portfolio
-from settings import Settings
+from services.changes import feed_for
 from tests.helpers import JANE, JOHN, PROJECT, first_answer
 
 MCP_HEADERS = {

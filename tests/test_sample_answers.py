@@ -14,7 +14,7 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from sample_customers import SAMPLE_CUSTOMERS
+from synthetic.samples import SAMPLE_CUSTOMERS
 
 RECORDED = Path(__file__).with_name("sample_answers.json")
 REPLAYED_HEADERS = ("content-type", "link", "x-total-count")

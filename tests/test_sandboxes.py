@@ -13,8 +13,8 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from main import create_app
-from settings import Settings
 from tests.helpers import JOHN, PROJECT, post_tool_call
 
 NEW = {"name": "Sandbox Person", "customer_oid": "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"}

@@ -22,10 +22,10 @@ from schemathesis.core.result import Ok
 from schemathesis.python import asgi
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from core.settings import Settings
 from db import create_db_engine
 from main import create_app
-from seed import prepare_database
-from settings import Settings
+from synthetic.seeding import prepare_database
 
 SEED = 20240601
 MAX_EXAMPLES = 300

@@ -10,14 +10,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
-import synthetic
-from bulk_load import load_synthetic
+from core.identifiers import is_valid_iban
+from core.settings import Settings
 from db import create_db_engine, create_schema
-from identifiers import is_valid_iban
-from institutions import INSTITUTIONS
 from main import create_app
-from market_model import ScaledMarket
-from settings import Settings
+from market.institutions import INSTITUTIONS
+from market.model import ScaledMarket
+from synthetic import generator as synthetic
+from synthetic.book import IdCounters
+from synthetic.bulk_load import load_synthetic
 
 CUSTOMERS = 300
 
@@ -188,7 +189,7 @@ def test_generated_tuples_line_up_with_their_tables() -> None:
     # must fit the column it lands in (type, nullability, length, date format).
     institutions = {str(spec["name"]): n for n, spec in enumerate(INSTITUTIONS, start=1)}
     generator = synthetic.CustomerGenerator(42, ScaledMarket.generated(), institutions)
-    ids = synthetic.IdCounters({table.name: 1 for table in synthetic.TABLES if "id" in table.c})
+    ids = IdCounters({table.name: 1 for table in synthetic.TABLES if "id" in table.c})
     ((_, rows),) = synthetic.batches(generator, ids, 0, 200, 200)
     for table in synthetic.TABLES:
         assert rows[table.name], table.name

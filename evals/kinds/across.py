@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 from decimal import Decimal
 
+from core.money import CURRENCIES
 from evals import evidence
 from evals.answers import (
     Answer,
@@ -17,7 +18,7 @@ from evals.answers import (
 )
 from evals.book import Book, Ledger, Row, cents
 from evals.evidence import Call
-from evals.kinds import (
+from evals.kinds.base import (
     CustomerKind,
     Kind,
     Params,
@@ -32,7 +33,6 @@ from evals.kinds import (
 )
 from evals.kinds.everyday import CashInCurrency, CategorySpending, spent
 from evals.kinds.investing import ClosingPrice
-from money import CURRENCIES
 
 CASH, SPENDING, PRICE = CashInCurrency(), CategorySpending(), ClosingPrice()
 """The kinds whose answers the unanswerable ones give when the data does answer them."""

@@ -9,7 +9,7 @@ from evals import evidence
 from evals.answers import EXACT, Answer, ListAnswer, NotFound, Tolerance, amount, number
 from evals.book import Book, Ledger, Row
 from evals.evidence import Call
-from evals.kinds import (
+from evals.kinds.base import (
     CustomerKind,
     Params,
     add_months,

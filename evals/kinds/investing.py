@@ -4,6 +4,7 @@ import random
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from core.money import CURRENCIES
 from evals import evidence
 from evals.answers import (
     EXACT,
@@ -18,7 +19,7 @@ from evals.answers import (
 )
 from evals.book import Book, Ledger, cents
 from evals.evidence import Call
-from evals.kinds import (
+from evals.kinds.base import (
     CustomerKind,
     Kind,
     Params,
@@ -28,7 +29,6 @@ from evals.kinds import (
     pick_ledger,
     who,
 )
-from money import CURRENCIES
 
 CONVERTED = Tolerance(absolute=Decimal("0.05"), relative=Decimal("0.00001"))
 """Figures summed over holdings and accounts converted at the day's rates: each line may

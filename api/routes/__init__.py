@@ -1,0 +1,41 @@
+"""The REST routes, one router per domain; ``main.py`` includes ``ROUTERS`` in this order,
+then the sandboxes' and the answer key's routers. A handler parses, calls a service and
+answers; the rules live in ``services/``. Only ``main.py`` imports the routers."""
+
+from typing import Any
+
+from api.routes import customers, market, portfolio, system
+
+ROUTERS = (customers.router, portfolio.router, market.router, system.router)
+
+TAGS: list[dict[str, Any]] = [
+    {
+        "name": "customers",
+        "description": "Who banks here: list and search customers (a page at a time), "
+        "check whether an id is registered, register and delete customers.",
+    },
+    {
+        "name": "portfolio",
+        "description": "One customer's money: the whole portfolio, or one section of it "
+        "(summary, holdings, accounts, transactions, spending, derivatives), valued in "
+        "USD, EUR or GBP as of the market's last day. Start with the summary.",
+    },
+    {
+        "name": "market data",
+        "description": "The instruments the bank prices: latest closes with their changes, "
+        "and each one's daily history.",
+    },
+    {"name": "system", "description": "Whether the service and its database are up."},
+    {
+        "name": "sandboxes",
+        "description": "Isolated banks, one per test or evaluation episode: create one, send "
+        "its id as the X-Bank-Sandbox header, reset it, delete it.",
+    },
+    {
+        "name": "evaluation",
+        "description": "The answer key for evaluating an agent: questions with gold answers "
+        "computed from the bank's (or a sandbox's) current state, and a grader. For the "
+        "harness only: no MCP tool reaches them, and they need the full API key.",
+    },
+]
+"""The tags' descriptions, in the order the documentation shows them."""

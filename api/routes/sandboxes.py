@@ -1,0 +1,250 @@
+"""Sandboxes: create an isolated bank, list, read, reset and delete them."""
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.http_errors import error_responses
+from core.errors import InvalidInput
+from models import Sandbox
+from sandboxes import registry, trace
+from sandboxes.faults import FaultPlan, FaultPlanView
+from sandboxes.manager import SandboxManager
+from sandboxes.trace import CallPage
+
+router = APIRouter(tags=["sandboxes"])
+
+
+class SandboxCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = Field(default=0, ge=0, le=2**31 - 1, description="Seed of the synthetic customers.")
+    customers: int = Field(
+        default=0,
+        ge=0,
+        description="Synthetic customers beside the five samples (at most "
+        "BANK_SANDBOX_MAX_CUSTOMERS, 1,000 by default).",
+    )
+    label: str = Field(default="", max_length=100, description="A name for people reading lists.")
+
+
+class SandboxPublic(BaseModel):
+    sandbox_id: str = Field(description="Send it as the X-Bank-Sandbox header to act on it.")
+    label: str
+    seed: int
+    customers: int = Field(description="Synthetic customers beside the five samples.")
+    created_at: datetime
+    reset_at: datetime = Field(description="When it was last put back as created.")
+    expires_at: datetime = Field(description="Pushed back by every request made in it.")
+
+
+class SandboxDeleted(BaseModel):
+    sandbox_id: str
+    message: str
+
+
+EXAMPLE = {
+    "sandbox_id": "sbx_ABCDEFGHIJKLMNOPQRST",
+    "label": "episode 1",
+    "seed": 0,
+    "customers": 0,
+    "created_at": "2026-11-26T04:00:00Z",
+    "reset_at": "2026-11-26T04:00:00Z",
+    "expires_at": "2026-11-26T05:00:00Z",
+}
+
+
+FAULTS_EXAMPLE = {
+    "seed": 7,
+    "rules": [
+        {
+            "match": "GET /user-portfolio/*",
+            "rate": 0.25,
+            "status": 503,
+            "delay_ms": 0,
+            "retry_after_s": 2,
+            "fired": 3,
+        }
+    ],
+}
+TRACE_EXAMPLE = {
+    "requests": [
+        {
+            "number": 1,
+            "called_at": "2026-11-26T04:00:01Z",
+            "method": "POST",
+            "path": "/mcp",
+            "tool": "bank_portfolio_summary",
+            "arguments": {"customer_oid": "550e8400-e29b-41d4-a716-446655440001"},
+            "status": 200,
+            "latency_ms": 12.5,
+            "fault": None,
+        }
+    ],
+    "next_cursor": None,
+}
+
+
+def _example(value: Any, status_code: int = 200) -> dict[int | str, dict[str, Any]]:
+    return {status_code: {"content": {"application/json": {"example": value}}}}
+
+
+def _manager(request: Request) -> SandboxManager:
+    manager: SandboxManager = request.app.state.sandboxes
+    return manager
+
+
+def _public(sandbox: Sandbox) -> SandboxPublic:
+    return SandboxPublic.model_validate(sandbox, from_attributes=True)
+
+
+@router.post(
+    "/sandboxes",
+    summary="Create a sandbox bank",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SandboxPublic,
+    responses={
+        **error_responses(
+            e400="A field is out of bounds (named)", e429="Too many sandboxes; see Retry-After"
+        ),
+        **_example(EXAMPLE, 201),
+    },
+)
+async def create_sandbox(request: Request, body: SandboxCreate | None = None) -> SandboxPublic:
+    """A new isolated bank: the five samples and ``customers`` synthetic ones of ``seed``."""
+    body = body or SandboxCreate()
+    created = await _manager(request).create(body.seed, body.customers, body.label)
+    return _public(created)
+
+
+@router.get(
+    "/sandboxes",
+    summary="List live sandboxes",
+    response_model=list[SandboxPublic],
+    responses={**error_responses(), **_example([EXAMPLE])},
+)
+async def read_sandboxes(request: Request) -> list[SandboxPublic]:
+    """Every live sandbox of this server, oldest first."""
+    found = await _manager(request).main.run(registry.list_live)
+    return [_public(sandbox) for sandbox in found]
+
+
+@router.get(
+    "/sandboxes/{sandbox_id}",
+    summary="One sandbox",
+    response_model=SandboxPublic,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example(EXAMPLE),
+    },
+)
+async def read_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
+    """The sandbox; 404 once deleted or expired."""
+    return _public(await _manager(request).find(sandbox_id))
+
+
+@router.post(
+    "/sandboxes/{sandbox_id}/reset",
+    summary="Put a sandbox back as it was created",
+    response_model=SandboxPublic,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example(EXAMPLE),
+    },
+)
+async def reset_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
+    """Every write made in it is gone; requests running meanwhile see before or after."""
+    return _public(await _manager(request).reset(sandbox_id))
+
+
+@router.delete(
+    "/sandboxes/{sandbox_id}",
+    summary="Delete a sandbox",
+    response_model=SandboxDeleted,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example({"sandbox_id": EXAMPLE["sandbox_id"], "message": "Sandbox deleted"}),
+    },
+)
+async def delete_sandbox(sandbox_id: str, request: Request) -> SandboxDeleted:
+    """The sandbox and its data are gone; requests still running in it end with 404."""
+    deleted = await _manager(request).delete(sandbox_id)
+    return SandboxDeleted(sandbox_id=deleted.sandbox_id, message="Sandbox deleted")
+
+
+@router.put(
+    "/sandboxes/{sandbox_id}/faults",
+    summary="Set a sandbox's fault rules",
+    response_model=FaultPlanView,
+    responses={
+        **error_responses(e400="A rule is malformed (named)", e404="No such sandbox"),
+        **_example(FAULTS_EXAMPLE),
+    },
+)
+async def set_sandbox_faults(sandbox_id: str, plan: FaultPlan, request: Request) -> FaultPlanView:
+    """Replace the rules; which calls fail depends only on the seed and the calls' order."""
+    return await _manager(request).set_faults(sandbox_id, plan)
+
+
+@router.get(
+    "/sandboxes/{sandbox_id}/faults",
+    summary="A sandbox's fault rules and how often each fired",
+    response_model=FaultPlanView,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example(FAULTS_EXAMPLE),
+    },
+)
+async def read_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanView:
+    """The rules, each with the calls it failed or delayed since creation or reset."""
+    return await _manager(request).read_faults(sandbox_id)
+
+
+@router.delete(
+    "/sandboxes/{sandbox_id}/faults",
+    summary="Clear a sandbox's fault rules",
+    response_model=FaultPlanView,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example({"seed": 0, "rules": []}),
+    },
+)
+async def clear_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanView:
+    """No call fails any more (the trace keeps what happened)."""
+    return await _manager(request).set_faults(sandbox_id, FaultPlan())
+
+
+@router.get(
+    "/sandboxes/{sandbox_id}/requests",
+    summary="The calls made in a sandbox",
+    response_model=CallPage,
+    responses={
+        **error_responses(e400="Malformed id or cursor", e404="No such sandbox"),
+        **_example(TRACE_EXAMPLE),
+    },
+)
+async def read_sandbox_requests(
+    sandbox_id: str,
+    request: Request,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Calls per page.")] = 100,
+    cursor: Annotated[
+        str | None, Query(max_length=20, description="next_cursor of the page before.")
+    ] = None,
+) -> CallPage:
+    """Every call since creation or reset, oldest first, a page at a time."""
+    after = _cursor(cursor)
+    database = await _manager(request).database_for(sandbox_id)
+    page: CallPage = await database.run_on_copy(
+        lambda session: trace.read_calls(session, after, limit)
+    )
+    return page
+
+
+def _cursor(cursor: str | None) -> int:
+    if cursor is None:
+        return 0
+    if not cursor.isdigit():
+        raise InvalidInput(f"cursor: '{cursor[:20]}' is not a next_cursor of this trace")
+    return int(cursor)

@@ -1,0 +1,210 @@
+"""The bank as an MCP server: the tools of ``tools``, resources and a prompt.
+
+Writes (register, delete) exist only when the server is built with them allowed
+(``BANK_MCP_ALLOW_WRITES=true``); a read-only API key sees and may call only the
+read tools. ``python mcp_server.py`` serves over stdio; the REST app mounts the
+same server over streamable HTTP at ``/mcp``.
+"""
+
+import argparse
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceError
+from mcp.types import CallToolResult, InputRequiredResult
+from mcp.types import Tool as MCPTool
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session
+
+from api.middleware import MCP_ACCESS, MCP_FAULT
+from bank_mcp.tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
+from core.errors import BankError
+from db import Database
+from services import customers, portfolio
+
+INSTRUCTIONS = """\
+Dummy Bank: a sandbox bank with realistic, deterministic customer portfolios.
+Start with bank_find_customers to get a customer_oid, then bank_portfolio_summary
+for the analysed overview (net worth, allocation, performance, risk, spending).
+Drill down with bank_holdings, bank_accounts, bank_transactions (filtered and
+paged), bank_spending and bank_derivatives; bank_market_data quotes symbols and
+bank_price_history gives one symbol's daily closes.
+Amounts are exact decimals; every valuation is as of the market's last day."""
+
+
+class BankMcpServer(MCPServer):
+    """An MCP server that knows where its tools find the database (the app's, once started)."""
+
+    def __init__(self, database: Callable[[], Database]) -> None:
+        super().__init__(
+            "dummy-bank",
+            title="Dummy Bank",
+            instructions=INSTRUCTIONS,
+            version="1.0.0",
+            log_level="WARNING",
+        )
+        self.database = database
+
+    async def write_tool_names(self) -> set[str]:
+        """The tools registered here that may change data, judged by their own annotations."""
+        return {t.name for t in await super().list_tools() if is_write_tool(t.annotations)}
+
+    async def list_tools(self) -> list[MCPTool]:
+        """Every tool, or only the read tools for a read-only key."""
+        tools = await super().list_tools()
+        if MCP_ACCESS.get() == "read":
+            return [t for t in tools if not is_write_tool(t.annotations)]
+        return tools
+
+    async def call_tool(
+        self, name: str, arguments: dict[str, Any], context: Context | None = None
+    ) -> CallToolResult | InputRequiredResult:
+        """Calls as REST would take them: unknown or bad arguments and writes with a read-only
+        key are tool errors naming the argument and the rule, in the API's own words."""
+        injected = MCP_FAULT.get()
+        if injected is not None:
+            return tool_error(injected)
+        found = self._tool_manager.get_tool(name)
+        if found is not None:
+            if MCP_ACCESS.get() == "read" and is_write_tool(found.annotations):
+                return tool_error("This API key may only call read tools")
+            fields = found.fn_metadata.arg_model.model_fields
+            known = {field.alias or key for key, field in fields.items()}
+            unknown = sorted(set(arguments) - known)
+            if unknown:
+                shown = ", ".join(f"'{key[:40]}'" for key in unknown[:5])
+                return tool_error(f"Invalid arguments: {shown}: unknown argument, not allowed")
+            try:
+                found.fn_metadata.arg_model.model_validate(arguments)
+            except ValidationError as error:
+                return tool_error(describe_argument_errors(error))
+        return await super().call_tool(name, arguments, context)
+
+
+def build_server(database: Callable[[], Database], *, allow_writes: bool) -> BankMcpServer:
+    """An MCP server whose tools run their work on ``database()``.
+
+    The write tools are registered only when ``allow_writes`` is set.
+    """
+    server = BankMcpServer(database)
+    for spec in TOOLS:
+        if allow_writes or not spec.writes:
+            server.add_tool(
+                spec.function,
+                name=spec.name,
+                title=spec.title,
+                description=spec.description,
+                annotations=spec.annotations,
+            )
+    _add_resources_and_prompts(server)
+    return server
+
+
+def _add_resources_and_prompts(server: BankMcpServer) -> None:
+    async def read_resource(call: Callable[[Session], BaseModel]) -> str:
+        """Resources speak JSON; a domain error is a resource error with the REST wording."""
+        try:
+            found = await server.database().run(call)
+        except BankError as error:
+            raise ResourceError(error.detail) from None
+        return found.model_dump_json()
+
+    @server.resource(
+        "bank://customers",
+        name="customers",
+        title="Customers",
+        mime_type="application/json",
+        description="The first 100 customers (customer_oid and name) and how many there are.",
+    )
+    async def customers_resource() -> str:
+        return await read_resource(lambda s: customers.search_customers(s, limit=100))
+
+    @server.resource(
+        "bank://customers/{customer_oid}/summary",
+        name="customer_summary",
+        title="Portfolio summary",
+        mime_type="application/json",
+        description="One customer's portfolio summary in US dollars.",
+    )
+    async def summary_resource(customer_oid: str) -> str:
+        return await read_resource(lambda s: portfolio.read_summary(s, customer_oid))
+
+    @server.prompt(
+        name="portfolio_review",
+        title="Portfolio review",
+        description="Ask for a review of one customer's portfolio: risk, allocation, "
+        "performance, spending and what to look at next.",
+    )
+    def portfolio_review(
+        customer_oid: Annotated[str, Field(description="The customer to review.")],
+    ) -> str:
+        return (
+            f"Review the portfolio of customer {customer_oid} at Dummy Bank.\n"
+            "1. Call bank_portfolio_summary for the overview.\n"
+            "2. Assess allocation and concentration (largest position, Herfindahl index), "
+            "performance and volatility, and open derivative positions, especially those "
+            "expiring within 30 days.\n"
+            "3. Look at the spending trend and the cash held in each currency.\n"
+            "4. Drill down with bank_holdings, bank_transactions or bank_derivatives where a "
+            "figure needs explaining.\n"
+            "Finish with three concrete observations and the figures behind each."
+        )
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    from core.settings import get_settings, without_password
+
+    settings = get_settings()
+    parser = argparse.ArgumentParser(
+        prog="python mcp_server.py",
+        description="Serve the Dummy Bank as MCP tools over stdio, for a client that launches it.",
+        epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
+        "file in the current directory. For MCP over HTTP, run python main.py: it serves "
+        "/mcp beside the REST API, on --host and --port.",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=settings.database_url,
+        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
+        f"{without_password(settings.database_url)})",
+    )
+    parser.add_argument(
+        "--allow-writes",
+        action=argparse.BooleanOptionalAction,
+        default=settings.mcp_allow_writes,
+        help="list and allow the tools that register and delete customers "
+        "(BANK_MCP_ALLOW_WRITES; now %(default)s)",
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from core.settings import get_settings
+    from db import open_database
+    from synthetic.seeding import prepare_database
+
+    args = parse_args(argv)
+    settings = get_settings().model_copy(
+        update={"database_url": args.database_url, "mcp_allow_writes": args.allow_writes}
+    )
+    database = open_database(
+        settings.database_url,
+        threads=settings.db_threads,
+        queue=settings.db_queue,
+        queue_timeout=settings.db_queue_timeout,
+    )
+    prepare_database(database.engine, load_samples=settings.seed_on_empty)
+    if settings.sandbox:
+        # Looked up at every call: a reset or delete made over HTTP is seen at once.
+        from sandboxes.manager import SandboxManager
+
+        sandboxes = SandboxManager(database, settings)
+        sandbox_id = settings.sandbox
+
+        def served() -> Database:
+            return sandboxes.database_for_here(sandbox_id)
+
+        build_server(served, allow_writes=settings.mcp_allow_writes).run()
+        return
+    build_server(lambda: database, allow_writes=settings.mcp_allow_writes).run()

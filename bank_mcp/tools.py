@@ -1,0 +1,498 @@
+"""The bank's MCP tools: one async function each, registered by ``mcp_server.build_server``.
+
+Every tool calls the same service functions as the REST routes and returns the
+same shapes, as structured content with an output schema plus a short text
+rendering that reads like a statement. A tool declares in its annotations
+whether it writes; that is all the read-only key's gate and the write switch
+(``BANK_MCP_ALLOW_WRITES``) go by.
+"""
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import Annotated, Literal, Protocol, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, Field, ValidationError
+from sqlmodel import Session
+
+from api.params import (
+    CurrencyArg,
+    DateFrom,
+    DateTo,
+    MaxAmount,
+    MinAmount,
+    Order,
+    SymbolFilter,
+    TransactionQuery,
+    TypeFilter,
+)
+from core.errors import BankError
+from db import Database
+from models import DerivativeStatus
+from schemas.customers import (
+    CustomerExistsResponse,
+    CustomersPage,
+    DeleteCustomerResponse,
+    RegisterCustomerResponse,
+)
+from schemas.market import MarketDataResponse, PriceHistory
+from schemas.portfolio import (
+    AccountsSection,
+    AssetsSection,
+    DerivativesSection,
+    SpendingSection,
+    TransactionsPage,
+)
+from schemas.summary import PortfolioSummary
+from services import customers, market, portfolio
+
+log = logging.getLogger("dummy_bank.mcp")
+
+Model = TypeVar("Model", bound=BaseModel)
+
+
+class ServesBank(Protocol):
+    """What a tool needs of the server that runs it: where the database is."""
+
+    database: Callable[[], Database]
+
+
+READ_ONLY = ToolAnnotations(
+    read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+)
+
+CustomerOidArg = Annotated[
+    str,
+    Field(
+        description="The customer's id: a UUID such as 550e8400-e29b-41d4-a716-446655440001 "
+        "(any spelling) or a legacy upper-case id. Get one from bank_find_customers.",
+        max_length=100,
+    ),
+]
+
+
+def _money(value: Decimal, currency: str = "") -> str:
+    return f"{currency + ' ' if currency else ''}{value:,.2f}"
+
+
+def _quantity(value: Decimal) -> str:
+    """Units as a statement writes them: 100, 0.25, 1,250.5 (never 1E+2 or 100.00000000)."""
+    text = f"{value:,f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _price(value: Decimal, currency: str = "") -> str:
+    """A price to the cent; a price under one unit keeps the digits that carry it (0.000123)."""
+    if abs(value) >= 1 or value == 0:
+        text = f"{value:,.2f}"
+    else:
+        text = f"{value.normalize():f}"
+        if len(text.partition(".")[2]) < 2:
+            text = f"{value:.2f}"
+    return f"{text} {currency}" if currency else text
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    function: Callable[..., Awaitable[CallToolResult]]
+    name: str
+    title: str
+    description: str
+    annotations: ToolAnnotations
+
+    @property
+    def writes(self) -> bool:
+        return is_write_tool(self.annotations)
+
+
+TOOLS: list[ToolSpec] = []
+"""Every tool of the bank, in the order they are listed; ``build_server`` registers them."""
+
+
+ToolFunction = Callable[..., Awaitable[CallToolResult]]
+
+
+def tool(
+    *, name: str, title: str, description: str, annotations: ToolAnnotations
+) -> Callable[[ToolFunction], ToolFunction]:
+    def register(function: ToolFunction) -> ToolFunction:
+        TOOLS.append(ToolSpec(function, name, title, description, annotations))
+        return function
+
+    return register
+
+
+def tool_error(text: str) -> CallToolResult:
+    return CallToolResult(content=[TextContent(type="text", text=text)], is_error=True)
+
+
+def describe_argument_errors(error: ValidationError) -> str:
+    """One sentence per bad argument, naming it and the rule (no internal names)."""
+    problems = []
+    for problem in error.errors(include_url=False):
+        where = ".".join(str(part) for part in problem.get("loc", ())) or "arguments"
+        problems.append(f"argument '{where}': {problem['msg']}")
+    return "Invalid arguments: " + "; ".join(problems)
+
+
+def is_write_tool(annotations: ToolAnnotations | None) -> bool:
+    """A tool that does not declare itself read-only is treated as one that writes."""
+    return not (annotations and annotations.read_only_hint)
+
+
+async def answer(
+    ctx: Context,
+    call: Callable[[Session], Model],
+    render: Callable[[Model], str],
+    *,
+    write: bool = False,
+) -> CallToolResult:
+    """Run one service call; domain errors become tool errors with the REST API's words."""
+    server: ServesBank = ctx.mcp_server  # type: ignore[assignment]
+    try:
+        result = await server.database().run(call, write=write)
+    except BankError as error:
+        return CallToolResult(content=[TextContent(type="text", text=error.detail)], is_error=True)
+    except Exception:
+        log.exception("MCP tool failed")
+        return CallToolResult(
+            content=[TextContent(type="text", text="Internal error in the bank; it was logged.")],
+            is_error=True,
+        )
+    return CallToolResult(
+        content=[TextContent(type="text", text=render(result))],
+        structured_content=result.model_dump(mode="json"),
+    )
+
+
+@tool(
+    name="bank_find_customers",
+    title="Find customers",
+    annotations=READ_ONLY,
+    description="Find customers by a fragment of their name (any case), oldest first, a page "
+    "at a time. Returns customer_oid and name for each, how many match in all and how many "
+    "remain after this page; pass next_cursor back to get the next page. Leave name empty "
+    "to list everyone.",
+)
+async def find_customers(
+    ctx: Context,
+    name: Annotated[
+        str | None, Field(description="Part of the name, e.g. 'smith'.", max_length=100)
+    ] = None,
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 12,
+    cursor: Annotated[
+        str | None, Field(description="next_cursor of the previous page.", max_length=500)
+    ] = None,
+) -> Annotated[CallToolResult, CustomersPage]:
+    def render(page: CustomersPage) -> str:
+        lines = [f"{c.name} ({c.customer_oid})" for c in page.customers]
+        more = f"; {page.remaining} more (pass next_cursor)" if page.remaining else ""
+        return f"{page.total} matching customers{more}:\n" + "\n".join(lines)
+
+    return await answer(
+        ctx, lambda s: customers.search_customers(s, name, limit=limit, cursor=cursor), render
+    )
+
+
+@tool(
+    name="bank_customer_exists",
+    title="Check a customer exists",
+    annotations=READ_ONLY,
+    description="Check whether a customer_oid is registered; returns the canonical id and "
+    "the name. An unknown but well-formed id is exists=false, not an error.",
+)
+async def customer_exists(
+    ctx: Context,
+    customer_oid: CustomerOidArg,
+) -> Annotated[CallToolResult, CustomerExistsResponse]:
+    def render(r: CustomerExistsResponse) -> str:
+        return f"{r.customer_oid}: " + (f"exists, {r.name}" if r.exists else "no such customer")
+
+    return await answer(ctx, lambda s: customers.customer_exists(s, customer_oid), render)
+
+
+@tool(
+    name="bank_portfolio_summary",
+    title="Portfolio summary",
+    annotations=READ_ONLY,
+    description="The analysed overview of one customer: net worth, cash by currency, every "
+    "holding valued with cost and unrealized gain, allocation by asset type and currency, "
+    "concentration, performance over 1m/3m/ytd/1y with volatility, derivative exposure and "
+    "spending trend. Use this first for any question about a customer's finances.",
+)
+async def portfolio_summary(
+    ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
+) -> Annotated[CallToolResult, PortfolioSummary]:
+    def render(s: PortfolioSummary) -> str:
+        t = s.totals
+        top = ", ".join(f"{h.symbol} {h.weight_percent}%" for h in s.holdings[:3]) or "none"
+        return (
+            f"As of {s.as_of} in {s.base_currency}: net worth {_money(t.net_worth)} "
+            f"(cash {_money(t.cash)}, invested {_money(t.invested)}); unrealized gain "
+            f"{_money(t.unrealized_gain)}; {len(s.holdings)} holdings, largest {top}; "
+            f"{s.derivatives.open_positions} open derivative positions; "
+            f"average monthly spending {_money(s.spending.average_month)}."
+        )
+
+    return await answer(ctx, lambda s: portfolio.read_summary(s, customer_oid, currency), render)
+
+
+@tool(
+    name="bank_holdings",
+    title="Holdings",
+    annotations=READ_ONLY,
+    description="One customer's holdings (stocks, ETFs, bonds, crypto) with quantity, price, "
+    "average cost, market value, unrealized gain and weight, largest first.",
+)
+async def holdings(
+    ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
+) -> Annotated[CallToolResult, AssetsSection]:
+    def render(a: AssetsSection) -> str:
+        lines = [
+            f"{h.symbol}: {_quantity(h.quantity)} \u00d7 {_price(h.current_price, h.currency)} = "
+            f"{_money(h.market_value_base, a.base_currency)} ({h.weight_percent}%)"
+            for h in a.holdings
+        ]
+        head = f"{len(a.holdings)} holdings worth {_money(a.total_market_value, a.base_currency)}"
+        return head + (":\n" + "\n".join(lines) if lines else ".")
+
+    return await answer(ctx, lambda s: portfolio.read_assets(s, customer_oid, currency), render)
+
+
+@tool(
+    name="bank_accounts",
+    title="Bank accounts",
+    annotations=READ_ONLY,
+    description="One customer's bank, brokerage and crypto accounts with balance, currency, "
+    "IBAN and institution, and the cash total per currency and in the base currency.",
+)
+async def accounts(
+    ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
+) -> Annotated[CallToolResult, AccountsSection]:
+    def render(a: AccountsSection) -> str:
+        lines = [
+            f"{b.account_type} {b.account_number} at {b.institution.name}: "
+            f"{_money(b.balance, b.currency)}"
+            for b in a.bank_accounts
+        ]
+        head = f"Cash {_money(a.total_cash_balance, a.base_currency)} in {len(lines)} accounts"
+        return head + (":\n" + "\n".join(lines) if lines else ".")
+
+    return await answer(ctx, lambda s: portfolio.read_accounts(s, customer_oid, currency), render)
+
+
+@tool(
+    name="bank_transactions",
+    title="Transactions",
+    annotations=READ_ONLY,
+    description="One customer's transactions, newest first by default, filtered and paged. "
+    "Amounts are signed (negative leaves the account). Returns total matches, how many "
+    "remain and next_cursor; call again with the same filters and cursor for more.",
+)
+async def transactions(
+    ctx: Context,
+    customer_oid: CustomerOidArg,
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+    transaction_type: TypeFilter = None,
+    symbol: SymbolFilter = None,
+    min_amount: MinAmount = None,
+    max_amount: MaxAmount = None,
+    order: Order = "desc",
+    limit: Annotated[int, Field(ge=1, le=100, description="Page size, 1 to 100.")] = 12,
+    cursor: Annotated[
+        str | None, Field(description="next_cursor of the previous page.", max_length=500)
+    ] = None,
+) -> Annotated[CallToolResult, TransactionsPage]:
+    query = TransactionQuery(
+        date_from=date_from,
+        date_to=date_to,
+        transaction_type=transaction_type,
+        symbol=symbol,
+        min_amount=min_amount,
+        max_amount=max_amount,
+        order=order,
+    )
+
+    def render(p: TransactionsPage) -> str:
+        lines = [
+            f"{t.transaction_date} {t.transaction_type} {_money(t.amount, t.currency)} "
+            f"{t.description}"
+            for t in p.transactions
+        ]
+        more = f"; {p.remaining} more after these (pass next_cursor)" if p.remaining else ""
+        return f"{len(lines)} of {p.total} transactions{more}:\n" + "\n".join(lines)
+
+    return await answer(
+        ctx,
+        lambda s: portfolio.read_transactions(
+            s, customer_oid, query.to_filter(), order=query.order, limit=limit, cursor=cursor
+        ),
+        render,
+    )
+
+
+@tool(
+    name="bank_spending",
+    title="Spending",
+    annotations=READ_ONLY,
+    description="One customer's card spending totals grouped by category or by month over a "
+    "range of months, with each group's share, in the base currency.",
+)
+async def spending(
+    ctx: Context,
+    customer_oid: CustomerOidArg,
+    group_by: Annotated[
+        Literal["category", "month"], Field(description="Group totals by category or month.")
+    ] = "category",
+    from_month: Annotated[
+        str | None, Field(description="First month, YYYY-MM.", max_length=7)
+    ] = None,
+    to_month: Annotated[str | None, Field(description="Last month, YYYY-MM.", max_length=7)] = None,
+    currency: CurrencyArg = None,
+) -> Annotated[CallToolResult, SpendingSection]:
+    def render(p: SpendingSection) -> str:
+        lines = [f"{g.key}: {_money(g.total)} ({g.percent}%)" for g in p.groups]
+        return f"Spending {_money(p.total, p.base_currency)} by {p.group_by}:\n" + "\n".join(lines)
+
+    return await answer(
+        ctx,
+        lambda s: portfolio.read_spending(
+            s,
+            customer_oid,
+            group_by=group_by,
+            from_month=from_month,
+            to_month=to_month,
+            currency=currency,
+        ),
+        render,
+    )
+
+
+@tool(
+    name="bank_derivatives",
+    title="Derivatives",
+    annotations=READ_ONLY,
+    description="One customer's option and futures positions, newest first, optionally only "
+    "those with one status (open, closed, expired, exercised).",
+)
+async def derivatives(
+    ctx: Context,
+    customer_oid: CustomerOidArg,
+    status: Annotated[
+        DerivativeStatus | None, Field(description="Only positions with this status.")
+    ] = None,
+) -> Annotated[CallToolResult, DerivativesSection]:
+    def render(p: DerivativesSection) -> str:
+        lines = [
+            f"{d.side} {d.contracts} {d.underlying_symbol} {d.option_type or d.instrument_type}"
+            f"{' @ ' + _price(d.strike, d.currency) if d.strike else ''} "
+            f"expiring {d.expiry_date} ({d.status})"
+            for d in p.derivative_transactions
+        ]
+        return f"{p.count} derivative positions:\n" + "\n".join(lines)
+
+    return await answer(
+        ctx,
+        lambda s: portfolio.read_derivatives(s, customer_oid, status.value if status else None),
+        render,
+    )
+
+
+@tool(
+    name="bank_market_data",
+    title="Market data",
+    annotations=READ_ONLY,
+    description="Latest price, currency and change over 1 day, 30 days and 1 year of up to "
+    "10 symbols (stocks, ETFs, bonds, crypto, GC for gold), as of the market's last day.",
+)
+async def market_data(
+    ctx: Context,
+    symbols: Annotated[
+        list[Annotated[str, Field(max_length=16)]],
+        Field(min_length=1, max_length=10, description="Symbols, e.g. ['AAPL', 'BTC']."),
+    ],
+) -> Annotated[CallToolResult, MarketDataResponse]:
+    def render(m: MarketDataResponse) -> str:
+        return "\n".join(
+            f"{q.symbol} {_price(q.price, q.currency)}"
+            + (f" (1d {q.change_1d.change_percent}%)" if q.change_1d else "")
+            for q in m.quotes
+        )
+
+    return await answer(ctx, lambda s: market.read_quotes(s, symbols), render)
+
+
+@tool(
+    name="bank_price_history",
+    title="Price history",
+    annotations=READ_ONLY,
+    description="Daily closes of one symbol between two dates, oldest first; by default the "
+    "30 days to the market's last day (a year of closes is a long answer: ask for what you "
+    "need). Days without trading have no close.",
+)
+async def price_history(
+    ctx: Context,
+    symbol: Annotated[str, Field(max_length=16, description="Symbol, e.g. 'AAPL'.")],
+    date_from: DateFrom = None,
+    date_to: DateTo = None,
+) -> Annotated[CallToolResult, PriceHistory]:
+    def render(h: PriceHistory) -> str:
+        lines = [f"{point.date} {_price(point.close, h.currency)}" for point in h.closes]
+        return f"{h.symbol} ({h.name}), {len(lines)} closes:\n" + "\n".join(lines)
+
+    def read(session: Session) -> PriceHistory:
+        start = date_from
+        if start is None:
+            last = date_to or market.market_snapshot(session).as_of
+            start = last - timedelta(days=30)
+        return market.read_price_history(session, symbol, start, date_to)
+
+    return await answer(ctx, read, render)
+
+
+@tool(
+    name="bank_register_customer",
+    title="Register a customer",
+    annotations=ToolAnnotations(
+        read_only_hint=False, destructive_hint=False, idempotent_hint=False
+    ),
+    description="Register a new customer with no data. A UUID is generated unless "
+    "customer_oid is given. The name is 2 to 100 characters.",
+)
+async def register_customer(
+    ctx: Context,
+    name: Annotated[str, Field(description="Full or company name.", max_length=1000)],
+    customer_oid: Annotated[
+        str | None, Field(description="Optional UUID for the customer.", max_length=100)
+    ] = None,
+) -> Annotated[CallToolResult, RegisterCustomerResponse]:
+    return await answer(
+        ctx,
+        lambda s: customers.register_customer(s, name, customer_oid),
+        lambda r: f"Registered {r.name} as {r.customer_oid}.",
+        write=True,
+    )
+
+
+@tool(
+    name="bank_delete_customer",
+    title="Delete a customer",
+    annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
+    description="Permanently delete a customer and all of its accounts, holdings, "
+    "transactions, spending and derivatives. This cannot be undone.",
+)
+async def delete_customer(
+    ctx: Context,
+    customer_oid: CustomerOidArg,
+) -> Annotated[CallToolResult, DeleteCustomerResponse]:
+    return await answer(
+        ctx,
+        lambda s: customers.delete_customer(s, customer_oid),
+        lambda r: f"Deleted {r.customer_oid} and all of its data.",
+        write=True,
+    )

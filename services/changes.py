@@ -1,0 +1,178 @@
+"""The change log: every write records what it changed, every worker reads what it missed.
+
+A write through the bank inserts a ``changes`` row in its own transaction: the
+customer whose answers changed, or NULL when anything may have (market data, a
+bulk load). Each worker keeps the newest sequence number it has seen and, when
+asked, reads the rows after it and tells its listeners (the answer cache, the
+market snapshot). On SQLite a change counter (``PRAGMA data_version``) says for
+free whether anything was committed at all, so a quiet database costs no query;
+a commit that logged nothing (someone wrote to the file directly) counts as
+"anything". On PostgreSQL each look is one indexed query.
+"""
+
+import sqlite3
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from core.errors import ServiceUnavailable
+from models import Change
+
+BOOKKEEPING = "*"
+"""Subjects starting with this are the bank's own bookkeeping (the sandbox registry): logged
+so that a worker knows the write was the bank's, while no answer depends on them."""
+RETRY_AFTER_FAILURE_S = 1.0
+BATCH = 1000
+"""Rows read at one look; a worker further behind than that forgets everything instead."""
+
+
+@dataclass(frozen=True)
+class Changes:
+    """What a look at the log found: the customers whose answers changed, or everything."""
+
+    seq: int
+    customers: frozenset[str]
+    everything: bool
+
+
+Listener = Callable[[Changes], None]
+
+
+def record_change(session: Session, customer_oid: str | None) -> None:
+    """Log a change inside the caller's transaction; NULL means anything may have changed."""
+    session.execute(insert(Change).values(subject_oid=customer_oid))
+
+
+class ChangeFeed:
+    """One worker's reader of the change log."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.listeners: list[Listener] = []
+        self._lock = threading.Lock()
+        self._sqlite = engine.url.get_backend_name() == "sqlite"
+        self._connection: Any = None
+        self._version: int | None = None
+        self._down_until = 0.0
+        self.seq = self._read_newest()
+
+    def subscribe(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def poll(self) -> int:
+        """Tell the listeners what changed since the last look; the newest sequence number."""
+        with self._lock:
+            if self._sqlite:
+                version = self._data_version()
+                if version == self._version:
+                    return self.seq
+                self._version = version
+            rows = self._rows_after(self.seq)
+            if not rows and not self._sqlite:
+                return self.seq
+            newest = rows[-1][0] if rows else self.seq
+            everything = (
+                not rows  # a commit that logged nothing
+                or len(rows) >= BATCH
+                or any(customer is None for _, customer in rows)
+            )
+            if len(rows) >= BATCH:
+                newest = self._read_newest()
+            found = Changes(
+                seq=newest,
+                customers=frozenset(
+                    c for _, c in rows if c is not None and not c.startswith(BOOKKEEPING)
+                ),
+                everything=everything,
+            )
+            self.seq = newest
+            for listener in self.listeners:
+                listener(found)
+            return self.seq
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _cursor(self) -> Any:
+        if self._connection is None:
+            if self._sqlite:
+                self._connection = sqlite3.connect(
+                    self.engine.url.database or ":memory:",
+                    check_same_thread=False,
+                    isolation_level=None,
+                )
+            else:
+                # A connection of its own, outside the pool, that sees every commit at once.
+                args, options = self.engine.dialect.create_connect_args(self.engine.url)
+                self._connection = self.engine.dialect.connect(*args, **options)
+                self._connection.autocommit = True
+        return self._connection.cursor()
+
+    def _query(self, sql: str, *params: object) -> list[tuple[Any, ...]]:
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        if time.monotonic() < self._down_until:
+            # Just failed: say so at once rather than make every request wait for a timeout.
+            raise ServiceUnavailable("Database unavailable: the bank cannot reach its database")
+        try:
+            if self._sqlite:
+                return list(self._cursor().execute(sql.replace("%s", "?"), params).fetchall())
+            try:
+                cursor = self._cursor()
+                cursor.execute(sql, params)
+            except driver_error:
+                # The server may have restarted since the last look: one new connection, once.
+                self.close()
+                cursor = self._cursor()
+                cursor.execute(sql, params)
+            return list(cursor.fetchall())
+        except driver_error:
+            self.close()
+            self._down_until = time.monotonic() + RETRY_AFTER_FAILURE_S
+            raise ServiceUnavailable(
+                "Database unavailable: the bank cannot reach its database"
+            ) from None
+
+    def _data_version(self) -> int:
+        return int(self._query("PRAGMA data_version")[0][0])
+
+    def _read_newest(self) -> int:
+        if self._sqlite:
+            self._version = self._data_version()
+        return int(self._query("SELECT coalesce(max(seq), 0) FROM changes")[0][0])
+
+    def _rows_after(self, seq: int) -> list[tuple[int, str | None]]:
+        rows = self._query(
+            "SELECT seq, subject_oid FROM changes WHERE seq > %s ORDER BY seq LIMIT %s",
+            seq,
+            BATCH,
+        )
+        return [(int(s), c) for s, c in rows]
+
+
+_FEEDS: "weakref.WeakKeyDictionary[Engine, ChangeFeed]" = weakref.WeakKeyDictionary()
+_FEEDS_LOCK = threading.Lock()
+
+
+def feed_for(engine: Engine) -> ChangeFeed:
+    """This worker's feed for the database behind ``engine`` (made on first use)."""
+    with _FEEDS_LOCK:
+        feed = _FEEDS.get(engine)
+        if feed is None:
+            feed = _FEEDS[engine] = ChangeFeed(engine)
+        return feed
+
+
+def close_feed(engine: Engine) -> None:
+    with _FEEDS_LOCK:
+        feed = _FEEDS.pop(engine, None)
+    if feed is not None:
+        feed.close()
