@@ -13,6 +13,9 @@ MONTH_PATTERN = r"^(?!0000)[0-9]{4}-(0[1-9]|1[0-2])$"
 
 
 AMOUNT_PATTERN = r"^-?[0-9]{1,15}(\.[0-9]{1,2})?$"
+BLANK = r"\s\x1c-\x1f\x85"
+"""What Python's ``str.strip`` removes beyond the JSON Schema's ``\\s``, written for a
+character class: a symbol made of these alone is blank to the bank."""
 
 
 def _iso_date(value: object) -> object:

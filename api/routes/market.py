@@ -8,7 +8,7 @@ from api.answers import answer
 from api.cache import DependsOn, cacheable
 from api.http_errors import error_responses
 from db import DatabaseDep
-from schemas.common import IsoDate
+from schemas.common import BLANK, IsoDate
 from schemas.market import MarketDataResponse, PriceHistory
 from services import market
 
@@ -32,7 +32,7 @@ async def read_market_data(
             max_length=1000,
             description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
             # At least one symbol: empty items are skipped, none at all is a 400.
-            json_schema_extra={"pattern": r"^[\s,]*[^\s,]"},
+            json_schema_extra={"pattern": f"^[{BLANK},]*[^{BLANK},]"},
         ),
     ] = None,
 ) -> Response:
@@ -51,7 +51,15 @@ async def read_market_data(
     response_model=PriceHistory,
 )
 async def read_price_history(
-    symbol: Annotated[str, Path(max_length=16, description="Instrument symbol, e.g. AAPL.")],
+    symbol: Annotated[
+        str,
+        Path(
+            max_length=16,
+            description="Instrument symbol, e.g. AAPL.",
+            # Blank is a 400 naming the field (the service's check); the schema says so.
+            json_schema_extra={"pattern": f"[^{BLANK}]"},
+        ),
+    ],
     database: DatabaseDep,
     date_from: Annotated[
         IsoDate | None,
