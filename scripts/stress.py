@@ -39,6 +39,10 @@ def free_port() -> int:
         return port
 
 
+class PortTaken(RuntimeError):
+    """Another process took the free port between our look and the server's bind."""
+
+
 def start(database_url: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
     """Start ``python main.py`` and wait until /health answers.
 
@@ -63,7 +67,10 @@ def start(database_url: str, port: int, env: dict[str, str]) -> subprocess.Popen
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 log.seek(0)
-                raise RuntimeError(f"server exited early: {log.read().decode()[-2000:]}")
+                said = log.read().decode()[-2000:]
+                if "address already in use" in said:
+                    raise PortTaken(port)
+                raise RuntimeError(f"server exited early: {said}")
             try:
                 if httpx2.get(f"http://127.0.0.1:{port}/health", timeout=1).status_code == 200:
                     return process
@@ -86,8 +93,15 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def serve(database_url: str, **env: str) -> Iterator[str]:
     """A running server on a free port; yields its base URL."""
-    port = free_port()
-    process = start(database_url, port, env)
+    for attempt in range(5):
+        port = free_port()
+        try:
+            process = start(database_url, port, env)
+            break
+        except PortTaken:
+            # Tests in parallel look for free ports at once; two may be told the same one.
+            if attempt == 4:
+                raise
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
