@@ -35,6 +35,7 @@ def server(
         yield base_url
 
 
+@pytest.mark.slow
 def test_concurrent_registrations_of_one_id_give_one_200(server: str) -> None:
     for round_number in range(10):
         oid = SAME_ID[:-2] + f"{round_number:02d}"
@@ -57,6 +58,7 @@ def test_concurrent_deletes_of_one_customer_give_one_200(server: str) -> None:
     assert statuses == Counter({200: 1, 404: 19}), statuses
 
 
+@pytest.mark.slow
 def test_a_write_storm_loses_nothing_and_reads_go_on(server: str) -> None:
     async def storm_and_read() -> tuple[int, list[int]]:
         storm = asyncio.create_task(register_storm(server, 300, 100, tag="storm"))
@@ -79,6 +81,7 @@ def test_a_write_storm_loses_nothing_and_reads_go_on(server: str) -> None:
     assert len(names) == 300
 
 
+@pytest.mark.slow
 def test_acknowledged_writes_survive_sigkill(tmp_path: Path) -> None:
     assert run_crash(cycles=2, directory=tmp_path, seed=7)
 

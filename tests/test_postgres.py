@@ -41,6 +41,7 @@ def test_a_write_through_one_process_is_seen_by_the_other_at_once(
     assert httpx2.get(f"{first}/customer/{oid}/exists").json()["exists"] is False
 
 
+@pytest.mark.slow
 def test_racing_registrations_and_deletes_across_processes(two_servers: tuple[str, str]) -> None:
     oid = "7a1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"
     statuses = asyncio.run(

@@ -176,6 +176,7 @@ def test_mcp_over_http_acts_on_the_sandbox(bank: TestClient) -> None:
     assert exists({}) == "True"
 
 
+@pytest.mark.slow
 def test_concurrent_resets_and_requests_never_fail(bank: TestClient) -> None:
     sandbox_id = create(bank)
 
@@ -360,6 +361,7 @@ def test_the_trace_lists_calls_oldest_first_in_pages(bank: TestClient) -> None:
     assert bank.get(f"/sandboxes/{sandbox_id}/requests?cursor=x").status_code == 400
 
 
+@pytest.mark.slow
 def test_a_hundred_sandboxes_live_at_once(database_url: str) -> None:
     app = create_app(Settings(database_url=database_url, sandbox_max=100))
     with TestClient(app) as bank:

@@ -4,7 +4,8 @@ One test per operation (the examples, coverage and fuzzing phases; positive and 
 data) and one stateful test that chains operations (register, read, delete ...). Every
 test, and every stateful scenario, starts from a fresh copy of the seeded database.
 
-Pinned: schemathesis==4.32.5 (with hypothesis 6.170.x). About a minute on 2 cores.
+Pinned: schemathesis==4.32.5 (with hypothesis 6.170.x). About two minutes of CPU: marked
+slow, like the stress tests.
 """
 
 import json
@@ -26,6 +27,8 @@ from core.settings import Settings
 from db import create_db_engine
 from main import create_app
 from synthetic.seeding import prepare_database
+
+pytestmark = pytest.mark.slow
 
 SEED = 20240601
 MAX_EXAMPLES = 300
