@@ -49,6 +49,20 @@ IBAN_BANK_CODES: dict[str, str] = {
 """The national bank code each European institution's IBANs carry (GB: BIC bank id + sort code)."""
 
 
+def contact_info(name: str) -> str:
+    """Where customers reach an institution: an address at a reserved example domain."""
+    return f"support@{_slug(name)}.example"
+
+
+def internal_code(name: str) -> str:
+    """The bank's own short code for an institution: the first letters of its name."""
+    return _slug(name)[:4].upper()
+
+
+def _slug(name: str) -> str:
+    return "".join(c for c in name.lower() if c.isalnum())
+
+
 def load_institutions(session: Session) -> dict[str, int]:
     """Insert the institutions that are missing; return every institution's id by name."""
     existing = {i.name: i.id for i in session.exec(select(Institution))}

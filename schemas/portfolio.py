@@ -8,8 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from core.money import Decimal8, Money
 from market.merchants import TAXONOMY
 from schemas.common import OID_DESCRIPTION
-from schemas.customers import UserOut
-from schemas.summary import CashBalance, Holding, PortfolioSummary
+from schemas.summary import CashBalance, Holding
 
 
 class InstitutionOut(BaseModel):
@@ -109,35 +108,25 @@ class DerivativeOut(BaseModel):
     underlying_symbol: str
     option_type: str | None = Field(description="call or put; null for futures.")
     side: str = Field(description="long (bought) or short (written/sold).")
+    position: Literal["long", "short"] = Field(
+        description="long (bought) or short (written/sold): side, under a name that means the "
+        "same on /user-portfolio, whose side is the original's buy or sell."
+    )
     strategy: str | None = Field(description="e.g. covered_call, cash_secured_put, long_call.")
     contracts: int
     multiplier: int = Field(description="Units of the underlying per contract.")
     strike: Decimal8 | None = Field(description="Strike price per unit; null for futures.")
     premium: Decimal8 | None = Field(description="Option premium per unit; null for futures.")
+    premium_per_unit: Decimal8 | None = Field(
+        description="Option premium per unit of the underlying; null for futures. The same as "
+        "premium here; on /user-portfolio, premium is the position's total, as in the original."
+    )
     trade_price: Decimal8 | None = Field(description="Futures price when opened.")
     currency: str
     trade_date: date
     expiry_date: date
     status: str = Field(description="open, closed, expired or exercised.")
     closed_on: date | None
-
-
-class Portfolio(BaseModel):
-    """A whole portfolio. With ``sections=``, the sections not asked for are left out."""
-
-    customer_oid: str
-    user: UserOut
-    assets: list[AssetOut] = Field(default_factory=list)
-    bank_accounts: list[BankAccountOut] = Field(default_factory=list)
-    transactions: list[TransactionOut] = Field(
-        default_factory=list,
-        description="Newest first; all of them unless transactions_limit is given.",
-    )
-    spending: list[SpendingOut] = Field(default_factory=list)
-    derivative_transactions: list[DerivativeOut] = Field(default_factory=list)
-    portfolio_summary: PortfolioSummary | None = Field(
-        default=None, description="Always present unless sections= leaves it out."
-    )
 
 
 class SummaryRef(BaseModel):

@@ -21,6 +21,7 @@ from analysis.valuation import PortfolioInputs
 from core.errors import InvalidInput
 from market.model import INSTRUMENTS
 from schemas.customers import UserOut
+from schemas.original import Portfolio
 from schemas.portfolio import (
     AccountsSection,
     AssetOut,
@@ -28,7 +29,6 @@ from schemas.portfolio import (
     BankAccountOut,
     DerivativeOut,
     DerivativesSection,
-    Portfolio,
     SpendingGroup,
     SpendingOut,
     SpendingSection,
@@ -38,6 +38,12 @@ from schemas.portfolio import (
 from schemas.summary import PortfolioSummary
 from services.customers import get_customer
 from services.market import MarketSnapshot, market_snapshot, resolve_currency
+from services.original import (
+    original_accounts,
+    original_assets,
+    original_derivatives,
+    original_transactions,
+)
 from services.records import (
     TransactionFilter,
     TransactionSlice,
@@ -291,10 +297,10 @@ def read_portfolio(
     return Portfolio(
         customer_oid=oid,
         user=UserOut(name=view.name, customer_oid=oid),
-        assets=assets,
-        bank_accounts=accounts,
-        transactions=transactions.transactions,
+        assets=original_assets(assets),
+        bank_accounts=original_accounts(accounts),
+        transactions=original_transactions(transactions.transactions),
         spending=spending,
-        derivative_transactions=derivatives,
+        derivative_transactions=original_derivatives(derivatives),
         portfolio_summary=summary,
     )

@@ -285,7 +285,11 @@ def list_spending(
 
 
 def list_derivatives(session: Session, oid: str, status: str | None = None) -> list[DerivativeOut]:
-    query = select(*_columns(DERIVATIVES, DerivativeOut)).where(DERIVATIVES.c.customer_oid == oid)
+    query = select(
+        *_columns(DERIVATIVES, DerivativeOut),
+        DERIVATIVES.c.side.label("position"),
+        DERIVATIVES.c.premium.label("premium_per_unit"),
+    ).where(DERIVATIVES.c.customer_oid == oid)
     if status is not None:
         query = query.where(DERIVATIVES.c.status == status)
     ordering = (DERIVATIVES.c.trade_date.desc(), DERIVATIVES.c.id.desc())

@@ -12,11 +12,11 @@ from api.params import CURSOR_SCHEMA, Currency, CustomerOid, TransactionQuery
 from db import DatabaseDep
 from models import DerivativeStatus
 from schemas.common import MONTH_PATTERN
+from schemas.original import Portfolio
 from schemas.portfolio import (
     AccountsSection,
     AssetsSection,
     DerivativesSection,
-    Portfolio,
     SpendingSection,
     TransactionsPage,
 )
