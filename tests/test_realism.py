@@ -110,17 +110,22 @@ def scalar(book: Engine, sql: str) -> Any:
 
 
 def test_payroll_lands_on_business_days_only(book: Engine) -> None:
+    """Pay, pensions and business receipts by ACH or wire settle on business days of the
+    account's banking calendar (the Federal Reserve's for USD: Juneteenth and an observed
+    Independence Day included); pay due on a holiday moves to the business day before."""
     with book.connect() as connection:
         paid = connection.execute(
             text(
-                "SELECT t.transaction_date, a.currency FROM transactions t "
-                "JOIN bank_accounts a ON a.id = t.account_id "
-                "WHERE t.category = 'income' AND t.channel = 'ach'"
+                "SELECT t.transaction_date, a.currency, t.channel FROM transactions t "
+                "JOIN bank_accounts a ON a.id = t.account_id WHERE t.category = 'income'"
             )
         ).fetchall()
     assert len(paid) > CUSTOMERS
+    assert {channel for _, _, channel in paid} >= {"ach", "wire"}
     calendars = {"USD": "US", "EUR": "DE", "GBP": "GB"}
-    assert all(is_open(calendars[currency], as_date(day)) for day, currency in paid)
+    on_holidays = [(d, c) for d, c, _ in paid if not is_open(calendars[c], as_date(d))]
+    assert on_holidays == []
+    assert not is_open("US", date(2026, 6, 19)) and not is_open("US", date(2026, 7, 3))
     assert (
         scalar(book, "SELECT count(DISTINCT merchant) FROM transactions WHERE category = 'income'")
         > 100
