@@ -11,7 +11,7 @@ import logging
 import os
 import sys
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import lru_cache
 from typing import Any
 
@@ -38,7 +38,7 @@ from api.routes.evals import GRADE_PATH
 from api.routes.evals import router as evals_router
 from api.routes.sandboxes import router as sandboxes_router
 from api.sandbox_middleware import SandboxMiddleware
-from bank_mcp.server import build_server
+from bank_mcp.server import BankMcpServer, build_server
 from core.settings import Settings, get_settings, is_ip_address, without_password
 from db import current_database, open_database
 from evals.schemas import GRADE_BODY_BYTES
@@ -76,25 +76,14 @@ def socket_refusal(settings: Settings) -> Callable[[str], str | None]:
     return refusal
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    settings = settings or get_settings()
-    configure_logging()
-
-    mcp = build_server(
-        lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
-    )
-    # Stateless JSON replies: any worker can answer any MCP request.
-    mcp_http = mcp.streamable_http_app(
-        streamable_http_path="/mcp",
-        stateless_http=True,
-        json_response=True,
-        # HostMiddleware checks the Host of every route, /mcp included, with the API's
-        # error shape and the bank's own list of names.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
+def lifespan(
+    settings: Settings, mcp: BankMcpServer
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    """What the app opens at start and closes at shutdown: the database and its threads, the
+    sample data on a new database, the answer cache, the sandboxes and MCP's sessions."""
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def run(app: FastAPI) -> AsyncIterator[None]:
         refusal = settings.refusal_to_listen()
         if refusal:
             raise RuntimeError(refusal)
@@ -120,44 +109,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             sweeper.cancel()
             sandboxes.close()
             app.state.sandboxes = None
-        if app.state.cache is not None:
-            app.state.cache.close()
-            app.state.cache = None
-        close_feed(engine)
-        engine.dispose()
+            if app.state.cache is not None:
+                app.state.cache.close()
+                app.state.cache = None
+            close_feed(engine)
+            engine.dispose()
 
-    app = FastAPIOffline(
-        title="Dummy Bank API",
-        version="1.0.0",
-        description=DESCRIPTION,
-        lifespan=lifespan,
-        generate_unique_id_function=operation_id,
-        openapi_tags=TAGS,
-    )
-    app.state.cache = None
-    app.state.sandboxes = None
-    app.state.mcp = mcp
-    for router in ROUTERS:
-        app.include_router(router)
-    app.include_router(sandboxes_router)
-    app.include_router(holdings_value_router)
-    if settings.eval_enabled:
-        app.include_router(evals_router)
-    # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
-    app.router.routes.extend(mcp_http.routes)
+    return run
 
-    # Added innermost first: a request meets RequestContext, ProtectedMode, Host, CORS,
-    # BodyLimit, Explorer, ApiKey, Sandbox, Cache, Admission. The explorer's pages come before
-    # the key check: they hold no data, and a browser must load one before it can ask for the
-    # key that its reads then send.
+
+def install_middleware(app: FastAPI, settings: Settings) -> None:
+    """The layers every request passes, outermost first: RequestContext, ProtectedMode, Host,
+    CORS, BodyLimit, Explorer, ApiKey, Sandbox, Cache, Admission. The explorer's pages come
+    before the key check: they hold no data, and a browser must load one before it can ask
+    for the key that its reads then send. Sandboxes are inside the key check (no key, no
+    probing of sandbox ids) and outside the cache (which keeps the default bank's answers)."""
+    # Starlette wraps each new layer around the ones before: added innermost first.
     app.add_middleware(AdmissionMiddleware, database=lambda: getattr(app.state, "database", None))
     app.add_middleware(
         CacheMiddleware,
         cache=lambda: app.state.cache,
         routes=cacheable_routes(route for router in ROUTERS for route in router.routes),
     )
-    # Inside the key check (no key, no probing of sandbox ids), outside the cache (which
-    # keeps the default bank's answers only).
     app.add_middleware(SandboxMiddleware, manager=lambda: app.state.sandboxes)
     app.add_middleware(
         ApiKeyMiddleware,
@@ -184,6 +157,43 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(HostMiddleware, allowed_hosts=lambda: allowed_hosts)
     app.add_middleware(ProtectedModeMiddleware, refusal=socket_refusal(settings))
     app.add_middleware(RequestContextMiddleware)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The bank: REST routes, MCP at /mcp, the explorer, behind the middleware."""
+    settings = settings or get_settings()
+    configure_logging()
+
+    mcp = build_server(
+        lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
+    )
+    # Stateless JSON replies: any worker can answer any MCP request.
+    mcp_http = mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        # HostMiddleware checks the Host of every route, /mcp included, with the API's
+        # error shape and the bank's own list of names.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
+    app = FastAPIOffline(
+        title="Dummy Bank API",
+        version="1.0.0",
+        description=DESCRIPTION,
+        lifespan=lifespan(settings, mcp),
+        generate_unique_id_function=operation_id,
+        openapi_tags=TAGS,
+    )
+    app.state.cache = None
+    app.state.sandboxes = None
+    app.state.mcp = mcp
+    for router in (*ROUTERS, sandboxes_router, holdings_value_router):
+        app.include_router(router)
+    if settings.eval_enabled:
+        app.include_router(evals_router)
+    # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
+    app.router.routes.extend(mcp_http.routes)
+    install_middleware(app, settings)
     install_error_handlers(app)
     app.openapi = lambda: add_examples(openapi_without_422(app))  # type: ignore[method-assign]
     return app
