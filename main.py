@@ -39,7 +39,7 @@ from api.routes.evals import router as evals_router
 from api.routes.sandboxes import router as sandboxes_router
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
-from core.settings import Settings, get_settings, is_ip_address, without_password
+from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
 from db import current_database, open_database
 from evals.schemas import GRADE_BODY_BYTES
 from explorer.pages import ExplorerMiddleware, holdings_value_router
@@ -232,12 +232,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=settings.port,
         help="port to listen on (BANK_PORT; now %(default)s)",
     )
-    parser.add_argument(
-        "--database-url",
-        default=settings.database_url,
-        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
-        f"{without_password(settings.database_url)})",
-    )
+    add_database_url_option(parser)
     parser.add_argument(
         "--workers",
         type=_bounded(1, 64),

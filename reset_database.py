@@ -9,18 +9,14 @@ import argparse
 from sqlalchemy import func
 from sqlmodel import Session, SQLModel, select
 
-from core.settings import get_settings
+from core.settings import add_database_url_option
 from db import create_db_engine, create_schema, drop_schema
 from synthetic.seeding import seed_sample_data
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "--database-url",
-        default=get_settings().database_url,
-        help="database to reset (default: BANK_DATABASE_URL or sqlite:///banking.db)",
-    )
+    add_database_url_option(parser, "the database to reset")
     parser.add_argument(
         "--empty", action="store_true", help="leave the new schema empty: no sample data"
     )

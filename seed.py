@@ -1,4 +1,4 @@
-"""Sample data and its command line: market data, the five sample customers, and more.
+"""Fill a database with the sample data, and top it up with synthetic customers.
 
 ``python seed.py`` fills an empty database and leaves a full one as it is:
 market data is loaded when the bank has none, and each sample customer is
@@ -16,10 +16,10 @@ from synthetic.seeding import seed_sample_data
 
 
 def main() -> None:
-    from core.settings import get_settings
+    from core.settings import add_database_url_option
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", default=get_settings().database_url)
+    add_database_url_option(parser, "the database to fill")
     parser.add_argument(
         "--customers",
         type=int,

@@ -153,7 +153,7 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
-    from core.settings import get_settings, without_password
+    from core.settings import add_database_url_option, get_settings
 
     settings = get_settings()
     parser = argparse.ArgumentParser(
@@ -163,12 +163,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "file in the current directory. For MCP over HTTP, run python main.py: it serves "
         "/mcp beside the REST API, on --host and --port.",
     )
-    parser.add_argument(
-        "--database-url",
-        default=settings.database_url,
-        help="SQLAlchemy URL of the database (BANK_DATABASE_URL; now "
-        f"{without_password(settings.database_url)})",
-    )
+    add_database_url_option(parser)
     parser.add_argument(
         "--allow-writes",
         action=argparse.BooleanOptionalAction,

@@ -1,5 +1,6 @@
 """Runtime configuration, read once from ``BANK_*`` variables (the environment, then ``.env``)."""
 
+import argparse
 import ipaddress
 from functools import lru_cache
 
@@ -97,6 +98,17 @@ def without_password(database_url: str) -> str:
         return make_url(database_url).render_as_string(hide_password=True)
     except ArgumentError:
         return database_url
+
+
+def add_database_url_option(parser: argparse.ArgumentParser, what: str = "the database") -> None:
+    """``--database-url``, as every command line of the bank takes it: BANK_DATABASE_URL by
+    default, shown without its password."""
+    url = get_settings().database_url
+    parser.add_argument(
+        "--database-url",
+        default=url,
+        help=f"SQLAlchemy URL of {what} (BANK_DATABASE_URL; now {without_password(url)})",
+    )
 
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})

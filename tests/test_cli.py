@@ -46,9 +46,9 @@ def test_mcp_server_help_lists_its_options() -> None:
         assert option in result.stdout
 
 
-def test_help_hides_the_database_password() -> None:
+def test_every_command_line_shows_its_database_without_the_password() -> None:
     url = "postgresql+psycopg://bank:hunter2@db.internal:5432/bank"
-    for script in ("main.py", "mcp_server.py"):
+    for script in ("main.py", "mcp_server.py", "seed.py", "reset_database.py"):
         result = run(sys.executable, str(PROJECT / script), "--help", BANK_DATABASE_URL=url)
         assert "hunter2" not in result.stdout
         assert "bank:***@db.internal" in result.stdout
