@@ -369,6 +369,10 @@ EXPECTED_RESPONSES = {
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in ("summary", "assets", "accounts", "transactions", "spending", "derivatives")
     },
+    **{
+        (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
+        for call in ("accounts", "transactions")
+    },
 }
 
 

@@ -235,6 +235,21 @@ def query_transactions(
     return _page(rows, total, seen, limit, scope)
 
 
+def transactions_by_number(
+    session: Session, oid: str, *, page: int, per_page: int
+) -> tuple[list[TransactionOut], int]:
+    """Page ``page`` (from 1) of a customer's transactions, newest first, ``per_page`` to a
+    page, and how many there are in all: numbered pages, as the original's API had them.
+    Unlike a cursor, a number moves when transactions are booked in between."""
+    total = (
+        session.connection()
+        .execute(select(func.count()).where(TRANSACTIONS.c.customer_oid == oid))
+        .scalar_one()
+    )
+    query = _EVERY_TRANSACTION.offset((page - 1) * per_page).limit(per_page)
+    return _shaped(TransactionOut, _read(session, query, oid)), total
+
+
 def newest_transactions(
     oid: str, rows: Sequence[TransactionOut], limit: int | None
 ) -> TransactionSlice:

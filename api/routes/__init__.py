@@ -4,9 +4,15 @@ answers; the rules live in ``services/``. Only ``main.py`` imports the routers."
 
 from typing import Any
 
-from api.routes import customers, market, portfolio, system
+from api.routes import customers, market, openbanking, portfolio, system
 
-ROUTERS = (customers.router, portfolio.router, market.router, system.router)
+ROUTERS = (
+    customers.router,
+    portfolio.router,
+    market.router,
+    system.router,
+    openbanking.router,
+)
 
 TAGS: list[dict[str, Any]] = [
     {
@@ -26,6 +32,12 @@ TAGS: list[dict[str, Any]] = [
         "and each one's daily history.",
     },
     {"name": "system", "description": "Whether the service and its database are up."},
+    {
+        "name": "openbanking mcp",
+        "description": "The calls of the OpenBanking MCP server written alongside the original "
+        "bank, with its field names: point it at this bank unchanged. Built from the same "
+        "services as the sections; each answer says its conventions in its fields.",
+    },
     {
         "name": "sandboxes",
         "description": "Isolated banks, one per test or evaluation episode: create one, send "

@@ -1,0 +1,69 @@
+"""``/api/*``: the calls of the OpenBanking MCP server written alongside the original bank,
+answered with its field names from the same services as every other route."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
+
+from api.answers import answer
+from api.cache import DependsOn, cacheable
+from api.http_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
+from api.params import Currency, CustomerOid
+from db import DatabaseDep
+from schemas.openbanking import ApiAccounts, ApiTransactions
+from services import openbanking
+
+router = APIRouter(
+    prefix="/api",
+    tags=["openbanking mcp"],
+    responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
+)
+
+PAGE_SIZE = 50
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/accounts/{customer_oid}", summary="Accounts, the original's way", response_model=ApiAccounts
+)
+async def read_api_accounts(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """Every account with its balance, and the balances' total in the base currency."""
+    return await answer(
+        database, lambda session: openbanking.api_accounts(session, customer_oid, currency)
+    )
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/transactions/{customer_oid}",
+    summary="Transactions by page number, newest first",
+    response_model=ApiTransactions,
+)
+async def read_api_transactions(
+    customer_oid: CustomerOid,
+    database: DatabaseDep,
+    limit: Annotated[
+        int | None,
+        Query(ge=1, le=500, description="Transactions per page, as per_page (which wins)."),
+    ] = None,
+    page: Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1.")] = 1,
+    per_page: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=500,
+            description=f"Transactions per page; {PAGE_SIZE} when neither this nor limit is given.",
+        ),
+    ] = None,
+) -> Response:
+    """One page of the customer's transactions with the original's field names; a page past
+    the last is empty."""
+    size = per_page or limit or PAGE_SIZE
+    return await answer(
+        database,
+        lambda session: openbanking.api_transactions(
+            session, customer_oid, page=page, per_page=size
+        ),
+    )

@@ -1,0 +1,122 @@
+"""``/api/*``, the calls of the OpenBanking MCP server written alongside the original bank:
+its field names, the same figures as the sections, its paging, and bad input refused."""
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+
+from core.settings import Settings
+from main import create_app
+from synthetic.samples import SAMPLE_CUSTOMERS
+from tests.helpers import JOHN, UNKNOWN
+
+ACCOUNT_FIELDS = {"account_id", "account_type", "account_name", "balance", "currency", "status"}
+TRANSACTION_FIELDS = {
+    "transaction_id", "date", "type", "symbol", "quantity", "price", "amount", "fees",
+    "account_id",
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("sample", SAMPLE_CUSTOMERS, ids=lambda s: s.name)
+def test_accounts_are_the_sections_accounts_under_the_originals_names(
+    client: TestClient, sample: Any
+) -> None:
+    answer = client.get(f"/api/accounts/{sample.customer_oid}")
+    assert answer.status_code == 200
+    body = answer.json()
+    section = client.get(f"/customer/{sample.customer_oid}/accounts").json()
+    assert body["customer_oid"] == sample.customer_oid
+    assert body["total_assets"] == section["total_cash_balance"]
+    assert body["base_currency"] == section["base_currency"] == "USD"
+    assert [set(a) for a in body["accounts"]] == [ACCOUNT_FIELDS] * len(section["bank_accounts"])
+    for ours, original in zip(section["bank_accounts"], body["accounts"], strict=True):
+        assert original["account_id"] == ours["id"]
+        assert (original["balance"], original["currency"]) == (ours["balance"], ours["currency"])
+        assert original["account_name"].endswith(ours["account_number"][-4:])
+        assert original["account_name"].startswith(ours["institution"]["name"])
+
+
+def test_transaction_pages_are_every_transaction_once_newest_first(client: TestClient) -> None:
+    everything = client.get(f"/customer/{JOHN}/transactions?limit=500").json()["transactions"]
+    assert len(everything) > 100
+    seen: list[dict[str, Any]] = []
+    page = 1
+    while True:
+        answer = client.get(f"/api/transactions/{JOHN}?per_page=40&page={page}").json()
+        assert answer["pagination"] == {
+            "current_page": page,
+            "per_page": 40,
+            "total_transactions": len(everything),
+            "total_pages": -(-len(everything) // 40),
+        }
+        if not answer["transactions"]:
+            break
+        assert all(set(t) == TRANSACTION_FIELDS for t in answer["transactions"])
+        seen += answer["transactions"]
+        page += 1
+    assert page == answer["pagination"]["total_pages"] + 1
+    assert [t["transaction_id"] for t in seen] == [t["id"] for t in everything]
+    for ours, original in zip(everything, seen, strict=True):
+        assert (original["date"], original["type"], original["symbol"]) == (
+            ours["transaction_date"],
+            ours["transaction_type"],
+            ours["symbol"],
+        )
+        assert (original["amount"], original["quantity"], original["price"]) == (
+            ours["amount"],
+            ours["quantity"],
+            ours["price"],
+        )
+        assert original["fees"] == 0
+
+
+def test_limit_is_the_page_size_the_mcp_server_sends(client: TestClient) -> None:
+    assert len(client.get(f"/api/transactions/{JOHN}?limit=50").json()["transactions"]) == 50
+    assert len(client.get(f"/api/transactions/{JOHN}?limit=7").json()["transactions"]) == 7
+    default = client.get(f"/api/transactions/{JOHN}").json()
+    assert default["pagination"]["per_page"] == 50
+    both = client.get(f"/api/transactions/{JOHN}?limit=9&per_page=4").json()
+    assert both["pagination"]["per_page"] == 4
+    assert len(both["transactions"]) == 4
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [
+        ("limit=0", "limit"),
+        ("limit=501", "limit"),
+        ("limit=ten", "limit"),
+        ("page=0", "page"),
+        ("page=-1", "page"),
+        ("per_page=0", "per_page"),
+        ("per_page=1000", "per_page"),
+    ],
+)
+def test_bad_paging_is_400_naming_the_field(client: TestClient, query: str, field: str) -> None:
+    answer = client.get(f"/api/transactions/{JOHN}?{query}")
+    assert answer.status_code == 400
+    assert f"query field '{field}'" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize("call", ["accounts", "transactions"])
+def test_unknown_customers_are_404_and_malformed_ids_400(client: TestClient, call: str) -> None:
+    unknown = client.get(f"/api/{call}/{UNKNOWN}")
+    assert unknown.status_code == 404
+    assert unknown.json()["detail"] == f"Customer with CustomerOID '{UNKNOWN}' not found"
+    assert client.get(f"/api/{call}/invalid-oid").status_code == 400
+
+
+def test_the_mcp_servers_bearer_key_is_accepted(database_url: str) -> None:
+    settings = Settings(database_url=database_url, read_api_key=SecretStr("reader-key"))
+    with TestClient(create_app(settings)) as bank:
+        assert bank.get(f"/api/accounts/{JOHN}").status_code == 401
+        answer = bank.get(f"/api/accounts/{JOHN}", headers={"Authorization": "Bearer reader-key"})
+        assert answer.status_code == 200
+
+
+def test_the_calls_have_a_tag_of_their_own(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/api/accounts/{customer_oid}", "/api/transactions/{customer_oid}"):
+        assert paths[path]["get"]["tags"] == ["openbanking mcp"]
