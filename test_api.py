@@ -371,7 +371,7 @@ EXPECTED_RESPONSES = {
     },
     **{
         (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
-        for call in ("accounts", "transactions")
+        for call in ("accounts", "transactions", "portfolio")
     },
 }
 

@@ -35,6 +35,9 @@ def period_start(as_of: date, months: int) -> date:
 def period_starts(as_of: date) -> dict[str, date]:
     """Where each performance period starts; the value on or before that date is the base."""
     return {
+        # The previous day's close, whichever market was open then (crypto trades every day).
+        "1d": as_of - timedelta(1),
+        "mtd": date(as_of.year, as_of.month, 1) - timedelta(1),
         "1m": period_start(as_of, 1),
         "3m": period_start(as_of, 3),
         "ytd": date(as_of.year - 1, 12, 31),
@@ -55,7 +58,8 @@ def annualized_volatility(values: Sequence[Decimal]) -> Decimal | None:
 
 
 def measure_performance(p: PortfolioInputs, fx: Converter) -> Performance:
-    """Returns over 1m, 3m, year to date and 1y, and the last year's volatility."""
+    """Returns over a day, the month to date, 1m, 3m, the year to date and 1y, and the last
+    year's volatility."""
 
     def value_on(day: date, *, rounded: bool) -> Decimal:
         total = Decimal(0)

@@ -221,8 +221,8 @@ async def customer_exists(
     annotations=READ_ONLY,
     description="The analysed overview of one customer: net worth, cash by currency, every "
     "holding valued with cost and unrealized gain, allocation by asset type and currency, "
-    "concentration, performance over 1m/3m/ytd/1y with volatility, derivative exposure and "
-    "spending trend. Use this first for any question about a customer's finances.",
+    "concentration, performance over 1d/mtd/1m/3m/ytd/1y with volatility, derivative exposure "
+    "and spending trend. Use this first for any question about a customer's finances.",
 )
 async def portfolio_summary(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None

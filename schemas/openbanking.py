@@ -58,3 +58,53 @@ class ApiTransactions(BaseModel):
     customer_oid: str = Field(description=OID_DESCRIPTION)
     transactions: list[ApiTransaction] = Field(description="This page, newest first.")
     pagination: ApiPagination
+
+
+class ApiHolding(BaseModel):
+    symbol: str
+    name: str
+    currency: str = Field(description="Currency of current_price and avg_cost.")
+    quantity: Decimal8
+    current_price: Decimal8 = Field(description="Latest close, in currency.")
+    market_value: Money = Field(description="quantity x current_price, in base_currency.")
+    percentage: Decimal8 = Field(
+        description="Share of total_value; the holdings and the cash add up to 100."
+    )
+    avg_cost: Decimal8 | None = Field(
+        description="Average cost per unit (average-cost method), in currency; null without trades."
+    )
+    unrealized_gain_loss: Money | None = Field(
+        description="market_value less what the units held cost, in base_currency."
+    )
+
+
+class ApiAllocation(BaseModel):
+    """Percentages of total_value that add up to 100."""
+
+    stocks: Decimal8 = Field(description="Stocks and equity ETFs.")
+    bonds: Decimal8 = Field(description="Government and corporate bonds.")
+    cash: Decimal8 = Field(description="Every account's balance.")
+    other: Decimal8 = Field(description="Crypto and commodities.")
+
+
+class ApiPerformance(BaseModel):
+    """Today's holdings valued at an earlier close (the summary's 1d, mtd and ytd periods):
+    what the positions held now gained, not the customer's own return."""
+
+    today_change: Money = Field(description="Since the previous day's close, base_currency.")
+    today_change_percent: Decimal8 | None
+    mtd_change: Money = Field(description="Since the last month's end, base_currency.")
+    mtd_change_percent: Decimal8 | None
+    ytd_change: Money = Field(description="Since the last year's end, base_currency.")
+    ytd_change_percent: Decimal8 | None
+
+
+class ApiPortfolio(BaseModel):
+    customer_oid: str = Field(description=OID_DESCRIPTION)
+    total_value: Money = Field(description="Cash and holdings (net worth), base_currency.")
+    cash_balance: Money = Field(description="Every account's balance, base_currency.")
+    holdings: list[ApiHolding] = Field(description="Largest first.")
+    allocation: ApiAllocation
+    performance: ApiPerformance
+    base_currency: str
+    as_of: dt.date = Field(description="The last market date; every figure is as of this day.")

@@ -99,7 +99,10 @@ class Concentration(BaseModel):
 
 
 class PeriodReturn(BaseModel):
-    period: str = Field(description="1m, 3m, ytd or 1y.")
+    period: str = Field(
+        description="1d (since the previous day), mtd (since the last month's end), 1m, 3m, "
+        "ytd (since the last year's end) or 1y."
+    )
     start_date: date = Field(description="The base date: values use closes on or before it.")
     start_value: Money = Field(
         description="Today's quantities valued at start_date prices and rates, base_currency."

@@ -2,17 +2,24 @@
 bank: the same figures as the sections, under the original's names (``schemas/openbanking``).
 """
 
+from decimal import Decimal
+
 from sqlmodel import Session
 
+from analysis.summary import shares_of_100
 from schemas.openbanking import (
     ApiAccount,
     ApiAccounts,
+    ApiAllocation,
+    ApiHolding,
     ApiPagination,
+    ApiPerformance,
+    ApiPortfolio,
     ApiTransaction,
     ApiTransactions,
 )
 from services.customers import get_customer
-from services.portfolio import read_accounts
+from services.portfolio import read_accounts, read_summary
 from services.records import transactions_by_number
 
 
@@ -64,4 +71,54 @@ def api_transactions(
             total_transactions=total,
             total_pages=-(-total // per_page),
         ),
+    )
+
+
+ALLOCATION_GROUPS = {
+    "stock": "stocks", "etf": "stocks", "bond": "bonds", "cash": "cash",
+    "crypto": "other", "commodity": "other",
+}  # fmt: skip
+"""The summary's asset types, in the original's four groups (every ETF the bank lists holds
+equities)."""
+
+
+def api_portfolio(session: Session, raw_oid: str, currency: str | None = None) -> ApiPortfolio:
+    summary = read_summary(session, raw_oid, currency)
+    totals = summary.totals
+    shares = shares_of_100(
+        {"": totals.cash} | {h.symbol: h.market_value_base for h in summary.holdings}
+    )
+    groups = dict.fromkeys(("stocks", "bonds", "cash", "other"), Decimal("0.00"))
+    for part in summary.allocation.by_asset_type:
+        groups[ALLOCATION_GROUPS[part.key]] += part.percent
+    periods = {p.period: p for p in summary.performance.periods}
+    return ApiPortfolio(
+        customer_oid=summary.customer_oid,
+        total_value=totals.net_worth,
+        cash_balance=totals.cash,
+        holdings=[
+            ApiHolding(
+                symbol=h.symbol,
+                name=h.name,
+                currency=h.currency,
+                quantity=h.quantity,
+                current_price=h.current_price,
+                market_value=h.market_value_base,
+                percentage=shares[h.symbol],
+                avg_cost=h.average_cost,
+                unrealized_gain_loss=h.unrealized_gain,
+            )
+            for h in summary.holdings
+        ],
+        allocation=ApiAllocation(**groups),
+        performance=ApiPerformance(
+            today_change=periods["1d"].gain,
+            today_change_percent=periods["1d"].return_percent,
+            mtd_change=periods["mtd"].gain,
+            mtd_change_percent=periods["mtd"].return_percent,
+            ytd_change=periods["ytd"].gain,
+            ytd_change_percent=periods["ytd"].return_percent,
+        ),
+        base_currency=summary.base_currency,
+        as_of=summary.as_of,
     )

@@ -1,6 +1,7 @@
 """``/api/*``, the calls of the OpenBanking MCP server written alongside the original bank:
 its field names, the same figures as the sections, its paging, and bad input refused."""
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -100,7 +101,7 @@ def test_bad_paging_is_400_naming_the_field(client: TestClient, query: str, fiel
     assert f"query field '{field}'" in answer.json()["detail"]
 
 
-@pytest.mark.parametrize("call", ["accounts", "transactions"])
+@pytest.mark.parametrize("call", ["accounts", "transactions", "portfolio"])
 def test_unknown_customers_are_404_and_malformed_ids_400(client: TestClient, call: str) -> None:
     unknown = client.get(f"/api/{call}/{UNKNOWN}")
     assert unknown.status_code == 404
@@ -118,5 +119,45 @@ def test_the_mcp_servers_bearer_key_is_accepted(database_url: str) -> None:
 
 def test_the_calls_have_a_tag_of_their_own(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/accounts/{customer_oid}", "/api/transactions/{customer_oid}"):
+    for call in ("accounts", "transactions", "portfolio"):
+        path = f"/api/{call}/{{customer_oid}}"
         assert paths[path]["get"]["tags"] == ["openbanking mcp"]
+
+
+@pytest.mark.parametrize("sample", SAMPLE_CUSTOMERS, ids=lambda s: s.name)
+def test_the_portfolio_is_the_summarys_figures_under_the_originals_names(
+    client: TestClient, sample: Any
+) -> None:
+    answer = client.get(f"/api/portfolio/{sample.customer_oid}")
+    assert answer.status_code == 200
+    body = answer.json()
+    summary = client.get(f"/customer/{sample.customer_oid}/summary").json()
+    assert body["total_value"] == summary["totals"]["net_worth"]
+    assert body["cash_balance"] == summary["totals"]["cash"]
+    assert [h["symbol"] for h in body["holdings"]] == [h["symbol"] for h in summary["holdings"]]
+    for original, ours in zip(body["holdings"], summary["holdings"], strict=True):
+        assert original["market_value"] == ours["market_value_base"]
+        assert original["avg_cost"] == ours["average_cost"]
+        assert original["unrealized_gain_loss"] == ours["unrealized_gain"]
+    held = sum(Decimal(str(h["percentage"])) for h in body["holdings"])
+    cash_share = Decimal(str(summary["totals"]["cash"])) * 100 / Decimal(str(body["total_value"]))
+    assert abs(held + cash_share - 100) <= Decimal("0.01") * (len(body["holdings"]) + 1)
+    allocation = {k: Decimal(str(v)) for k, v in body["allocation"].items()}
+    assert sum(allocation.values()) == 100
+    by_type = {s["key"]: Decimal(str(s["percent"])) for s in summary["allocation"]["by_asset_type"]}
+    assert allocation["stocks"] == by_type.get("stock", 0) + by_type.get("etf", 0)
+    assert allocation["bonds"] == by_type.get("bond", 0)
+    assert allocation["cash"] == by_type["cash"]
+    periods = {p["period"]: p for p in summary["performance"]["periods"]}
+    for name, period in (("today", "1d"), ("mtd", "mtd"), ("ytd", "ytd")):
+        assert body["performance"][f"{name}_change"] == periods[period]["gain"]
+        assert body["performance"][f"{name}_change_percent"] == periods[period]["return_percent"]
+
+
+def test_a_customer_with_nothing_gets_zeros_and_nulls(client: TestClient) -> None:
+    oid = client.post("/register-customer", json={"name": "Nothing Yet"}).json()["customer_oid"]
+    body = client.get(f"/api/portfolio/{oid}").json()
+    assert (body["total_value"], body["cash_balance"], body["holdings"]) == (0, 0, [])
+    assert set(body["allocation"].values()) == {0}
+    assert body["performance"]["today_change"] == 0
+    assert body["performance"]["today_change_percent"] is None

@@ -10,7 +10,7 @@ from api.cache import DependsOn, cacheable
 from api.http_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
 from api.params import Currency, CustomerOid
 from db import DatabaseDep
-from schemas.openbanking import ApiAccounts, ApiTransactions
+from schemas.openbanking import ApiAccounts, ApiPortfolio, ApiTransactions
 from services import openbanking
 
 router = APIRouter(
@@ -20,6 +20,22 @@ router = APIRouter(
 )
 
 PAGE_SIZE = 50
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/portfolio/{customer_oid}",
+    summary="Holdings, allocation and performance, the original's way",
+    response_model=ApiPortfolio,
+)
+async def read_api_portfolio(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """Total value, cash, each holding's share, the allocation in four groups, and today's,
+    the month's and the year's change, from the portfolio summary."""
+    return await answer(
+        database, lambda session: openbanking.api_portfolio(session, customer_oid, currency)
+    )
 
 
 @cacheable(DependsOn.CUSTOMER)
