@@ -373,6 +373,7 @@ EXPECTED_RESPONSES = {
         (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
         for call in ("accounts", "transactions", "portfolio")
     },
+    ("/api/market-data", "get"): {"200", "400", "401", "503"},
 }
 
 

@@ -33,6 +33,7 @@ EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "read_questions": ("GET", "/eval/questions?count=2&seed=1"),
     "grade_answers": ("POST", "/eval/grade"),
     "read_api_portfolio": ("GET", f"/api/portfolio/{JOHN}"),
+    "read_api_market_data": ("GET", "/api/market-data?symbols=AAPL,BTC"),
     "read_api_accounts": ("GET", f"/api/accounts/{JOHN}"),
     "read_api_transactions": ("GET", f"/api/transactions/{JOHN}?limit=2"),
     "health": ("GET", "/health"),

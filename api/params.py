@@ -13,7 +13,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from core.identifiers import OID_PATTERN
 from core.money import CURRENCIES
 from models import TransactionType
-from schemas.common import AMOUNT_PATTERN, IsoDate
+from schemas.common import AMOUNT_PATTERN, BLANK, IsoDate
 from services.records import TransactionFilter
 
 CURRENCY_DESCRIPTION = (
@@ -42,6 +42,16 @@ CurrencyArg = Annotated[
         max_length=10,
         description=CURRENCY_DESCRIPTION,
         json_schema_extra={"pattern": CURRENCY_PATTERN},
+    ),
+]
+
+Symbols = Annotated[
+    str | None,
+    Query(
+        max_length=1000,
+        description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
+        # At least one symbol: empty items are skipped, none at all is a 400.
+        json_schema_extra={"pattern": f"^[{BLANK},]*[^{BLANK},]"},
     ),
 ]
 

@@ -4,7 +4,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from core.money import Decimal8
+from core.money import Decimal8, Money
 
 
 class PriceChange(BaseModel):
@@ -24,6 +24,21 @@ class Quote(BaseModel):
     change_1d: PriceChange | None = Field(description="Against the previous close.")
     change_30d: PriceChange | None = Field(description="Against the close 30 days earlier.")
     change_1y: PriceChange | None = Field(description="Against the close one year earlier.")
+    volume: int | None = Field(
+        description="Units traded on price_date (shares, coins, contracts); null for bonds, "
+        "which trade over the counter."
+    )
+    market_cap: Money | None = Field(
+        description="price x shares outstanding (coins in circulation), in currency; null for "
+        "ETFs, bonds and futures."
+    )
+    pe_ratio: Decimal8 | None = Field(
+        description="price / trailing twelve months' earnings per share; stocks only."
+    )
+    dividend_yield: Decimal8 | None = Field(
+        description="Dividends with an ex-date in the year to price_date, as a percentage of "
+        "price; stocks and ETFs only."
+    )
 
 
 class MarketDataResponse(BaseModel):

@@ -108,3 +108,35 @@ class ApiPortfolio(BaseModel):
     performance: ApiPerformance
     base_currency: str
     as_of: dt.date = Field(description="The last market date; every figure is as of this day.")
+
+
+class ApiQuote(BaseModel):
+    symbol: str
+    price: Decimal8 = Field(description="Latest close, in the instrument's currency.")
+    change: Decimal8 | None = Field(description="Against the previous close.")
+    change_percent: Decimal8 | None
+    volume: int | None = Field(description="Units traded that day; null for bonds.")
+    market_cap: Money | None = Field(description="Null for ETFs, bonds and futures.")
+    pe_ratio: Decimal8 | None = Field(description="Stocks only.")
+    dividend_yield: Decimal8 | None = Field(description="Percent, trailing year; stocks, ETFs.")
+
+
+class ApiIndex(BaseModel):
+    price: Decimal8
+    change: Decimal8 | None
+    change_percent: Decimal8 | None
+
+
+class ApiMarketData(BaseModel):
+    timestamp: dt.datetime = Field(
+        description="The close the prices are from: 4 p.m. New York time on the last market "
+        "date, in UTC."
+    )
+    market_data: list[ApiQuote] = Field(description="The symbols asked for, in that order.")
+    market_indices: dict[str, ApiIndex] = Field(
+        description="The index ETFs the bank lists (SPY, QQQ, VTI) with their day's change."
+    )
+    not_found: list[str] = Field(
+        description="Symbols asked for that the bank does not know: listed here, not an error, "
+        "so that the others still answer."
+    )

@@ -23,6 +23,7 @@ from analysis.valuation import Converter, History, percent
 from core.errors import InvalidInput, NotFound
 from core.money import BASE_CURRENCY, CURRENCIES
 from market.calendars import months_before
+from market.fundamentals import quote_figures
 from models import FxRate, Instrument, InstrumentPrice
 from schemas.market import Close, MarketDataResponse, PriceChange, PriceHistory, Quote
 from services.changes import Changes, feed_for
@@ -182,6 +183,13 @@ def read_quotes(session: Session, symbols: Iterable[str] | None = None) -> Marke
                 change_percent=percent(price - previous, previous),
             )
 
+        day_before = change(price_date - timedelta(days=1))
+        figures = quote_figures(
+            instrument.symbol,
+            price_date,
+            price,
+            None if day_before is None else day_before.previous_close,
+        )
         quotes.append(
             Quote(
                 symbol=instrument.symbol,
@@ -190,9 +198,13 @@ def read_quotes(session: Session, symbols: Iterable[str] | None = None) -> Marke
                 currency=instrument.currency,
                 price=price,
                 price_date=price_date,
-                change_1d=change(price_date - timedelta(days=1)),
+                change_1d=day_before,
                 change_30d=change(price_date - timedelta(days=30)),
                 change_1y=change(months_before(price_date, 12)),
+                volume=figures.volume,
+                market_cap=figures.market_cap,
+                pe_ratio=figures.pe_ratio,
+                dividend_yield=figures.dividend_yield,
             )
         )
     return MarketDataResponse(as_of=market.as_of, quotes=quotes)

@@ -2,7 +2,10 @@
 bank: the same figures as the sections, under the original's names (``schemas/openbanking``).
 """
 
+import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -12,13 +15,17 @@ from schemas.openbanking import (
     ApiAccounts,
     ApiAllocation,
     ApiHolding,
+    ApiIndex,
+    ApiMarketData,
     ApiPagination,
     ApiPerformance,
     ApiPortfolio,
+    ApiQuote,
     ApiTransaction,
     ApiTransactions,
 )
 from services.customers import get_customer
+from services.market import market_snapshot, read_quotes
 from services.portfolio import read_accounts, read_summary
 from services.records import transactions_by_number
 
@@ -121,4 +128,48 @@ def api_portfolio(session: Session, raw_oid: str, currency: str | None = None) -
         ),
         base_currency=summary.base_currency,
         as_of=summary.as_of,
+    )
+
+
+INDICES = ("SPY", "QQQ", "VTI")
+CLOSE = dt.time(16, 0, tzinfo=ZoneInfo("America/New_York"))
+"""When the prices are from: the New York close."""
+
+
+def api_market_data(session: Session, symbols: Sequence[str] | None) -> ApiMarketData:
+    """Quotes for ``symbols`` (every instrument when None); unknown ones are listed apart."""
+    known = market_snapshot(session).instruments
+    wanted = None
+    missing: list[str] = []
+    if symbols is not None:
+        named = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
+        wanted = [s for s in named if s in known]
+        missing = [s for s in named if s not in known]
+    # None asks for every instrument; nothing at all named is the usual 400.
+    quotes = read_quotes(session, wanted) if wanted is None or wanted or not missing else None
+    indices = read_quotes(session, [s for s in INDICES if s in known])
+    return ApiMarketData(
+        timestamp=dt.datetime.combine(indices.as_of, CLOSE).astimezone(dt.UTC),
+        market_data=[
+            ApiQuote(
+                symbol=q.symbol,
+                price=q.price,
+                change=None if q.change_1d is None else q.change_1d.change,
+                change_percent=None if q.change_1d is None else q.change_1d.change_percent,
+                volume=q.volume,
+                market_cap=q.market_cap,
+                pe_ratio=q.pe_ratio,
+                dividend_yield=q.dividend_yield,
+            )
+            for q in (quotes.quotes if quotes else [])
+        ],
+        market_indices={
+            q.symbol: ApiIndex(
+                price=q.price,
+                change=None if q.change_1d is None else q.change_1d.change,
+                change_percent=None if q.change_1d is None else q.change_1d.change_percent,
+            )
+            for q in indices.quotes
+        },
+        not_found=missing,
     )

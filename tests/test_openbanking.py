@@ -119,8 +119,13 @@ def test_the_mcp_servers_bearer_key_is_accepted(database_url: str) -> None:
 
 def test_the_calls_have_a_tag_of_their_own(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
-    for call in ("accounts", "transactions", "portfolio"):
-        path = f"/api/{call}/{{customer_oid}}"
+    for call in (
+        "accounts/{customer_oid}",
+        "transactions/{customer_oid}",
+        "portfolio/{customer_oid}",
+        "market-data",
+    ):
+        path = f"/api/{call}"
         assert paths[path]["get"]["tags"] == ["openbanking mcp"]
 
 
@@ -161,3 +166,41 @@ def test_a_customer_with_nothing_gets_zeros_and_nulls(client: TestClient) -> Non
     assert set(body["allocation"].values()) == {0}
     assert body["performance"]["today_change"] == 0
     assert body["performance"]["today_change_percent"] is None
+
+
+def test_market_data_is_the_quotes_with_unknown_symbols_listed_apart(client: TestClient) -> None:
+    answer = client.get("/api/market-data?symbols=MSFT,nope, aapl,AAPL,BTC,US10Y")
+    assert answer.status_code == 200
+    body = answer.json()
+    assert [q["symbol"] for q in body["market_data"]] == ["MSFT", "AAPL", "BTC", "US10Y"]
+    assert body["not_found"] == ["NOPE"]
+    assert body["timestamp"] == "2026-09-30T20:00:00Z"
+    quotes = {q["symbol"]: q for q in client.get("/market-data").json()["quotes"]}
+    for original in body["market_data"]:
+        ours = quotes[original["symbol"]]
+        assert original["price"] == ours["price"]
+        assert original["change"] == ours["change_1d"]["change"]
+        assert original["change_percent"] == ours["change_1d"]["change_percent"]
+        for figure in ("volume", "market_cap", "pe_ratio", "dividend_yield"):
+            assert original[figure] == ours[figure]
+    bitcoin, bond = body["market_data"][2], body["market_data"][3]
+    assert bitcoin["pe_ratio"] is None and bitcoin["market_cap"] > 0
+    assert bond["volume"] is None and bond["market_cap"] is None
+    assert set(body["market_indices"]) == {"SPY", "QQQ", "VTI"}
+    assert body["market_indices"]["SPY"]["price"] == quotes["SPY"]["price"]
+
+
+@pytest.mark.parametrize("query", ["symbols=", "symbols=,%20,", "symbols=" + "A," * 600])
+def test_market_data_without_a_symbol_or_with_too_long_a_list_is_400(
+    client: TestClient, query: str
+) -> None:
+    answer = client.get(f"/api/market-data?{query}")
+    assert answer.status_code == 400
+    assert "symbols" in answer.json()["detail"]
+
+
+def test_market_data_without_symbols_quotes_every_instrument(client: TestClient) -> None:
+    body = client.get("/api/market-data").json()
+    quoted = client.get("/market-data").json()["quotes"]
+    assert [q["symbol"] for q in body["market_data"]] == [q["symbol"] for q in quoted]
+    assert body["not_found"] == []

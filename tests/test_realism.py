@@ -10,14 +10,17 @@ import re
 import statistics
 from collections import defaultdict
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, text
 
 from core.identifiers import is_valid_iban
+from core.money import PRICE_SCALE
 from db import create_db_engine, create_schema
 from market.calendars import is_open, option_expiry
+from market.fundamentals import FUNDAMENTALS, quote_figures
 from synthetic.bulk_load import load_synthetic
 from tests.test_analytics import as_date
 
@@ -298,3 +301,39 @@ def test_descriptions_read_like_a_statement_with_no_exponents(book: Engine) -> N
         )
     assert descriptions
     assert [d for d in descriptions if re.search(r"\d[eE][+-]?\d", d)] == []
+
+
+def test_volume_follows_the_size_of_the_days_move_and_is_repeatable(book: Engine) -> None:
+    history = closes(book)
+    for symbol in ("AAPL", "SPY", "BTC"):
+        days = sorted(history[symbol])[-250:]
+        moves, volumes = [], []
+        for before, day in itertools.pairwise(days):
+            price, previous = (Decimal(history[symbol][d]) for d in (day, before))
+            figures = quote_figures(symbol, day, price, previous)
+            assert figures == quote_figures(symbol, day, price, previous)
+            assert figures.volume is not None and figures.volume > 0
+            moves.append(abs(float(price / previous) - 1))
+            volumes.append(float(figures.volume))
+        # Busy on days that move, and the typical volume on average.
+        assert statistics.correlation(moves, volumes) > 0.4, symbol
+        typical = FUNDAMENTALS[symbol].typical_volume
+        assert typical is not None
+        assert 0.75 * typical < statistics.mean(volumes) < 1.25 * typical, symbol
+
+
+def test_quote_page_figures_are_plausible(book: Engine) -> None:
+    history = closes(book)
+    for symbol, facts in FUNDAMENTALS.items():
+        day = max(history[symbol])
+        price = Decimal(history[symbol][day]) / 10**PRICE_SCALE
+        figures = quote_figures(symbol, day, price, None)
+        if facts.earnings_per_share is not None:
+            assert figures.pe_ratio is not None and 8 < figures.pe_ratio < 150, symbol
+        if facts.units_outstanding is not None:
+            assert figures.market_cap == (price * facts.units_outstanding).quantize(Decimal("0.01"))
+        if figures.dividend_yield is not None:
+            assert 0 <= figures.dividend_yield < 6, symbol
+    assert quote_figures("US10Y", date(2026, 9, 30), Decimal(98), None).volume is None
+    johnson = quote_figures("JNJ", date(2026, 9, 30), Decimal(160), None).dividend_yield
+    assert johnson is not None and johnson > 2

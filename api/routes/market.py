@@ -7,6 +7,7 @@ from fastapi import APIRouter, Path, Query, Response
 from api.answers import answer
 from api.cache import DependsOn, cacheable
 from api.http_errors import error_responses
+from api.params import Symbols
 from db import DatabaseDep
 from schemas.common import BLANK, IsoDate
 from schemas.market import MarketDataResponse, PriceHistory
@@ -26,15 +27,7 @@ router = APIRouter(tags=["market data"])
 )
 async def read_market_data(
     database: DatabaseDep,
-    symbols: Annotated[
-        str | None,
-        Query(
-            max_length=1000,
-            description="Comma-separated symbols, e.g. AAPL,BTC; every instrument when absent.",
-            # At least one symbol: empty items are skipped, none at all is a 400.
-            json_schema_extra={"pattern": f"^[{BLANK},]*[^{BLANK},]"},
-        ),
-    ] = None,
+    symbols: Symbols = None,
 ) -> Response:
     """Each symbol's latest close with its change over 1 day, 30 days and 1 year."""
     wanted = symbols.split(",") if symbols is not None else None

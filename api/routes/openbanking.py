@@ -8,16 +8,13 @@ from fastapi import APIRouter, Query, Response
 from api.answers import answer
 from api.cache import DependsOn, cacheable
 from api.http_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
-from api.params import Currency, CustomerOid
+from api.params import Currency, CustomerOid, Symbols
 from db import DatabaseDep
-from schemas.openbanking import ApiAccounts, ApiPortfolio, ApiTransactions
+from schemas.openbanking import ApiAccounts, ApiMarketData, ApiPortfolio, ApiTransactions
 from services import openbanking
 
-router = APIRouter(
-    prefix="/api",
-    tags=["openbanking mcp"],
-    responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
-)
+router = APIRouter(prefix="/api", tags=["openbanking mcp"])
+CUSTOMER_ERRORS = error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER)
 
 PAGE_SIZE = 50
 
@@ -25,6 +22,7 @@ PAGE_SIZE = 50
 @cacheable(DependsOn.CUSTOMER)
 @router.get(
     "/portfolio/{customer_oid}",
+    responses=CUSTOMER_ERRORS,
     summary="Holdings, allocation and performance, the original's way",
     response_model=ApiPortfolio,
 )
@@ -40,7 +38,10 @@ async def read_api_portfolio(
 
 @cacheable(DependsOn.CUSTOMER)
 @router.get(
-    "/accounts/{customer_oid}", summary="Accounts, the original's way", response_model=ApiAccounts
+    "/accounts/{customer_oid}",
+    summary="Accounts, the original's way",
+    response_model=ApiAccounts,
+    responses=CUSTOMER_ERRORS,
 )
 async def read_api_accounts(
     customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
@@ -54,6 +55,7 @@ async def read_api_accounts(
 @cacheable(DependsOn.CUSTOMER)
 @router.get(
     "/transactions/{customer_oid}",
+    responses=CUSTOMER_ERRORS,
     summary="Transactions by page number, newest first",
     response_model=ApiTransactions,
 )
@@ -83,3 +85,17 @@ async def read_api_transactions(
             session, customer_oid, page=page, per_page=size
         ),
     )
+
+
+@cacheable(DependsOn.MARKET)
+@router.get(
+    "/market-data",
+    summary="Quotes and the index ETFs, the original's way",
+    response_model=ApiMarketData,
+    responses=error_responses(e400="No symbol at all, or too long a list."),
+)
+async def read_api_market_data(database: DatabaseDep, symbols: Symbols = None) -> Response:
+    """Each symbol's latest close and day's change with volume, market capitalisation, P/E
+    and dividend yield; symbols the bank does not know are listed in not_found."""
+    wanted = symbols.split(",") if symbols is not None else None
+    return await answer(database, lambda session: openbanking.api_market_data(session, wanted))
