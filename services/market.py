@@ -137,16 +137,23 @@ def resolve_currency(currency: str | None) -> str:
     return code
 
 
-def _instruments(
-    market: MarketSnapshot, symbols: Iterable[str] | None, *, field: str = "symbols"
-) -> list[InstrumentInfo]:
-    if symbols is None:
-        return list(market.instruments.values())
+def parse_symbols(symbols: Iterable[str], *, field: str = "symbols") -> list[str]:
+    """The symbols asked for, upper case, each once, in order; none at all, or too many, is
+    ``InvalidInput``."""
     wanted = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
     if not wanted:
         raise InvalidInput(f"{field}: give at least one symbol, such as AAPL or BTC")
     if len(wanted) > MAX_SYMBOLS:
         raise InvalidInput(f"symbols: at most {MAX_SYMBOLS} symbols per request")
+    return wanted
+
+
+def _instruments(
+    market: MarketSnapshot, symbols: Iterable[str] | None, *, field: str = "symbols"
+) -> list[InstrumentInfo]:
+    if symbols is None:
+        return list(market.instruments.values())
+    wanted = parse_symbols(symbols, field=field)
     unknown = [symbol[:16] for symbol in wanted if symbol not in market.instruments]
     if unknown:
         raise NotFound(f"Unknown symbols: {', '.join(unknown)}")

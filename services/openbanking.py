@@ -25,7 +25,7 @@ from schemas.openbanking import (
     ApiTransactions,
 )
 from services.customers import get_customer
-from services.market import market_snapshot, read_quotes
+from services.market import parse_symbols, read_quotes
 from services.portfolio import read_accounts, read_summary
 from services.records import transactions_by_number
 
@@ -138,18 +138,16 @@ CLOSE = dt.time(16, 0, tzinfo=ZoneInfo("America/New_York"))
 
 def api_market_data(session: Session, symbols: Sequence[str] | None) -> ApiMarketData:
     """Quotes for ``symbols`` (every instrument when None); unknown ones are listed apart."""
-    known = market_snapshot(session).instruments
-    wanted = None
-    missing: list[str] = []
-    if symbols is not None:
-        named = list(dict.fromkeys(s.strip().upper() for s in symbols if s.strip()))
-        wanted = [s for s in named if s in known]
-        missing = [s for s in named if s not in known]
-    # None asks for every instrument; nothing at all named is the usual 400.
-    quotes = read_quotes(session, wanted) if wanted is None or wanted or not missing else None
-    indices = read_quotes(session, [s for s in INDICES if s in known])
+    every = read_quotes(session)
+    quoted = {q.symbol: q for q in every.quotes}
+    if symbols is None:
+        chosen, missing = every.quotes, []
+    else:
+        named = parse_symbols(symbols)
+        chosen = [quoted[s] for s in named if s in quoted]
+        missing = [s[:16] for s in named if s not in quoted]
     return ApiMarketData(
-        timestamp=dt.datetime.combine(indices.as_of, CLOSE).astimezone(dt.UTC),
+        timestamp=dt.datetime.combine(every.as_of, CLOSE).astimezone(dt.UTC),
         market_data=[
             ApiQuote(
                 symbol=q.symbol,
@@ -161,7 +159,7 @@ def api_market_data(session: Session, symbols: Sequence[str] | None) -> ApiMarke
                 pe_ratio=q.pe_ratio,
                 dividend_yield=q.dividend_yield,
             )
-            for q in (quotes.quotes if quotes else [])
+            for q in chosen
         ],
         market_indices={
             q.symbol: ApiIndex(
@@ -169,7 +167,7 @@ def api_market_data(session: Session, symbols: Sequence[str] | None) -> ApiMarke
                 change=None if q.change_1d is None else q.change_1d.change,
                 change_percent=None if q.change_1d is None else q.change_1d.change_percent,
             )
-            for q in indices.quotes
+            for q in (quoted[s] for s in INDICES if s in quoted)
         },
         not_found=missing,
     )

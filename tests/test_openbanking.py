@@ -204,3 +204,9 @@ def test_market_data_without_symbols_quotes_every_instrument(client: TestClient)
     quoted = client.get("/market-data").json()["quotes"]
     assert [q["symbol"] for q in body["market_data"]] == [q["symbol"] for q in quoted]
     assert body["not_found"] == []
+
+
+def test_an_unknown_symbol_is_not_echoed_at_length(client: TestClient) -> None:
+    body = client.get(f"/api/market-data?symbols=AAPL,{'Z' * 300}").json()
+    assert body["not_found"] == ["Z" * 16]
+    assert [q["symbol"] for q in body["market_data"]] == ["AAPL"]
