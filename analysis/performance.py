@@ -73,10 +73,15 @@ def measure_performance(p: PortfolioInputs, fx: Converter) -> Performance:
 
     end_value = value_on(p.as_of, rounded=True)
     periods = []
+    worked_out: dict[date, tuple[Decimal, tuple[Decimal | None, Decimal, Decimal, Decimal]]] = {}
     for name, start in period_starts(p.as_of).items():
-        start_value = value_on(start, rounded=True)
+        if start not in worked_out:  # on a month's last day, mtd starts where 1m does
+            worked_out[start] = (
+                value_on(start, rounded=True),
+                _modified_dietz(p, fx, start, p.as_of),
+            )
+        start_value, own = worked_out[start]
         gain = end_value - start_value
-        own = _modified_dietz(p, fx, start, p.as_of)
         periods.append(
             PeriodReturn(
                 period=name,

@@ -10,7 +10,7 @@ sectioned endpoints keep our own, and our figure also has a name of its own ever
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, computed_field
 
 from core.money import Decimal8, Money
 from schemas.customers import UserOut
@@ -45,9 +45,22 @@ class OriginalBankAccount(BankAccountOut):
 
 
 class OriginalTransaction(TransactionOut):
-    date: dt.date = Field(description="The original's name for transaction_date.")
-    type: str = Field(description="The original's name for transaction_type.")
-    asset: str | None = Field(description="The original's name for symbol: the instrument traded.")
+    # Computed, not stored: a portfolio has hundreds of transactions, read straight into
+    # this shape, and the three names cost nothing until the answer is written.
+    @computed_field(description="The original's name for transaction_date.")  # type: ignore[prop-decorator]
+    @property
+    def date(self) -> dt.date:
+        return self.transaction_date
+
+    @computed_field(description="The original's name for transaction_type.")  # type: ignore[prop-decorator]
+    @property
+    def type(self) -> str:
+        return self.transaction_type
+
+    @computed_field(description="The original's name for symbol: the instrument traded.")  # type: ignore[prop-decorator]
+    @property
+    def asset(self) -> str | None:
+        return self.symbol
 
 
 class OriginalDerivative(DerivativeOut):

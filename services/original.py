@@ -14,9 +14,8 @@ from schemas.original import (
     OriginalBankAccount,
     OriginalDerivative,
     OriginalInstitution,
-    OriginalTransaction,
 )
-from schemas.portfolio import AssetOut, BankAccountOut, DerivativeOut, TransactionOut
+from schemas.portfolio import AssetOut, BankAccountOut, DerivativeOut
 
 CLEARING_HOUSES = {"option": "Options Clearing Corporation", "future": "CME Clearing"}
 """Who a listed position faces: every option the bank books is a listed US equity or ETF
@@ -43,15 +42,6 @@ def original_accounts(accounts: Sequence[BankAccountOut]) -> list[OriginalBankAc
         }
         shaped.append(OriginalBankAccount.model_construct(**fields))
     return shaped
-
-
-def original_transactions(transactions: Sequence[TransactionOut]) -> list[OriginalTransaction]:
-    return [
-        OriginalTransaction.model_construct(
-            **vars(t), date=t.transaction_date, type=t.transaction_type, asset=t.symbol
-        )
-        for t in transactions
-    ]
 
 
 def original_derivatives(derivatives: Sequence[DerivativeOut]) -> list[OriginalDerivative]:

@@ -7,6 +7,7 @@ currency and the as-of date of the market data.
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import cast
 
 from sqlmodel import Session
 
@@ -21,7 +22,7 @@ from analysis.valuation import PortfolioInputs
 from core.errors import InvalidInput
 from market.model import INSTRUMENTS
 from schemas.customers import UserOut
-from schemas.original import Portfolio
+from schemas.original import OriginalTransaction, Portfolio
 from schemas.portfolio import (
     AccountsSection,
     AssetOut,
@@ -42,7 +43,6 @@ from services.original import (
     original_accounts,
     original_assets,
     original_derivatives,
-    original_transactions,
 )
 from services.records import (
     TransactionFilter,
@@ -274,10 +274,12 @@ def read_portfolio(
     )
     if summary_needed:
         # Every transaction, once: the summary needs the trades and the count anyway.
-        every = query_transactions(session, oid).transactions
+        every = query_transactions(session, oid, shape=OriginalTransaction).transactions
         transactions = newest_transactions(oid, every, transactions_limit)
     elif "transactions" in wanted:
-        transactions = query_transactions(session, oid, limit=transactions_limit)
+        transactions = query_transactions(
+            session, oid, limit=transactions_limit, shape=OriginalTransaction
+        )
     else:
         transactions = TransactionSlice([], 0, 0, None)
     summary = (
@@ -299,7 +301,8 @@ def read_portfolio(
         user=UserOut(name=view.name, customer_oid=oid),
         assets=original_assets(assets),
         bank_accounts=original_accounts(accounts),
-        transactions=original_transactions(transactions.transactions),
+        # Read as the original's shape above: the list holds nothing else.
+        transactions=cast("list[OriginalTransaction]", transactions.transactions),
         spending=spending,
         derivative_transactions=original_derivatives(derivatives),
         portfolio_summary=summary,

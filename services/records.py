@@ -201,6 +201,7 @@ def query_transactions(
     order: str = "desc",
     limit: int | None = None,
     cursor: str | None = None,
+    shape: type[TransactionOut] = TransactionOut,
 ) -> TransactionSlice:
     """A customer's transactions, filtered, sorted by (date, id), one keyset page at a time.
 
@@ -215,10 +216,10 @@ def query_transactions(
     seen = 0
     if cursor is None and limit is None:
         if filters == TransactionFilter() and order == "desc":
-            rows = _shaped(TransactionOut, _read(session, _EVERY_TRANSACTION, oid))
+            rows = _shaped(shape, _read(session, _EVERY_TRANSACTION, oid))
         else:
             query = select(*TRANSACTION_COLUMNS).where(*conditions).order_by(*ordering)
-            rows = _shaped(TransactionOut, session.connection().execute(query))
+            rows = _shaped(shape, session.connection().execute(query))
         return TransactionSlice(rows, len(rows), 0, None)
     total = session.connection().execute(select(func.count()).where(*conditions)).scalar_one()
     if cursor is not None:
@@ -231,7 +232,7 @@ def query_transactions(
     query = select(*TRANSACTION_COLUMNS).where(*conditions).order_by(*ordering)
     if limit is not None:
         query = query.limit(limit + 1)
-    rows = _shaped(TransactionOut, session.connection().execute(query))
+    rows = _shaped(shape, session.connection().execute(query))
     return _page(rows, total, seen, limit, scope)
 
 
