@@ -210,3 +210,21 @@ def test_an_unknown_symbol_is_not_echoed_at_length(client: TestClient) -> None:
     body = client.get(f"/api/market-data?symbols=AAPL,{'Z' * 300}").json()
     assert body["not_found"] == ["Z" * 16]
     assert [q["symbol"] for q in body["market_data"]] == ["AAPL"]
+
+
+def test_in_a_sandbox_the_calls_see_the_sandboxs_bank_and_nothing_else(client: TestClient) -> None:
+    sandbox = client.post("/sandboxes", json={}).json()["sandbox_id"]
+    inside = {"X-Bank-Sandbox": sandbox}
+    try:
+        assert client.delete(f"/customer/{JOHN}", headers=inside).status_code == 200
+        for call in ("accounts", "transactions", "portfolio"):
+            assert client.get(f"/api/{call}/{JOHN}", headers=inside).status_code == 404
+            assert client.get(f"/api/{call}/{JOHN}").status_code == 200
+        gone = "sbx_" + "A" * 20  # well formed, and no sandbox's id
+        assert (
+            client.get(f"/api/accounts/{JOHN}", headers={"X-Bank-Sandbox": gone}).status_code == 404
+        )
+        malformed = client.get(f"/api/accounts/{JOHN}", headers={"X-Bank-Sandbox": "sbx_nope"})
+        assert malformed.status_code == 400
+    finally:
+        client.delete(f"/sandboxes/{sandbox}")
