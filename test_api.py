@@ -367,11 +367,19 @@ EXPECTED_RESPONSES = {
     ("/eval/grade", "post"): {"200", "400", "401", "403", "413", "503"},
     **{
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
-        for section in ("summary", "assets", "accounts", "transactions", "spending", "derivatives")
+        for section in (
+            "summary",
+            "risk",
+            "assets",
+            "accounts",
+            "transactions",
+            "spending",
+            "derivatives",
+        )
     },
     **{
         (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
-        for call in ("accounts", "transactions", "portfolio")
+        for call in ("accounts", "transactions", "portfolio", "risk")
     },
     ("/api/market-data", "get"): {"200", "400", "401", "503"},
 }

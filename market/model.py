@@ -272,6 +272,18 @@ def bond_price(coupon: float, bond_yield: float, day: date, maturity: date) -> f
     return dirty - half_coupon * elapsed
 
 
+def bond_yield(coupon: float, price: float, day: date, maturity: date) -> float:
+    """The yield at which ``bond_price`` gives ``price`` (bisection between -5% and 30%)."""
+    low, high = -0.05, 0.30
+    for _ in range(80):
+        middle = (low + high) / 2
+        if bond_price(coupon, middle, day, maturity) > price:
+            low = middle
+        else:
+            high = middle
+    return (low + high) / 2
+
+
 def _bond_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
     """Prices from a yield that moves with the Treasury curve (level and slope) and credit."""
     assert spec.maturity is not None
@@ -286,15 +298,7 @@ def _bond_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
         if spec.credit_spread:
             cumulative += factors["credit"][day] + own[day]
         moves.append(cumulative)
-    target = float(spec.last_price)
-    low, high = -0.05, 0.30
-    for _ in range(80):
-        middle = (low + high) / 2
-        if bond_price(spec.coupon, middle, AS_OF, spec.maturity) > target:
-            low = middle
-        else:
-            high = middle
-    last_yield = (low + high) / 2
+    last_yield = bond_yield(spec.coupon, float(spec.last_price), AS_OF, spec.maturity)
     prices = [
         bond_price(spec.coupon, max(last_yield + move - moves[-1], 0.001), day, spec.maturity)
         for day, move in zip(days, moves, strict=True)

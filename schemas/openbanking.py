@@ -5,7 +5,7 @@ the API; only the names and the arrangement are the original's."""
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.money import Decimal8, Money
 from schemas.common import OID_DESCRIPTION
@@ -140,3 +140,58 @@ class ApiMarketData(BaseModel):
         description="Symbols asked for that the bank does not know: listed here, not an error, "
         "so that the others still answer."
     )
+
+
+class ApiRiskProfile(BaseModel):
+    risk_score: Decimal8 = Field(description="0 to 10 (the risk section's risk_score).")
+    risk_category: str = Field(
+        description="none, conservative, moderate, aggressive or speculative."
+    )
+    volatility: Decimal8 | None = Field(
+        description="Annualised volatility of the book's daily returns, as a fraction (0.18 = 18%)."
+    )
+    beta: Decimal8 | None = Field(description="Against SPY, in the base currency.")
+    sharpe_ratio: Decimal8 | None = Field(description="Against a 4% risk-free rate.")
+    max_drawdown: Decimal8 | None = Field(
+        description="The largest fall from a peak over the last 252 trading days, as a "
+        "negative fraction (-0.12 = a 12% fall)."
+    )
+
+
+class ApiVarAnalysis(BaseModel):
+    """Historical simulation of today's book over the last 252 trading days; 10 days is the
+    1-day figure times sqrt(10). Losses are negative amounts in base_currency."""
+
+    model_config = ConfigDict(serialize_by_alias=True, validate_by_name=True)
+
+    one_day_var_95: Money = Field(serialization_alias="1_day_var_95")
+    one_day_var_99: Money = Field(serialization_alias="1_day_var_99")
+    ten_day_var_95: Money = Field(serialization_alias="10_day_var_95")
+    ten_day_var_99: Money = Field(serialization_alias="10_day_var_99")
+
+
+class ApiDiversification(BaseModel):
+    sector_concentration: Decimal8 | None = Field(
+        description="Herfindahl index by sector, ETFs looked through, 0 to 1 (1: one sector)."
+    )
+    geographic_concentration: Decimal8 | None = Field(
+        description="Herfindahl index by country of domicile, 0 to 1."
+    )
+    correlation_risk: Decimal8 | None = Field(
+        description="Weighted average pairwise correlation of the holdings' daily returns, "
+        "-1 to 1 (in practice 0 to 1)."
+    )
+
+
+class ApiRisk(BaseModel):
+    customer_oid: str = Field(description=OID_DESCRIPTION)
+    risk_profile: ApiRiskProfile
+    var_analysis: ApiVarAnalysis
+    stress_tests: dict[str, Money] = Field(
+        description="Each scenario's profit or loss on today's book, base_currency (see the "
+        "risk section for the shocks and each holding's share)."
+    )
+    diversification: ApiDiversification
+    base_currency: str
+    as_of: dt.date = Field(description="The last market date; every figure is as of this day.")
+    reason: str | None = Field(description="Why the statistics are null, when they are.")

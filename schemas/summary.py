@@ -8,6 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from core.money import Decimal8, Money
+from schemas.risk import RiskReport
 
 
 class HasData(BaseModel):
@@ -254,3 +255,7 @@ class PortfolioSummary(BaseModel):
     performance: Performance
     derivatives: DerivativeExposure
     spending: SpendingInsight
+    risk: RiskReport = Field(
+        description="Volatility, beta, Sharpe and Sortino, drawdown, value at risk, stress "
+        "tests, diversification and option greeks of today's book (the risk section)."
+    )

@@ -14,6 +14,7 @@ from schemas.openbanking import (
     ApiAccount,
     ApiAccounts,
     ApiAllocation,
+    ApiDiversification,
     ApiHolding,
     ApiIndex,
     ApiMarketData,
@@ -21,12 +22,15 @@ from schemas.openbanking import (
     ApiPerformance,
     ApiPortfolio,
     ApiQuote,
+    ApiRisk,
+    ApiRiskProfile,
     ApiTransaction,
     ApiTransactions,
+    ApiVarAnalysis,
 )
 from services.customers import get_customer
 from services.market import parse_symbols, read_quotes
-from services.portfolio import read_accounts, read_summary
+from services.portfolio import read_accounts, read_risk, read_summary
 from services.records import transactions_by_number
 
 
@@ -170,4 +174,39 @@ def api_market_data(session: Session, symbols: Sequence[str] | None) -> ApiMarke
             for q in (quoted[s] for s in INDICES if s in quoted)
         },
         not_found=missing,
+    )
+
+
+def _fraction(value: Decimal | None) -> Decimal | None:
+    return None if value is None else (value / 100).quantize(Decimal("0.0001"))
+
+
+def api_risk(session: Session, raw_oid: str, currency: str | None = None) -> ApiRisk:
+    risk = read_risk(session, raw_oid, currency)
+    var = {(v.confidence_percent, v.horizon_days): v.historical_var for v in risk.value_at_risk}
+    return ApiRisk(
+        customer_oid=risk.customer_oid,
+        risk_profile=ApiRiskProfile(
+            risk_score=risk.risk_score,
+            risk_category=risk.risk_category,
+            volatility=_fraction(risk.volatility_percent),
+            beta=risk.beta,
+            sharpe_ratio=risk.sharpe_ratio,
+            max_drawdown=_fraction(risk.drawdown.max_drawdown_percent),
+        ),
+        var_analysis=ApiVarAnalysis(
+            one_day_var_95=var[95, 1],
+            one_day_var_99=var[99, 1],
+            ten_day_var_95=var[95, 10],
+            ten_day_var_99=var[99, 10],
+        ),
+        stress_tests={s.name: s.pnl for s in risk.stress_tests},
+        diversification=ApiDiversification(
+            sector_concentration=risk.diversification.sector_concentration,
+            geographic_concentration=risk.diversification.geographic_concentration,
+            correlation_risk=risk.diversification.correlation_risk,
+        ),
+        base_currency=risk.base_currency,
+        as_of=risk.as_of,
+        reason=risk.reason,
     )

@@ -11,6 +11,7 @@ from typing import cast
 
 from sqlmodel import Session
 
+from analysis.risk import assess_risk
 from analysis.summary import (
     cash_by_currency,
     shares_of_100,
@@ -36,6 +37,7 @@ from schemas.portfolio import (
     TransactionOut,
     TransactionsPage,
 )
+from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
 from services.customers import get_customer
 from services.market import MarketSnapshot, market_snapshot, resolve_currency
@@ -58,6 +60,10 @@ from services.records import (
     read_trades,
     trades_by_symbol,
 )
+
+INSTRUMENT_CURRENCY = {spec.symbol: spec.currency for spec in INSTRUMENTS}
+VOLATILITY = {spec.symbol: spec.annual_volatility for spec in INSTRUMENTS}
+"""What options are priced with: each instrument's volatility in the market model."""
 
 PORTFOLIO_SECTIONS = (
     "assets",
@@ -219,10 +225,33 @@ def summarize_customer(
             converter=view.market.converter(view.base),
             card_payments=cash_events(transactions, ("card_payment",), other_than=view.base),
             income=cash_events(transactions, ("dividend", "interest")),
-            instrument_currency={spec.symbol: spec.currency for spec in INSTRUMENTS},
-            volatility={spec.symbol: spec.annual_volatility for spec in INSTRUMENTS},
+            instrument_currency=INSTRUMENT_CURRENCY,
+            volatility=VOLATILITY,
         )
     )
+
+
+def read_risk(session: Session, raw_oid: str, currency: str | None = None) -> RiskSection:
+    """The risk section: the summary's ``risk``, from the holdings and derivatives alone."""
+    view = open_view(session, raw_oid, currency)
+    inputs = PortfolioInputs(
+        customer_oid=view.oid,
+        base_currency=view.base,
+        as_of=view.as_of,
+        assets=list_assets(session, view.oid, view.market),
+        accounts=(),
+        trades={},
+        prices=view.market.prices,
+        usd_per_unit=view.market.usd_per_unit,
+        spending=(),
+        derivatives=list_derivatives(session, view.oid),
+        transaction_count=0,
+        instrument_currency=INSTRUMENT_CURRENCY,
+        volatility=VOLATILITY,
+    )
+    fx = view.market.converter(view.base)
+    report = assess_risk(inputs, fx, value_holdings(inputs.assets, {}, fx, view.as_of))
+    return RiskSection(customer_oid=view.oid, **dict(report))
 
 
 def read_summary(session: Session, raw_oid: str, currency: str | None = None) -> PortfolioSummary:

@@ -10,7 +10,13 @@ from api.cache import DependsOn, cacheable
 from api.http_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
 from api.params import Currency, CustomerOid, Symbols
 from db import DatabaseDep
-from schemas.openbanking import ApiAccounts, ApiMarketData, ApiPortfolio, ApiTransactions
+from schemas.openbanking import (
+    ApiAccounts,
+    ApiMarketData,
+    ApiPortfolio,
+    ApiRisk,
+    ApiTransactions,
+)
 from services import openbanking
 
 router = APIRouter(prefix="/api", tags=["openbanking mcp"])
@@ -84,6 +90,23 @@ async def read_api_transactions(
         lambda session: openbanking.api_transactions(
             session, customer_oid, page=page, per_page=size
         ),
+    )
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/risk/{customer_oid}",
+    responses=CUSTOMER_ERRORS,
+    summary="Risk score, value at risk, stress tests and diversification, the original's way",
+    response_model=ApiRisk,
+)
+async def read_api_risk(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """The risk section's headline figures under the original's names: volatility and
+    drawdown as fractions, value at risk as negative amounts, each stress test's P&L."""
+    return await answer(
+        database, lambda session: openbanking.api_risk(session, customer_oid, currency)
     )
 
 

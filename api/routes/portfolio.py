@@ -20,6 +20,7 @@ from schemas.portfolio import (
     SpendingSection,
     TransactionsPage,
 )
+from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
 from services import portfolio
 
@@ -82,6 +83,23 @@ async def read_summary(
     """The portfolio summary alone, in the base currency asked for."""
     return await answer(
         database, lambda session: portfolio.read_summary(session, customer_oid, currency)
+    )
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/risk",
+    summary="Volatility, beta, drawdown, value at risk, stress tests, diversification, greeks",
+    response_model=RiskSection,
+)
+async def read_risk(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """The risk of today's holdings and open derivatives over the last 252 trading days, in
+    the base currency asked for: the summary's ``risk``. Losses are negative amounts; with
+    nothing invested the statistics are null and ``reason`` says why."""
+    return await answer(
+        database, lambda session: portfolio.read_risk(session, customer_oid, currency)
     )
 
 
