@@ -101,7 +101,7 @@ def test_bad_paging_is_400_naming_the_field(client: TestClient, query: str, fiel
     assert f"query field '{field}'" in answer.json()["detail"]
 
 
-@pytest.mark.parametrize("call", ["accounts", "transactions", "portfolio"])
+@pytest.mark.parametrize("call", ["accounts", "transactions", "portfolio", "risk"])
 def test_unknown_customers_are_404_and_malformed_ids_400(client: TestClient, call: str) -> None:
     unknown = client.get(f"/api/{call}/{UNKNOWN}")
     assert unknown.status_code == 404
@@ -123,6 +123,7 @@ def test_the_calls_have_a_tag_of_their_own(client: TestClient) -> None:
         "accounts/{customer_oid}",
         "transactions/{customer_oid}",
         "portfolio/{customer_oid}",
+        "risk/{customer_oid}",
         "market-data",
     ):
         path = f"/api/{call}"
@@ -217,7 +218,7 @@ def test_in_a_sandbox_the_calls_see_the_sandboxs_bank_and_nothing_else(client: T
     inside = {"X-Bank-Sandbox": sandbox}
     try:
         assert client.delete(f"/customer/{JOHN}", headers=inside).status_code == 200
-        for call in ("accounts", "transactions", "portfolio"):
+        for call in ("accounts", "transactions", "portfolio", "risk"):
             assert client.get(f"/api/{call}/{JOHN}", headers=inside).status_code == 404
             assert client.get(f"/api/{call}/{JOHN}").status_code == 200
         gone = "sbx_" + "A" * 20  # well formed, and no sandbox's id
