@@ -292,7 +292,7 @@ def _street_duration(coupon: float, price: float, as_of: date, maturity: date) -
     accrued = 100 * coupon / 2 * (1 - flows[-1][0])
 
     def dirty(y: float) -> float:
-        return sum(amount / (1 + y / 2) ** periods for periods, amount in flows)
+        return float(sum(amount / (1 + y / 2) ** periods for periods, amount in flows))
 
     rate = brentq(lambda y: dirty(y) - accrued - price, -0.04, 0.3)
     step = 1e-4
