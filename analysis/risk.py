@@ -44,6 +44,7 @@ from schemas.portfolio import DerivativeOut
 from schemas.risk import (
     Diversification,
     Drawdown,
+    RiskHeadline,
     RiskReport,
     RiskWindow,
     Slice,
@@ -401,4 +402,29 @@ def assess_risk(p: PortfolioInputs, fx: Converter, holdings: Sequence[Holding]) 
         worst_scenario=worst.name if worst is not None and worst.pnl < 0 else None,
         diversification=diversification(weights, {s: returns[s] for s in weights}),
         options=options,
+    )
+
+
+def headline(report: RiskReport) -> RiskHeadline:
+    """The figures of ``report`` that the portfolio summary carries."""
+    one_day = {v.confidence_percent: v for v in report.value_at_risk if v.horizon_days == 1}
+    worst = next((s for s in report.stress_tests if s.name == report.worst_scenario), None)
+    spread = report.diversification
+    return RiskHeadline(
+        reason=report.reason,
+        risk_score=report.risk_score,
+        risk_category=report.risk_category,
+        volatility_percent=report.volatility_percent,
+        beta=report.beta,
+        sharpe_ratio=report.sharpe_ratio,
+        sortino_ratio=report.sortino_ratio,
+        max_drawdown_percent=report.drawdown.max_drawdown_percent,
+        value_at_risk_1d_95=one_day[95].historical_var,
+        value_at_risk_1d_99=one_day[99].historical_var,
+        expected_shortfall_1d_99=one_day[99].historical_expected_shortfall,
+        worst_scenario=report.worst_scenario,
+        worst_scenario_pnl=None if worst is None else worst.pnl,
+        sector_concentration=spread.sector_concentration,
+        geographic_concentration=spread.geographic_concentration,
+        correlation_risk=spread.correlation_risk,
     )

@@ -103,7 +103,6 @@ def _stress(
         lines.append(
             StressHolding(
                 symbol=h.symbol,
-                market_value=h.market_value_base,
                 return_percent=Decimal(repr(moved * 100)).quantize(PERCENT),
                 pnl=_money(gain),
             )

@@ -15,7 +15,7 @@ from decimal import ROUND_FLOOR, Decimal
 
 from analysis.exposure import derivative_exposure
 from analysis.performance import measure_performance
-from analysis.risk import assess_risk
+from analysis.risk import assess_risk, headline
 from analysis.valuation import RATE_PLACES, CashEvent, Converter, PortfolioInputs, Trade, percent
 from core.money import to_cents
 from schemas.portfolio import AssetOut, BankAccountOut, SpendingOut
@@ -95,7 +95,7 @@ def summarize(p: PortfolioInputs) -> PortfolioSummary:
         performance=measure_performance(p, fx),
         derivatives=derivative_exposure(p, fx),
         spending=spending,
-        risk=assess_risk(p, fx, holdings),
+        risk=headline(assess_risk(p, fx, holdings)),
     )
 
 

@@ -47,6 +47,7 @@ from schemas.portfolio import (
     SpendingSection,
     TransactionsPage,
 )
+from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
 from services import customers, market, portfolio
 
@@ -239,6 +240,37 @@ async def portfolio_summary(
         )
 
     return await answer(ctx, lambda s: portfolio.read_summary(s, customer_oid, currency), render)
+
+
+@tool(
+    name="bank_risk",
+    title="Risk analysis",
+    annotations=READ_ONLY,
+    description="The risk of one customer's holdings and open derivatives over the last 252 "
+    "trading days: a 0-10 risk score and category, annualised volatility, beta against SPY, "
+    "Sharpe and Sortino ratios, maximum drawdown with its dates, value at risk and expected "
+    "shortfall (95%/99%, 1 and 10 days, historical and parametric, losses negative), six "
+    "stress scenarios (2008, 2020, 2000, 2022 rates, crypto winter, 2011 euro crisis) with "
+    "each holding's P&L, sector and country concentration, correlation, and option greeks.",
+)
+async def risk(
+    ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
+) -> Annotated[CallToolResult, RiskSection]:
+    def render(r: RiskSection) -> str:
+        if r.reason and r.volatility_percent is None:
+            return f"As of {r.as_of}: {r.reason}"
+        var = next(v for v in r.value_at_risk if (v.confidence_percent, v.horizon_days) == (99, 1))
+        worst = next((s for s in r.stress_tests if s.name == r.worst_scenario), None)
+        stressed = f"{worst.title} {_money(worst.pnl, r.base_currency)}" if worst else "no loss"
+        return (
+            f"As of {r.as_of} in {r.base_currency}: risk score {r.risk_score}/10 "
+            f"({r.risk_category}); volatility {r.volatility_percent}% a year, beta {r.beta}, "
+            f"Sharpe {r.sharpe_ratio}, max drawdown {r.drawdown.max_drawdown_percent}%; "
+            f"1-day 99% VaR {_money(var.historical_var, r.base_currency)}; worst stress test "
+            f"{stressed}."
+        )
+
+    return await answer(ctx, lambda s: portfolio.read_risk(s, customer_oid, currency), render)
 
 
 @tool(

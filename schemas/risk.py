@@ -66,7 +66,6 @@ class ValueAtRisk(BaseModel):
 
 class StressHolding(BaseModel):
     symbol: str
-    market_value: Money = Field(description="Today's value, base currency.")
     return_percent: Decimal8 = Field(
         description="The holding's move in the scenario, in the base currency (the price's "
         "move and, for a holding in another currency, the currency's)."
@@ -213,3 +212,25 @@ class RiskReport(BaseModel):
 
 class RiskSection(RiskReport):
     customer_oid: str = Field(description=OID_DESCRIPTION)
+
+
+class RiskHeadline(BaseModel):
+    """The risk section's headline figures, as the portfolio summary carries them; the
+    section (``/customer/{customer_oid}/risk``) has the detail and every convention."""
+
+    reason: str | None = Field(description="Why the statistics are null, when they are.")
+    risk_score: Decimal8 = Field(description="0 to 10.")
+    risk_category: str
+    volatility_percent: Decimal8 | None = Field(description="Annualised, last 252 days.")
+    beta: Decimal8 | None = Field(description="Against SPY.")
+    sharpe_ratio: Decimal8 | None
+    sortino_ratio: Decimal8 | None
+    max_drawdown_percent: Decimal8 | None
+    value_at_risk_1d_95: Money = Field(description="Historical, a negative amount.")
+    value_at_risk_1d_99: Money = Field(description="Historical, a negative amount.")
+    expected_shortfall_1d_99: Money = Field(description="Historical, a negative amount.")
+    worst_scenario: str | None = Field(description="The stress test with the largest loss.")
+    worst_scenario_pnl: Money | None
+    sector_concentration: Decimal8 | None
+    geographic_concentration: Decimal8 | None
+    correlation_risk: Decimal8 | None

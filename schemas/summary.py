@@ -8,7 +8,7 @@ from decimal import Decimal
 from pydantic import BaseModel, Field
 
 from core.money import Decimal8, Money
-from schemas.risk import RiskReport
+from schemas.risk import RiskHeadline
 
 
 class HasData(BaseModel):
@@ -255,7 +255,8 @@ class PortfolioSummary(BaseModel):
     performance: Performance
     derivatives: DerivativeExposure
     spending: SpendingInsight
-    risk: RiskReport = Field(
-        description="Volatility, beta, Sharpe and Sortino, drawdown, value at risk, stress "
-        "tests, diversification and option greeks of today's book (the risk section)."
+    risk: RiskHeadline = Field(
+        description="The risk of today's book in headline figures: the risk section "
+        "(/customer/{customer_oid}/risk) has the stress tests, the 10-day figures, the "
+        "breakdowns and the option greeks."
     )

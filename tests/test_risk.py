@@ -354,7 +354,28 @@ def test_the_summary_and_the_api_carry_the_sections_figures(
     client, _ = bank
     section = client.get(f"/customer/{JANE}/risk").json()
     summary = client.get(f"/customer/{JANE}/summary").json()["risk"]
-    assert summary == {k: v for k, v in section.items() if k != "customer_oid"}
+    one_day = {
+        r["confidence_percent"]: r for r in section["value_at_risk"] if r["horizon_days"] == 1
+    }
+    worst = next(s for s in section["stress_tests"] if s["name"] == section["worst_scenario"])
+    assert summary == {
+        "reason": section["reason"],
+        "risk_score": section["risk_score"],
+        "risk_category": section["risk_category"],
+        "volatility_percent": section["volatility_percent"],
+        "beta": section["beta"],
+        "sharpe_ratio": section["sharpe_ratio"],
+        "sortino_ratio": section["sortino_ratio"],
+        "max_drawdown_percent": section["drawdown"]["max_drawdown_percent"],
+        "value_at_risk_1d_95": one_day[95]["historical_var"],
+        "value_at_risk_1d_99": one_day[99]["historical_var"],
+        "expected_shortfall_1d_99": one_day[99]["historical_expected_shortfall"],
+        "worst_scenario": worst["name"],
+        "worst_scenario_pnl": worst["pnl"],
+        "sector_concentration": section["diversification"]["sector_concentration"],
+        "geographic_concentration": section["diversification"]["geographic_concentration"],
+        "correlation_risk": section["diversification"]["correlation_risk"],
+    }
     api = client.get(f"/api/risk/{JANE}").json()
     assert set(api) >= {"customer_oid", "risk_profile", "var_analysis", "stress_tests",
                         "diversification"}  # fmt: skip
