@@ -184,6 +184,21 @@ class Book:
             self._closes[symbol] = [(day, close) for day, close in rows]
         return self._closes[symbol]
 
+    def rates(self, currency: str) -> list[tuple[date, Decimal]]:
+        """US dollars per unit of ``currency`` on each day it was fixed, oldest first."""
+        if currency == "USD":
+            return []
+        key = f"fx:{currency}"
+        if key not in self._closes:
+            fx = table(FxRate)
+            rows = self.session.execute(
+                select(fx.c.rate_date, fx.c.usd_per_unit)
+                .where(fx.c.currency == currency, fx.c.rate_date <= self.as_of)
+                .order_by(fx.c.rate_date)
+            )
+            self._closes[key] = [(day, rate) for day, rate in rows]
+        return self._closes[key]
+
     def close_on_or_before(self, symbol: str, day: date) -> tuple[date, Decimal] | None:
         found = None
         for point in self.closes(symbol):

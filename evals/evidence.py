@@ -78,6 +78,15 @@ def holdings(customer_oid: str, currency: str | None = None) -> Call:
     )
 
 
+def risk(customer_oid: str) -> Call:
+    return Call(
+        purpose="the risk of the customer's holdings: beta, value at risk, stress tests",
+        path=f"/customer/{customer_oid}/risk",
+        mcp_tool="bank_risk",
+        mcp_arguments={"customer_oid": customer_oid},
+    )
+
+
 def summary(customer_oid: str, currency: str) -> Call:
     return Call(
         purpose=f"the customer's net worth and analysis in {currency}",

@@ -209,6 +209,28 @@ def _net_worth(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     }
 
 
+@reads("portfolio_beta")
+def _beta(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
+    beta = results[0]["beta"]
+    return None if beta is None else str(exact(beta))
+
+
+@reads("value_at_risk_99")
+def _var(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
+    risk = results[0]
+    if risk["volatility_percent"] is None:
+        return None
+    row = next(
+        r for r in risk["value_at_risk"] if (r["confidence_percent"], r["horizon_days"]) == (99, 1)
+    )
+    return {"amount": str(exact(row["historical_var"])), "currency": risk["base_currency"]}
+
+
+@reads("worst_stress_scenario")
+def _worst(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
+    return results[0]["worst_scenario"]
+
+
 @reads("closing_price")
 def _close(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     for point in results[0]["closes"]:

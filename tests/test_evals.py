@@ -461,7 +461,7 @@ def test_the_readme_lists_every_kind_with_an_example() -> None:
     readme = (PROJECT / "README.md").read_text()
     section = readme[readme.index("## Evaluating an agent") :]
     listed = re.findall(
-        r"^\| `([a-z_]+)` \| (lookup|aggregate|multi_hop|unanswerable) \|", section, re.M
+        r"^\| `([a-z0-9_]+)` \| (lookup|aggregate|multi_hop|unanswerable) \|", section, re.M
     )
     assert dict(listed) == {name: kind.difficulty for name, kind in KINDS.items()}
 

@@ -6,11 +6,11 @@ question's id, and the gold answer is computed again from them and the bank's cu
 state whenever the question is asked or graded. So a write that changes an answer
 changes it in the key, and grading needs no stored key.
 
-``base`` holds what a kind is made of; ``everyday``, ``investing`` and ``across`` hold
+``base`` holds what a kind is made of; ``everyday``, ``investing``, ``risk`` and ``across`` hold
 the kinds by subject, and importing this package registers them all in ``KINDS``.
 """
 
-from evals.kinds import across, everyday, investing
+from evals.kinds import across, everyday, investing, risk
 from evals.kinds.base import DIFFICULTIES, KINDS, Difficulty, Kind, Params
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "across",
     "everyday",
     "investing",
+    "risk",
 ]
