@@ -33,7 +33,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         "market_crash_2008", "Global financial crisis", "2007-10-09 to 2009-03-09",
         (("us_equity", -0.50), ("consumer", -0.10), ("health", 0.08), ("europe", -0.12),
-         ("crypto", 0.0), ("gold", 0.05), ("rates_level", -0.015), ("rates_slope", 0.010),
+         ("gold", 0.05), ("rates_level", -0.015), ("rates_slope", 0.010),
          ("credit", 0.035), ("usd", 0.12)),
     ),
     Scenario(

@@ -28,12 +28,12 @@ from core.settings import Settings
 from db import create_db_engine
 from main import create_app
 from market.classification import COUNTRIES, SECTORS
-from market.model import AS_OF, SPECS
+from market.model import AS_OF, FACTORS, SPECS
 from market.scenarios import SCENARIOS
 from synthetic.bulk_load import load_synthetic
 from synthetic.samples import SAMPLE_CUSTOMERS
 from synthetic.seeding import prepare_database
-from tests.helpers import JANE, JOHN, UNKNOWN
+from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 RISK_FREE = 0.04
 SYNTHETIC = 40
@@ -425,3 +425,28 @@ def test_bad_ids_and_currencies_are_refused(bank: tuple[TestClient, Engine], pat
     wrong = client.get(path.format(JOHN) + "?currency=XYZ")
     assert wrong.status_code == 400
     assert "currency" in wrong.json()["detail"]
+
+
+def scenario_table() -> str:
+    """The README's table of the stress scenarios' shocks, from ``market.scenarios``."""
+    named = {name for s in SCENARIOS for name, _ in s.shocks}
+    factors = [name for name in FACTORS if name in named]
+    rates = {"rates_level", "rates_slope", "credit"}
+
+    def shown(name: str, shock: float) -> str:
+        return f"{shock * 10_000:+.0f} bp" if name in rates else f"{shock * 100:+.0f}%"
+
+    lines = [
+        "| scenario | period | " + " | ".join(factors) + " |",
+        "|---|---|" + "---|" * len(factors),
+    ]
+    for s in SCENARIOS:
+        shocks = dict(s.shocks)
+        cells = [shown(f, shocks[f]) if f in shocks else "" for f in factors]
+        lines.append(f"| `{s.name}` {s.title} | {s.period} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def test_the_readme_lists_every_scenarios_shocks() -> None:
+    readme = (PROJECT / "README.md").read_text()
+    assert scenario_table() in readme
