@@ -8,7 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from analysis.pricing import black_scholes
-from analysis.valuation import PERCENT_PLACES, Converter, PortfolioInputs
+from analysis.valuation import PERCENT_PLACES, Converter, PortfolioInputs, terms
 from core.money import to_cents
 from schemas.summary import DerivativeExposure, ExpiringPosition, PositionValue
 
@@ -69,13 +69,11 @@ def _position_values(p: PortfolioInputs, fx: Converter) -> list[PositionValue]:
         spot = p.prices[d.underlying_symbol].on_or_before(p.as_of)
         if d.status != "open" or spot is None:
             continue
-        sign = 1 if d.side == "long" else -1
-        units = d.contracts * d.multiplier
-        if d.instrument_type == "option" and d.option_type and d.strike is not None:
-            years = max((d.expiry_date - p.as_of).days, 0) / 365
-            volatility = p.volatility.get(d.underlying_symbol, 0.3)
+        t = terms(d, p)
+        sign, units = t.sign, t.units
+        if t.option_type is not None:
             price, delta = black_scholes(
-                d.option_type, float(spot), float(d.strike), years, volatility
+                t.option_type, float(spot), t.strike, t.years, t.volatility
             )
             unit = Decimal(repr(price)).quantize(UNIT_PLACES)
             unit_delta = Decimal(repr(delta)).quantize(UNIT_PLACES)

@@ -34,9 +34,9 @@ from decimal import Decimal
 from functools import lru_cache
 from itertools import pairwise
 
-from analysis.pricing import RISK_FREE_RATE, black_scholes
+from analysis.pricing import RISK_FREE_RATE
 from analysis.stress import option_risk, stress_tests
-from analysis.valuation import Converter, PortfolioInputs
+from analysis.valuation import Converter, PortfolioInputs, Terms, terms
 from core.money import to_cents
 from market.calendars import TRADING_DAYS_PER_YEAR, open_days
 from market.classification import COUNTRIES, SECTORS
@@ -253,32 +253,23 @@ def score(
     return rounded, category or "speculative"
 
 
-def _derivative_pnl(
-    d: DerivativeOut, series: Series, volatility: float, as_of: date
-) -> tuple[float, list[float]]:
-    """The position's value today (base currency) and its P&L on each day of the window."""
-    sign = 1.0 if d.side == "long" else -1.0
-    units = d.contracts * d.multiplier
+def _derivative_pnl(d: DerivativeOut, t: Terms, series: Series) -> tuple[float, list[float]]:
+    """The position's value today (base currency) and its P&L on each day of the window:
+    revalued at the underlying's price moved as it moved that day, and at the moved rate."""
     spot, rate = series.closes[-1], series.rates[-1]
-    moves = [
-        (b / a if a else 1.0, rb / ra if ra else 1.0)
+    now = t.unit_value(spot)
+    pnl = [
+        t.sign * t.units * (t.unit_value(spot * b / a) * rate * rb / ra - now * rate)
+        if a and ra
+        else 0.0
         for a, b, ra, rb in zip(
             series.closes, series.closes[1:], series.rates, series.rates[1:], strict=False
         )
     ]
-    if d.instrument_type == "option" and d.option_type and d.strike is not None:
-        years = max((d.expiry_date - as_of).days, 0) / 365
-        strike = float(d.strike)
-
-        def price(at: float) -> float:
-            return black_scholes(d.option_type or "call", at, strike, years, volatility)[0]
-
-        now = price(spot)
-        pnl = [sign * units * (price(spot * m) * rate * f - now * rate) for m, f in moves]
-        return sign * units * now * rate, pnl
-    trade = float(d.trade_price or spot)
-    pnl = [sign * units * spot * rate * (m * f - 1.0) for m, f in moves]
-    return sign * units * (spot - trade) * rate, pnl
+    if t.option_type is None:
+        # A future is worth what it gained since its trade.
+        now -= float(d.trade_price or spot)
+    return t.sign * t.units * now * rate, pnl
 
 
 def assess_risk(p: PortfolioInputs, fx: Converter, holdings: Sequence[Holding]) -> RiskReport:
@@ -302,9 +293,7 @@ def assess_risk(p: PortfolioInputs, fx: Converter, holdings: Sequence[Holding]) 
     derivatives_value = 0.0
     options = option_risk(p, fx, open_derivatives)
     for d in open_derivatives:
-        worth, moves = _derivative_pnl(
-            d, series[d.underlying_symbol], p.volatility.get(d.underlying_symbol, 0.3), p.as_of
-        )
+        worth, moves = _derivative_pnl(d, terms(d, p), series[d.underlying_symbol])
         derivatives_value += worth
         pnl = [a + b for a, b in zip(pnl, moves, strict=True)]
     for line in options.by_underlying:

@@ -16,8 +16,8 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from analysis.pricing import black_scholes, greeks
-from analysis.valuation import Converter, PortfolioInputs
+from analysis.pricing import greeks
+from analysis.valuation import Converter, PortfolioInputs, terms
 from core.money import to_cents
 from market.model import SPECS, bond_price, bond_yield
 from market.scenarios import SCENARIOS, Scenario
@@ -116,16 +116,8 @@ def _stress(
         shocked = spot * (1.0 + price_move(d.underlying_symbol, spot, p.as_of, shocks))
         rate = float(fx.rate(d.currency, p.as_of))
         moved_rate = rate * currency_move(d.currency, p.base_currency, shocks)
-        sign = 1.0 if d.side == "long" else -1.0
-        units = d.contracts * d.multiplier
-        if d.instrument_type == "option" and d.option_type and d.strike is not None:
-            years = max((d.expiry_date - p.as_of).days, 0) / 365
-            volatility = p.volatility.get(d.underlying_symbol, 0.3)
-            before = black_scholes(d.option_type, spot, float(d.strike), years, volatility)[0]
-            after = black_scholes(d.option_type, shocked, float(d.strike), years, volatility)[0]
-        else:
-            before, after = spot, shocked
-        gain = sign * units * (after * moved_rate - before * rate)
+        t = terms(d, p)
+        gain = t.sign * t.units * (t.unit_value(shocked) * moved_rate - t.unit_value(spot) * rate)
         total += gain
         positions.append(
             StressDerivative(id=d.id, underlying_symbol=d.underlying_symbol, pnl=_money(gain))
@@ -165,12 +157,10 @@ def option_risk(
             continue
         spot = float(spot_close)
         rate = float(fx.rate(d.currency, p.as_of))
-        sign = 1.0 if d.side == "long" else -1.0
-        units = d.contracts * d.multiplier
-        if d.instrument_type == "option" and d.option_type and d.strike is not None:
-            years = max((d.expiry_date - p.as_of).days, 0) / 365
-            volatility = p.volatility.get(d.underlying_symbol, 0.3)
-            g = greeks(d.option_type, spot, float(d.strike), years, volatility)
+        t = terms(d, p)
+        sign, units = t.sign, t.units
+        if t.option_type is not None and d.option_type and d.strike is not None:
+            g = greeks(t.option_type, spot, t.strike, t.years, t.volatility)
             delta = sign * units * g.delta
             positions.append(
                 OptionRisk(

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
 
+from analysis.pricing import black_scholes
 from schemas.portfolio import AssetOut, BankAccountOut, DerivativeOut, SpendingOut
 
 HUNDRED = Decimal(100)
@@ -161,3 +162,41 @@ class PortfolioInputs:
     """Dividends and coupons paid out of the securities into cash."""
     instrument_currency: Mapping[str, str] = field(default_factory=dict)
     volatility: Mapping[str, float] = field(default_factory=dict)
+
+
+DEFAULT_VOLATILITY = 0.3
+"""What an option on an instrument the market model does not list is priced with."""
+
+
+@dataclass(frozen=True)
+class Terms:
+    """An open derivative position as the pricing sees it."""
+
+    sign: int
+    """1 long, -1 short."""
+    units: int
+    """Contracts times the multiplier: units of the underlying."""
+    option_type: str | None
+    """call or put; None for a future (or an option without a strike), valued at the spot."""
+    strike: float
+    years: float
+    """Time to expiry in years of 365 days, 0 once expired."""
+    volatility: float
+
+    def unit_value(self, spot: float) -> float:
+        """One unit's value at ``spot``: Black-Scholes for an option, the spot for a future."""
+        if self.option_type is None:
+            return spot
+        return black_scholes(self.option_type, spot, self.strike, self.years, self.volatility)[0]
+
+
+def terms(d: DerivativeOut, p: PortfolioInputs) -> Terms:
+    is_option = d.instrument_type == "option" and d.option_type and d.strike is not None
+    return Terms(
+        sign=1 if d.side == "long" else -1,
+        units=d.contracts * d.multiplier,
+        option_type=d.option_type if is_option else None,
+        strike=float(d.strike) if d.strike is not None else 0.0,
+        years=max((d.expiry_date - p.as_of).days, 0) / 365,
+        volatility=p.volatility.get(d.underlying_symbol, DEFAULT_VOLATILITY),
+    )
