@@ -349,6 +349,7 @@ EXPECTED_RESPONSES = {
     ("/register-customer", "post"): {"200", "400", "401", "403", "409", "503"},
     ("/customer/{customer_oid}", "delete"): {"200", "400", "401", "403", "404", "503"},
     ("/customer/{customer_oid}/exists", "get"): {"200", "400", "401", "503"},
+    ("/customer/{customer_oid}/profile", "get"): {"200", "400", "401", "404", "503"},
     ("/user-portfolio/{customer_oid}", "get"): {"200", "400", "401", "404", "503"},
     ("/health", "get"): {"200", "503"},
     ("/market-data", "get"): {"200", "400", "401", "404", "503"},
@@ -371,7 +372,7 @@ EXPECTED_RESPONSES = {
     },
     **{
         (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
-        for call in ("accounts", "transactions", "portfolio")
+        for call in ("customers", "accounts", "transactions", "portfolio")
     },
     ("/api/market-data", "get"): {"200", "400", "401", "503"},
 }
