@@ -78,6 +78,17 @@ def holdings(customer_oid: str, currency: str | None = None) -> Call:
     )
 
 
+def profile(customer_oid: str, currency: str) -> Call:
+    return Call(
+        purpose=f"the customer's profile, with its income over the last twelve months in "
+        f"{currency}",
+        path=f"/customer/{customer_oid}/profile",
+        query={"currency": currency},
+        mcp_tool="bank_customer_profile",
+        mcp_arguments={"customer_oid": customer_oid, "currency": currency},
+    )
+
+
 def summary(customer_oid: str, currency: str) -> Call:
     return Call(
         purpose=f"the customer's net worth and analysis in {currency}",
