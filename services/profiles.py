@@ -36,6 +36,8 @@ def income_window(as_of: date) -> tuple[date, date]:
 
 
 def read_profile(session: Session, raw_oid: str, currency: str | None = None) -> CustomerProfileOut:
+    """The declared profile (null fields where nothing was declared) and the books' income and
+    net worth in the base currency asked for; ``NotFound`` for an unknown customer."""
     portfolio = read_portfolio(session, raw_oid, currency=currency, sections={"portfolio_summary"})
     summary = portfolio.portfolio_summary
     assert summary is not None
@@ -51,6 +53,7 @@ def read_profile(session: Session, raw_oid: str, currency: str | None = None) ->
         )
     )
     income = sum((amount * converter.rate(ccy, day) for day, ccy, amount in credits), Decimal(0))
+    # A customer registered without a profile reads as one that declared nothing (kind "").
     declared = session.get(CustomerProfile, oid) or CustomerProfile(customer_oid=oid, kind="")
     risk, experience = declared.risk_tolerance, declared.investment_experience
     derived = list(ALWAYS_DERIVED)
