@@ -59,6 +59,47 @@ class DerivativeStatus(StrEnum):
     exercised = "exercised"
 
 
+class ProfileKind(StrEnum):
+    person = "person"
+    company = "company"
+
+
+class RiskTolerance(StrEnum):
+    conservative = "conservative"
+    moderate = "moderate"
+    aggressive = "aggressive"
+
+
+class InvestmentExperience(StrEnum):
+    none = "none"
+    beginner = "beginner"
+    intermediate = "intermediate"
+    advanced = "advanced"
+
+
+class TimeHorizon(StrEnum):
+    """How long the money may stay invested: short is under 3 years, medium 3 to 10, long over
+    10."""
+
+    short = "short"
+    medium = "medium"
+    long = "long"
+
+
+class CommunicationMethod(StrEnum):
+    email = "email"
+    phone = "phone"
+    sms = "sms"
+    mail = "mail"
+
+
+class PortfolioStyle(StrEnum):
+    preservation = "preservation"
+    income = "income"
+    balanced = "balanced"
+    growth = "growth"
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -218,6 +259,38 @@ class DerivativeTransaction(SQLModel, table=True):
     closed_on: date | None = None
 
 
+class CustomerProfile(SQLModel, table=True):
+    """What a customer declared about itself: who it is, how to reach it, how it invests.
+
+    Generated with the synthetic and sample customers, given at registration for the others;
+    a customer registered without one has no row. Income and net worth are not here: they are
+    read from the books when asked for. The vocabularies are the StrEnums above.
+    """
+
+    __tablename__ = "customer_profiles"
+
+    customer_oid: str = Field(
+        primary_key=True, foreign_key="users.customer_oid", ondelete="CASCADE", max_length=36
+    )
+    kind: str = Field(sa_type=String(8), description="person or company")
+    date_of_birth: date | None = Field(default=None, description="A person's; null for a company")
+    founded_on: date | None = Field(default=None, description="A company's; null for a person")
+    email: str | None = Field(default=None, max_length=254)
+    phone: str | None = Field(default=None, max_length=16, description="E.164: +, then digits")
+    risk_tolerance: str | None = Field(default=None, sa_type=String(12))
+    investment_experience: str | None = Field(default=None, sa_type=String(12))
+    investment_goals: str | None = Field(
+        default=None, sa_type=Text, description="A JSON array of strings"
+    )
+    time_horizon: str | None = Field(default=None, sa_type=String(6))
+    communication_method: str | None = Field(default=None, sa_type=String(5))
+    portfolio_style: str | None = Field(default=None, sa_type=String(12))
+    esg_investing: bool | None = None
+    persona: str | None = Field(
+        default=None, max_length=24, description="The synthetic persona; null when registered"
+    )
+
+
 class CustomerNameToken(SQLModel, table=True):
     """One word of a customer's name, case-folded and without accents: the name search index."""
 
@@ -260,6 +333,7 @@ class Change(SQLModel, table=True):
 
 
 CUSTOMER_TABLES = (
+    CustomerProfile,
     BankAccount,
     Asset,
     Transaction,

@@ -349,6 +349,7 @@ EXPECTED_RESPONSES = {
     ("/register-customer", "post"): {"200", "400", "401", "403", "409", "503"},
     ("/customer/{customer_oid}", "delete"): {"200", "400", "401", "403", "404", "503"},
     ("/customer/{customer_oid}/exists", "get"): {"200", "400", "401", "503"},
+    ("/customer/{customer_oid}/profile", "get"): {"200", "400", "401", "404", "503"},
     ("/user-portfolio/{customer_oid}", "get"): {"200", "400", "401", "404", "503"},
     ("/health", "get"): {"200", "503"},
     ("/market-data", "get"): {"200", "400", "401", "404", "503"},
@@ -379,7 +380,7 @@ EXPECTED_RESPONSES = {
     },
     **{
         (f"/api/{call}/{{customer_oid}}", "get"): {"200", "400", "401", "404", "503"}
-        for call in ("accounts", "transactions", "portfolio", "risk")
+        for call in ("customers", "accounts", "transactions", "portfolio", "risk")
     },
     ("/api/market-data", "get"): {"200", "400", "401", "503"},
 }
@@ -484,6 +485,8 @@ def test_every_customer_table_has_an_indexed_customer_oid_foreign_key(engine: En
             leading = [ix["column_names"][0] for ix in inspector.get_indexes(table)] + [
                 uc["column_names"][0] for uc in inspector.get_unique_constraints(table)
             ]
+            # A table whose primary key is the customer (customer_profiles) is indexed by it.
+            leading += inspector.get_pk_constraint(table)["constrained_columns"][:1]
             assert "customer_oid" in leading, table
 
 

@@ -47,9 +47,10 @@ from schemas.portfolio import (
     SpendingSection,
     TransactionsPage,
 )
+from schemas.profiles import CustomerProfileOut, ProfileIn
 from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
-from services import customers, market, portfolio
+from services import customers, market, portfolio, profiles
 
 log = logging.getLogger("dummy_bank.mcp")
 
@@ -214,6 +215,36 @@ async def customer_exists(
         return f"{r.customer_oid}: " + (f"exists, {r.name}" if r.exists else "no such customer")
 
     return await answer(ctx, lambda s: customers.customer_exists(s, customer_oid), render)
+
+
+@tool(
+    name="bank_customer_profile",
+    title="Customer profile",
+    annotations=READ_ONLY,
+    description="Who one customer is: person or company, date of birth (or founding), contact "
+    "details, risk tolerance, investment experience, goals, time horizon and preferences as "
+    "declared, with the income booked over the last twelve months and the net worth from "
+    "the books. derived_from_books names the fields read from the books.",
+)
+async def customer_profile(
+    ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
+) -> Annotated[CallToolResult, CustomerProfileOut]:
+    def render(p: CustomerProfileOut) -> str:
+        who = f"{p.name}, {p.kind or 'no declared profile'}"
+        if p.age is not None:
+            who += f", {p.age}"
+        elif p.founded_on is not None:
+            who += f", founded {p.founded_on}"
+        goals = ", ".join(p.investment_goals) or "none declared"
+        return (
+            f"{who}; risk tolerance {p.risk_tolerance or 'unknown'}, experience "
+            f"{p.investment_experience or 'unknown'}, horizon {p.time_horizon or 'unknown'}; "
+            f"goals: {goals}. Income over {p.income_from} to {p.income_to} "
+            f"{_money(p.annual_income, p.base_currency)}; net worth "
+            f"{_money(p.net_worth, p.base_currency)} as of {p.as_of}."
+        )
+
+    return await answer(ctx, lambda s: profiles.read_profile(s, customer_oid, currency), render)
 
 
 @tool(
@@ -494,7 +525,9 @@ async def price_history(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False
     ),
     description="Register a new customer with no data. A UUID is generated unless "
-    "customer_oid is given. The name is 2 to 100 characters.",
+    "customer_oid is given. The name is 2 to 100 characters; the profile (date of birth or "
+    "founding date, contact, risk tolerance, experience, goals, horizon, preferences) is "
+    "optional.",
 )
 async def register_customer(
     ctx: Context,
@@ -502,10 +535,13 @@ async def register_customer(
     customer_oid: Annotated[
         str | None, Field(description="Optional UUID for the customer.", max_length=100)
     ] = None,
+    profile: Annotated[
+        ProfileIn | None, Field(description="Optional: what the customer declares.")
+    ] = None,
 ) -> Annotated[CallToolResult, RegisterCustomerResponse]:
     return await answer(
         ctx,
-        lambda s: customers.register_customer(s, name, customer_oid),
+        lambda s: customers.register_customer(s, name, customer_oid, profile),
         lambda r: f"Registered {r.name} as {r.customer_oid}.",
         write=True,
     )

@@ -87,6 +87,17 @@ def risk(customer_oid: str) -> Call:
     )
 
 
+def profile(customer_oid: str, currency: str) -> Call:
+    return Call(
+        purpose=f"the customer's profile, with its income over the last twelve months in "
+        f"{currency}",
+        path=f"/customer/{customer_oid}/profile",
+        query={"currency": currency},
+        mcp_tool="bank_customer_profile",
+        mcp_arguments={"customer_oid": customer_oid, "currency": currency},
+    )
+
+
 def summary(customer_oid: str, currency: str) -> Call:
     return Call(
         purpose=f"the customer's net worth and analysis in {currency}",

@@ -153,6 +153,12 @@ def _salary(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     return None
 
 
+@reads("annual_income")
+def _annual_income(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
+    found = results[0]
+    return {"amount": str(exact(found["annual_income"])), "currency": found["base_currency"]}
+
+
 @reads("last_purchase")
 def _last_purchase(q: dict[str, Any], results: list[Json], as_of: date) -> Json:
     bought = results[0]["transactions"]  # newest first

@@ -1,4 +1,5 @@
-"""Customers as the API shows them: the list, registration, deletion, existence."""
+"""Customers as the API shows them: the list, registration (with an optional profile, see
+``profiles``), deletion, existence."""
 
 from typing import Literal
 
@@ -6,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from core.identifiers import CUSTOMER_OID_EXAMPLE, OID_PATTERN
 from schemas.common import OID_DESCRIPTION
+from schemas.profiles import ProfileIn
 
 
 class CustomerOut(BaseModel):
@@ -29,6 +31,13 @@ class RegisterCustomerRequest(BaseModel):
         description="Optional UUID for the new customer, in any common spelling; "
         "one is generated when it is absent.",
         json_schema_extra={"pattern": OID_PATTERN},
+    )
+    profile: ProfileIn | None = Field(
+        default=None,
+        description="Optional: what the customer declares about itself (date of birth or "
+        "founding date, contact, risk tolerance, experience, goals, horizon, preferences). "
+        "Each field is checked; one that breaks a rule is a 400 naming it, and nothing is "
+        "registered.",
     )
 
 

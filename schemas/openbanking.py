@@ -195,3 +195,50 @@ class ApiRisk(BaseModel):
     base_currency: str
     as_of: dt.date = Field(description="The last market date; every figure is as of this day.")
     reason: str | None = Field(description="Why the statistics are null, when they are.")
+
+
+class ApiProfile(BaseModel):
+    """Who the customer is: what it declared, and its income and net worth from the books."""
+
+    name: str = Field(description="Full name or company name.")
+    email: str | None = Field(description="Contact address; null when not given.")
+    phone: str | None = Field(description="E.164 phone number; null when not given.")
+    date_of_birth: dt.date | None = Field(
+        description="A person's date of birth; null for a company or when not given."
+    )
+    risk_tolerance: str | None = Field(
+        description="conservative, moderate or aggressive (declared, else derived from the "
+        "holdings); null when there is nothing to go on."
+    )
+    investment_experience: str | None = Field(
+        description="none, beginner, intermediate or advanced (declared, else derived from "
+        "the trades)."
+    )
+    annual_income: Money = Field(
+        description="Pay, pension or business revenue booked over the twelve months to the "
+        "market's last day (credits of category income), in base currency (USD unless asked)."
+    )
+    net_worth: Money = Field(description="Cash and holdings at market value: the summary's.")
+    investment_goals: list[str] = Field(description="Most important first; empty when none.")
+    time_horizon: str | None = Field(
+        description="short (under 3 years), medium (3 to 10) or long (over 10); null when not "
+        "given."
+    )
+
+
+class ApiPreferences(BaseModel):
+    communication_method: str | None = Field(
+        description="email, phone, sms or mail (post); null when not given."
+    )
+    portfolio_style: str | None = Field(
+        description="preservation, income, balanced or growth; null when not given."
+    )
+    esg_investing: bool = Field(
+        description="Whether the customer asked for ESG investing; false when it did not say."
+    )
+
+
+class ApiCustomer(BaseModel):
+    customer_oid: str = Field(description=OID_DESCRIPTION)
+    profile: ApiProfile
+    preferences: ApiPreferences

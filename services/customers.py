@@ -1,5 +1,7 @@
-"""Customers: the name rules, registration, deletion, look-up and the paged name search."""
+"""Customers: the name rules, registration (with the profile declared), deletion, look-up and
+the paged name search."""
 
+import json
 import unicodedata
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -12,7 +14,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
 from core.paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
 from db import begin_write
-from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken
+from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken, CustomerProfile
 from schemas.customers import (
     CustomerExistsResponse,
     CustomerOut,
@@ -20,6 +22,7 @@ from schemas.customers import (
     DeleteCustomerResponse,
     RegisterCustomerResponse,
 )
+from schemas.profiles import ProfileIn
 from services.changes import record_change
 
 NAME_MIN, NAME_MAX = 2, 100
@@ -174,19 +177,42 @@ _NAME_OF = select(_USERS.name).where(_USERS.customer_oid == bindparam("oid"))
 
 
 def register_customer(
-    session: Session, name: str, customer_oid: str | None = None
+    session: Session, name: str, customer_oid: str | None = None, profile: ProfileIn | None = None
 ) -> RegisterCustomerResponse:
+    """Register a customer, and the profile it declares, in one transaction."""
     clean_name = normalize_customer_name(name)
     oid = new_customer_oid() if customer_oid is None else parse_customer_oid(customer_oid)
     begin_write(session)
     try:
         add_customer(session, oid, clean_name)
+        if profile is not None:
+            session.add(declared_profile(oid, profile))
         record_change(session, oid)
         session.commit()
     except IntegrityError:
         session.rollback()
         raise Conflict(f"Customer with CustomerOID '{oid}' already exists") from None
     return RegisterCustomerResponse(customer_oid=oid, name=clean_name)
+
+
+def declared_profile(oid: str, profile: ProfileIn) -> CustomerProfile:
+    """The row of what a registering customer declared (already checked field by field)."""
+    goals = profile.investment_goals
+    return CustomerProfile(
+        customer_oid=oid,
+        kind=profile.resolved_kind.value,
+        date_of_birth=profile.date_of_birth,
+        founded_on=profile.founded_on,
+        email=profile.email,
+        phone=profile.phone,
+        risk_tolerance=profile.risk_tolerance,
+        investment_experience=profile.investment_experience,
+        investment_goals=None if goals is None else json.dumps(goals),
+        time_horizon=profile.time_horizon,
+        communication_method=profile.communication_method,
+        portfolio_style=profile.portfolio_style,
+        esg_investing=profile.esg_investing,
+    )
 
 
 def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:

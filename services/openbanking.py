@@ -14,6 +14,7 @@ from schemas.openbanking import (
     ApiAccount,
     ApiAccounts,
     ApiAllocation,
+    ApiCustomer,
     ApiDiversification,
     ApiHolding,
     ApiIndex,
@@ -21,6 +22,8 @@ from schemas.openbanking import (
     ApiPagination,
     ApiPerformance,
     ApiPortfolio,
+    ApiPreferences,
+    ApiProfile,
     ApiQuote,
     ApiRisk,
     ApiRiskProfile,
@@ -31,7 +34,33 @@ from schemas.openbanking import (
 from services.customers import get_customer
 from services.market import parse_symbols, read_quotes
 from services.portfolio import read_accounts, read_risk, read_summary
+from services.profiles import read_profile
 from services.records import transactions_by_number
+
+
+def api_customer(session: Session, raw_oid: str, currency: str | None = None) -> ApiCustomer:
+    """The profile section's answer, in the original's two groups."""
+    found = read_profile(session, raw_oid, currency)
+    return ApiCustomer(
+        customer_oid=found.customer_oid,
+        profile=ApiProfile(
+            name=found.name,
+            email=found.email,
+            phone=found.phone,
+            date_of_birth=found.date_of_birth,
+            risk_tolerance=found.risk_tolerance,
+            investment_experience=found.investment_experience,
+            annual_income=found.annual_income,
+            net_worth=found.net_worth,
+            investment_goals=found.investment_goals,
+            time_horizon=found.time_horizon,
+        ),
+        preferences=ApiPreferences(
+            communication_method=found.communication_method,
+            portfolio_style=found.portfolio_style,
+            esg_investing=bool(found.esg_investing),
+        ),
+    )
 
 
 def api_accounts(session: Session, raw_oid: str, currency: str | None = None) -> ApiAccounts:

@@ -18,11 +18,14 @@ spending the sum of that month's card payments.
 
 ``generator`` draws each customer and writes its rows in batches; ``book``
 holds one customer's accounts and bookings; ``statements`` and ``investing``
-are what fills them; ``bulk_load`` streams them into the database. The five
-sample customers of the contract are hand-written (``samples``), become rows
-in ``sample_book`` and are loaded by ``seeding``, which the API's start-up calls.
+are what fills them; ``profiles`` is what the customer declares about itself (on
+a random stream of its own, so no other figure depends on it); ``bulk_load``
+streams them into the database. The five sample customers of the contract are
+hand-written (``samples``, their declared profiles included), become rows in
+``sample_book`` and are loaded by ``seeding``, which the API's start-up calls.
 
-Imports the market (``market/``), the tables and ``core/``; the samples register
-their customers through ``services.customers``. Only entry points (``seed.py``,
-``main.py``, the MCP server) and ``sandboxes/`` import this package.
+Imports the market (``market/``), the tables, ``core/`` and the investor rule of
+``analysis/profiles``; the samples register their customers through
+``services.customers``. Only entry points (``seed.py``, ``main.py``, the MCP
+server) and ``sandboxes/`` import this package.
 """

@@ -1,7 +1,8 @@
 """The synthetic customer generator: who each customer is, and its rows, batch by batch.
 
-``CustomerGenerator`` draws a customer (persona, locale, name, when it joined)
-and has a ``CustomerBook`` fill its accounts and transactions; ``produce`` runs
+``CustomerGenerator`` draws a customer (persona, locale, name, when it joined),
+has a ``CustomerBook`` fill its accounts and transactions, and draws the profile it
+declares (``profiles.py``, on a random stream of its own); ``produce`` runs
 in a process of its own and hands the loader (``bulk_load.py``) batches of rows,
 as tuples or as PostgreSQL COPY text.
 """
@@ -49,6 +50,7 @@ from synthetic.book import (
 )
 from synthetic.investing import Investments
 from synthetic.personas import PERSONAS
+from synthetic.profiles import draw_profile, investing_record
 from synthetic.statements import Statements
 
 # CustomerOIDs are UUIDv7 minted in load order (customer i after customer i-1), which keeps
@@ -150,11 +152,22 @@ class CustomerGenerator:
         )
         for token in name_tokens(name):
             rows["customer_name_tokens"].append((token, user_id))
-        if persona.name == "empty":
-            return
-        CustomerBook(
-            self.backdrop, rng, index, oid, name, persona, locale, joined, ids, rows
-        ).fill()
+        positions = len(rows["derivative_transactions"])
+        book = None
+        if persona.name != "empty":
+            book = CustomerBook(
+                self.backdrop, rng, index, oid, name, persona, locale, joined, ids, rows
+            )
+            book.fill()
+        record = investing_record(
+            self.backdrop.market,
+            book.trades if book else {},
+            len(rows["derivative_transactions"]) - positions,
+        )
+        profile = draw_profile(
+            oid, name, persona, locale.country, book.city if book else None, joined, record
+        )
+        rows["customer_profiles"].append(tuple(profile[c] for c in COLUMNS["customer_profiles"]))
 
 
 class CustomerBook(Statements, Investments):

@@ -5,6 +5,7 @@ the card spending draws from a random stream (one per sample, seeded by its
 CustomerOID), so two fresh installs agree to the cent.
 """
 
+import json
 import random
 from collections import defaultdict
 from collections.abc import Iterator
@@ -31,6 +32,7 @@ from market.model import (
 from models import (
     Asset,
     BankAccount,
+    CustomerProfile,
     DerivativeStatus,
     DerivativeTransaction,
     Spending,
@@ -66,6 +68,7 @@ def add_sample_customer(
     # A fixed registration time keeps two fresh installs identical to the byte.
     registered = datetime.combine(min(a.opened_on for a in sample.accounts), time(9), UTC)
     add_customer(session, sample.customer_oid, sample.name, registered)
+    session.add(sample_profile(sample))
     book = SampleBook(session, sample, open_accounts(session, sample, customer_index, institutions))
     book.pay_income()
     for first in month_starts(AS_OF, INCOME_MONTHS):
@@ -78,6 +81,26 @@ def add_sample_customer(
         book.add_derivative(deriv, market)
     book.pay_out()
     book.write()
+
+
+def sample_profile(sample: SampleCustomer) -> CustomerProfile:
+    """The profile the sample declared, as its row."""
+    declared = sample.profile
+    return CustomerProfile(
+        customer_oid=sample.customer_oid,
+        kind=declared.kind,
+        date_of_birth=declared.date_of_birth,
+        founded_on=declared.founded_on,
+        email=declared.email,
+        phone=declared.phone,
+        risk_tolerance=declared.risk_tolerance,
+        investment_experience=declared.investment_experience,
+        investment_goals=json.dumps(list(declared.investment_goals)),
+        time_horizon=declared.time_horizon,
+        communication_method=declared.communication_method,
+        portfolio_style=declared.portfolio_style,
+        esg_investing=declared.esg_investing,
+    )
 
 
 def open_accounts(

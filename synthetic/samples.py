@@ -1,8 +1,8 @@
 """The five sample customers of the contract: who they are and what their books hold.
 
 Only data lives here: accounts with their opening balances, trades, option and
-futures positions, typical monthly spending and housing, and the few figures
-their statements follow. ``seed.py`` turns them into rows.
+futures positions, typical monthly spending and housing, the few figures their
+statements follow, and what each declared in its profile. ``seed.py`` turns them into rows.
 """
 
 from dataclasses import dataclass
@@ -62,6 +62,25 @@ class DerivativeSpec:
 
 
 @dataclass(frozen=True)
+class SampleProfile:
+    """What the sample declared (the ``customer_profiles`` row); contact details are fake:
+    reserved example domains and the fictional 555-01XX phone range."""
+
+    kind: str
+    email: str
+    phone: str
+    risk_tolerance: str
+    investment_experience: str
+    investment_goals: tuple[str, ...]
+    time_horizon: str
+    communication_method: str
+    portfolio_style: str
+    esg_investing: bool
+    date_of_birth: date | None = None
+    founded_on: date | None = None
+
+
+@dataclass(frozen=True)
 class SampleCustomer:
     customer_oid: str
     name: str
@@ -73,6 +92,7 @@ class SampleCustomer:
     """Typical spending per category and month; each month varies around it."""
     accounts: tuple[AccountSpec, ...]
     trades: tuple[TradeSpec, ...]
+    profile: SampleProfile
     derivatives: tuple[DerivativeSpec, ...] = ()
 
 
@@ -125,6 +145,19 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("eur_brokerage", "SAP", BUY, "25", date(2025, 9, 15)),
             TradeSpec("crypto", "BTC", BUY, "0.15", date(2025, 2, 3)),
             TradeSpec("crypto", "BTC", BUY, "0.1", date(2026, 3, 2)),
+        ),
+        profile=SampleProfile(
+            kind="person",
+            date_of_birth=date(1984, 6, 12),
+            email="john.doe@example.com",
+            phone="+12125550101",
+            risk_tolerance="moderate",
+            investment_experience="advanced",
+            investment_goals=("retirement", "children_education", "wealth_growth"),
+            time_horizon="long",
+            communication_method="email",
+            portfolio_style="balanced",
+            esg_investing=False,
         ),
         derivatives=(
             DerivativeSpec(
@@ -190,6 +223,19 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("crypto", "BTC", BUY, "0.4", date(2024, 11, 18)),
             TradeSpec("crypto", "ETH", BUY, "6", date(2025, 1, 6)),
             TradeSpec("crypto", "ETH", SELL, "2", date(2026, 5, 11)),
+        ),
+        profile=SampleProfile(
+            kind="person",
+            date_of_birth=date(1991, 3, 8),
+            email="jane.smith@example.org",
+            phone="+12125550142",
+            risk_tolerance="aggressive",
+            investment_experience="advanced",
+            investment_goals=("wealth_growth", "early_retirement"),
+            time_horizon="long",
+            communication_method="sms",
+            portfolio_style="growth",
+            esg_investing=False,
         ),
         derivatives=(
             DerivativeSpec(
@@ -266,6 +312,19 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("brokerage", "JNJ", BUY, "120", date(2025, 3, 3)),
             TradeSpec("brokerage", "JNJ", SELL, "20", date(2026, 6, 1)),
         ),
+        profile=SampleProfile(
+            kind="person",
+            date_of_birth=date(1957, 11, 23),
+            email="robert.johnson@example.net",
+            phone="+17185550163",
+            risk_tolerance="conservative",
+            investment_experience="intermediate",
+            investment_goals=("retirement_income", "capital_preservation", "estate_planning"),
+            time_horizon="short",
+            communication_method="mail",
+            portfolio_style="income",
+            esg_investing=True,
+        ),
     ),
     SampleCustomer(
         customer_oid="550e8400-e29b-41d4-a716-446655440004",
@@ -302,6 +361,19 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("treasury", "MSFT", SELL, "200", date(2026, 4, 13)),
             TradeSpec("treasury", "CB-AAPL-2031", BUY, "5000", date(2025, 1, 21)),
             TradeSpec("treasury", "QQQ", BUY, "800", date(2025, 6, 2)),
+        ),
+        profile=SampleProfile(
+            kind="company",
+            founded_on=date(2014, 11, 3),
+            email="treasury.abc.corporation@example.com",
+            phone="+12125550187",
+            risk_tolerance="moderate",
+            investment_experience="advanced",
+            investment_goals=("cash_management", "capital_preservation", "business_expansion"),
+            time_horizon="medium",
+            communication_method="email",
+            portfolio_style="balanced",
+            esg_investing=True,
         ),
         derivatives=(
             DerivativeSpec(
@@ -348,6 +420,19 @@ SAMPLE_CUSTOMERS: tuple[SampleCustomer, ...] = (
             TradeSpec("brokerage", "VTI", BUY, "250", date(2025, 1, 27)),
             TradeSpec("crypto", "ETH", BUY, "12", date(2024, 12, 9)),
             TradeSpec("crypto", "ETH", SELL, "4.5", date(2026, 7, 6)),
+        ),
+        profile=SampleProfile(
+            kind="person",
+            date_of_birth=date(1979, 9, 2),
+            email="michael.chen@example.com",
+            phone="+12125550119",
+            risk_tolerance="moderate",
+            investment_experience="intermediate",
+            investment_goals=("wealth_growth", "estate_planning"),
+            time_horizon="long",
+            communication_method="phone",
+            portfolio_style="growth",
+            esg_investing=True,
         ),
     ),
 )

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.anyio
 READ_TOOLS = {
     "bank_find_customers",
     "bank_customer_exists",
+    "bank_customer_profile",
     "bank_portfolio_summary",
     "bank_risk",
     "bank_holdings",
@@ -119,6 +120,13 @@ async def test_write_tools_exist_only_when_allowed(engine: Engine, client: TestC
     ("tool", "arguments", "path", "params"),
     [
         ("bank_customer_exists", {}, "/customer/{oid}/exists", {}),
+        ("bank_customer_profile", {}, "/customer/{oid}/profile", {}),
+        (
+            "bank_customer_profile",
+            {"currency": "GBP"},
+            "/customer/{oid}/profile",
+            {"currency": "GBP"},
+        ),
         ("bank_portfolio_summary", {}, "/customer/{oid}/summary", {}),
         (
             "bank_portfolio_summary",
@@ -178,6 +186,30 @@ async def test_find_customers_and_market_data_match_rest(
             "/market-data/BTC/history", params={"from": "2026-09-21", "to": "2026-09-25"}
         )
         assert closes == rest.json() and len(closes["closes"]) == 5
+
+
+async def test_the_profile_tool_registers_and_reads_a_declared_profile(
+    engine: Engine, client: TestClient
+) -> None:
+    profile = {"founded_on": "2003-03-03", "email": "office@example.net", "esg_investing": True}
+    async with connect(engine, allow_writes=True) as mcp:
+        registered = await call(mcp, "bank_register_customer", name="Agent Co", profile=profile)
+        oid = registered["customer_oid"]
+        found = await call(mcp, "bank_customer_profile", customer_oid=oid)
+        assert found == client.get(f"/customer/{oid}/profile").json()
+        assert (found["kind"], found["founded_on"], found["esg_investing"]) == (
+            "company",
+            "2003-03-03",
+            True,
+        )
+        text = (await mcp.call_tool("bank_customer_profile", {"customer_oid": JANE})).content[0]
+        assert "Jane Smith, person, 35; risk tolerance aggressive" in text.text  # type: ignore[union-attr]
+        bad = await error_text(
+            mcp, "bank_register_customer", name="Agent Two", profile={"esg_investing": "yes"}
+        )
+        assert "profile.esg_investing" in bad
+        unknown = await error_text(mcp, "bank_customer_profile", customer_oid=UNKNOWN)
+        assert unknown == client.get(f"/api/customers/{UNKNOWN}").json()["detail"]
 
 
 async def test_paging_transactions_says_how_much_is_left(engine: Engine) -> None:

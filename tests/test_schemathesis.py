@@ -148,7 +148,12 @@ UNDESCRIBABLE_RULES = (
     "name: must not contain",  # character classes: controls, bidi overrides
     "name: must be valid Unicode",  # lone surrogates
 )
-UNDESCRIBABLE_FRAGMENTS = (" is after to: ",)  # from > to, across parameters
+UNDESCRIBABLE_FRAGMENTS = (
+    " is after to: ",  # from > to, across parameters
+    "field 'profile.date_of_birth': Value error",  # a past date, an adult's: relative to today
+    "field 'profile.founded_on': Value error",  # a past date
+    "field 'profile': Value error",  # across fields: a birth or a founding date, and kind
+)
 ALWAYS_200 = "GET /customer/{customer_oid}/exists"
 """use_after_free (ST301) wants a 404 after a DELETE; this operation documents a 200 with
 `exists: false` for an unknown customer ("never 404")."""

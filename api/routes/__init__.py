@@ -18,7 +18,8 @@ TAGS: list[dict[str, Any]] = [
     {
         "name": "customers",
         "description": "Who banks here: list and search customers (a page at a time), "
-        "check whether an id is registered, register and delete customers.",
+        "check whether an id is registered, register (with an optional profile) and delete "
+        "customers, and read a customer's profile.",
     },
     {
         "name": "portfolio",

@@ -1,14 +1,15 @@
-"""Customer routes: the paged list, registration, deletion and the existence check."""
+"""Customer routes: the paged list, registration, deletion, the existence check and the
+profile."""
 
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import TypeAdapter
 
-from api.answers import answer_cheap, json_bytes
+from api.answers import answer, answer_cheap, json_bytes
 from api.cache import DependsOn, cacheable
 from api.http_errors import INVALID_OID, UNKNOWN_CUSTOMER, error_responses
-from api.params import CURSOR_SCHEMA, CustomerOid
+from api.params import CURSOR_SCHEMA, Currency, CustomerOid
 from db import DatabaseDep
 from schemas.customers import (
     CustomerExistsResponse,
@@ -17,7 +18,8 @@ from schemas.customers import (
     RegisterCustomerRequest,
     RegisterCustomerResponse,
 )
-from services import customers
+from schemas.profiles import CustomerProfileOut
+from services import customers, profiles
 
 router = APIRouter(tags=["customers"])
 CUSTOMER_LIST = TypeAdapter(list[CustomerOut])
@@ -83,16 +85,19 @@ async def read_customers(
     "/register-customer",
     summary="Register a new customer",
     responses=error_responses(
-        e400="A name or CustomerOID that breaks a rule, or a malformed body.",
+        e400="A name, CustomerOID or profile field that breaks a rule, or a malformed body.",
         e409="A customer with this CustomerOID already exists.",
     ),
 )
 async def register_customer(
     request: RegisterCustomerRequest, database: DatabaseDep
 ) -> RegisterCustomerResponse:
-    """Create a customer; a UUID is generated when `customer_oid` is absent."""
+    """Create a customer, with the profile it declares if any; a UUID is generated when
+    `customer_oid` is absent."""
     return await database.run(
-        lambda session: customers.register_customer(session, request.name, request.customer_oid),
+        lambda session: customers.register_customer(
+            session, request.name, request.customer_oid, request.profile
+        ),
         write=True,
     )
 
@@ -122,4 +127,22 @@ async def customer_exists(customer_oid: CustomerOid, database: DatabaseDep) -> R
     """`exists: false` for an unknown but well-formed id (never 404)."""
     return await answer_cheap(
         database, lambda session: customers.customer_exists(session, customer_oid)
+    )
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customer/{customer_oid}/profile",
+    summary="Who the customer is: declared profile, income and net worth",
+    responses=error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER),
+    response_model=CustomerProfileOut,
+)
+async def read_profile(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """Date of birth (or founding), contact, risk tolerance, experience, goals, horizon and
+    preferences as declared, with the last twelve months' income and the net worth from the
+    books, in the base currency asked for."""
+    return await answer(
+        database, lambda session: profiles.read_profile(session, customer_oid, currency)
     )

@@ -12,6 +12,7 @@ from api.params import Currency, CustomerOid, Symbols
 from db import DatabaseDep
 from schemas.openbanking import (
     ApiAccounts,
+    ApiCustomer,
     ApiMarketData,
     ApiPortfolio,
     ApiRisk,
@@ -23,6 +24,24 @@ router = APIRouter(prefix="/api", tags=["openbanking mcp"])
 CUSTOMER_ERRORS = error_responses(e400=INVALID_OID, e404=UNKNOWN_CUSTOMER)
 
 PAGE_SIZE = 50
+
+
+@cacheable(DependsOn.CUSTOMER)
+@router.get(
+    "/customers/{customer_oid}",
+    responses=CUSTOMER_ERRORS,
+    summary="The customer's profile and preferences, the original's way",
+    response_model=ApiCustomer,
+)
+async def read_api_customer(
+    customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
+) -> Response:
+    """Name, contact, date of birth, risk tolerance, experience, income over the last twelve
+    months, net worth, goals and horizon, and the contact and investing preferences; the
+    profile section's figures (`/customer/{customer_oid}/profile`) in the original's shape."""
+    return await answer(
+        database, lambda session: openbanking.api_customer(session, customer_oid, currency)
+    )
 
 
 @cacheable(DependsOn.CUSTOMER)

@@ -1,4 +1,5 @@
-"""Questions about accounts and statements: balances, cash, spending, pay, subscriptions."""
+"""Questions about accounts and statements: balances, cash, spending, pay and a year's income,
+subscriptions."""
 
 import random
 from collections import defaultdict
@@ -239,6 +240,53 @@ class LatestSalary(CustomerKind):
 
     def evidence(self, book: Book, p: Params) -> list[Call]:
         return [evidence.transactions(p["c"], transaction_type="deposit", every_page=False)]
+
+
+def year_to(day: date) -> tuple[date, date]:
+    """The twelve months that end on ``day``: from the day after the same date a year before
+    (the day after 28 February when that date does not exist)."""
+    before = date(day.year - 1, day.month, min(day.day, 28 if day.month == 2 else day.day))
+    return before + timedelta(days=1), day
+
+
+def _income(book: Book, ledger: Ledger) -> list[Row]:
+    """Pay, pensions and business receipts booked in the twelve months to the market's
+    last day: every credit of category income."""
+    first, last = year_to(book.as_of)
+    return [
+        row
+        for row in ledger.rows
+        if row.category == "income" and row.amount > 0 and first <= row.on <= last
+    ]
+
+
+@kind
+class AnnualIncome(CustomerKind):
+    name = "annual_income"
+    difficulty = "aggregate"
+    summary = "the pay, pension or revenue booked over the last twelve months, to the cent"
+
+    def pick(self, rng: random.Random, book: Book) -> Params | None:
+        ledger = pick_ledger(
+            rng, book, lambda found: _single_currency(_income(book, found)) is not None
+        )
+        if ledger is None:
+            return None
+        return {"c": ledger.customer_oid, "k": _single_currency(_income(book, ledger))}
+
+    def words(self, book: Book, ledger: Ledger, p: Params) -> str:
+        first, last = year_to(book.as_of)
+        return (
+            f"How much income (pay, pension or business revenue) did {who(ledger)} receive "
+            f"from {day_label(first)} to {day_label(last)}, in {p['k']}?"
+        )
+
+    def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
+        paid = [row.amount for row in _income(book, ledger) if row.currency == p["k"]]
+        return amount(sum(paid, Decimal(0)), p["k"])
+
+    def evidence(self, book: Book, p: Params) -> list[Call]:
+        return [evidence.profile(p["c"], p["k"])]
 
 
 SUBSCRIPTION_MONTHS = 3
