@@ -105,7 +105,7 @@ class ResponseCache:
         self.by_tag: dict[str, set[bytes]] = defaultdict(set)
         self.size = 0
         self.changed_at: dict[str, int] = {}
-        self.everything_at = feed.seq
+        self.everything_at = feed.epoch
         self.computing: dict[bytes, asyncio.Future[_Entry | None]] = {}
         feed.subscribe(self.forget)
 
@@ -119,11 +119,11 @@ class ResponseCache:
             self.by_tag.clear()
             self.changed_at.clear()
             self.size = 0
-            self.everything_at = changes.seq
+            self.everything_at = changes.epoch
             return
         tags = (*changes.customers, _EVERY_LIST) if changes.customers else ()
         for tag in tags:
-            self.changed_at[tag] = changes.seq
+            self.changed_at[tag] = changes.epoch
             for key in self.by_tag.pop(tag, ()):
                 self._drop(key)
 

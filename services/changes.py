@@ -37,7 +37,9 @@ BATCH = 1000
 class Changes:
     """What a look at the log found: the customers whose answers changed, or everything."""
 
-    seq: int
+    epoch: int
+    """This worker's count of looks that found something: it moves on every change seen,
+    also on a commit that logged nothing (the log's own sequence number stays put then)."""
     customers: frozenset[str]
     everything: bool
 
@@ -62,21 +64,28 @@ class ChangeFeed:
         self._version: int | None = None
         self._down_until = 0.0
         self.seq = self._read_newest()
+        """The newest row of the log this worker has read."""
+        self.epoch = 0
+        """Moves by one whenever a look finds any change: what answers are stamped with."""
 
     def subscribe(self, listener: Listener) -> None:
         self.listeners.append(listener)
 
     def poll(self) -> int:
-        """Tell the listeners what changed since the last look; the newest sequence number."""
+        """Tell the listeners what changed since the last look; the epoch after it.
+
+        An answer computed after a look that returned epoch E reflects at least every change
+        seen by then; one stamped with E is out of date once the epoch has moved past E.
+        """
         with self._lock:
             if self._sqlite:
                 version = self._data_version()
                 if version == self._version:
-                    return self.seq
+                    return self.epoch
                 self._version = version
             rows = self._rows_after(self.seq)
             if not rows and not self._sqlite:
-                return self.seq
+                return self.epoch
             newest = rows[-1][0] if rows else self.seq
             everything = (
                 not rows  # a commit that logged nothing
@@ -85,8 +94,9 @@ class ChangeFeed:
             )
             if len(rows) >= BATCH:
                 newest = self._read_newest()
+            self.epoch += 1
             found = Changes(
-                seq=newest,
+                epoch=self.epoch,
                 customers=frozenset(
                     c for _, c in rows if c is not None and not c.startswith(BOOKKEEPING)
                 ),
@@ -95,7 +105,7 @@ class ChangeFeed:
             self.seq = newest
             for listener in self.listeners:
                 listener(found)
-            return self.seq
+            return self.epoch
 
     def close(self) -> None:
         if self._connection is not None:

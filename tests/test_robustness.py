@@ -152,7 +152,7 @@ def test_the_cache_budget_counts_keys_and_headers(database_url: str) -> None:
         cache = ResponseCache(feed_for(app.state.database.engine), max_bytes=64 * 1024)
         for n in range(200):
             key = f"/customer/x/exists?u={n}{'y' * 1000}".encode()
-            cache.put(key, _Entry(200, [(b"x-h", b"v" * 100)], b"{}", "*lists"), cache.feed.seq)
+            cache.put(key, _Entry(200, [(b"x-h", b"v" * 100)], b"{}", "*lists"), cache.feed.epoch)
         assert cache.size <= cache.max_bytes
         assert len(cache.entries) < 200
         assert cache.size == sum(entry.size for entry in cache.entries.values())
