@@ -20,6 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
 from mcp.server.transport_security import TransportSecuritySettings
+from uvicorn.protocols.http import h11_impl, httptools_impl
 
 from api.cache import CacheMiddleware, cacheable_routes, open_cache
 from api.http_errors import install_error_handlers, openapi_without_422
@@ -31,6 +32,7 @@ from api.middleware import (
     ProtectedModeMiddleware,
     RequestContextMiddleware,
     configure_logging,
+    refuse_connection,
 )
 from api.openapi_examples import add_examples
 from api.routes import ROUTERS, TAGS
@@ -159,10 +161,20 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(RequestContextMiddleware)
 
 
+def refuse_with_the_banks_answer() -> None:
+    """uvicorn answers a request past ``limit_concurrency`` with a plain-text 503 of its own;
+    the bank's is the usual JSON error body with Retry-After (``refuse_connection``). uvicorn
+    looks that answer up by name in its protocol modules when it refuses, so the name is
+    pointed at the bank's (uvicorn is pinned; tests/test_overload.py checks the answer)."""
+    for module in (httptools_impl, h11_impl):
+        module.service_unavailable = refuse_connection  # type: ignore[attr-defined]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The bank: REST routes, MCP at /mcp, the explorer, behind the middleware."""
     settings = settings or get_settings()
     configure_logging()
+    refuse_with_the_banks_answer()  # in each worker process too
 
     mcp = build_server(
         lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
@@ -203,10 +215,13 @@ app = create_app()
 
 
 def server_options(settings: Settings) -> dict[str, Any]:
-    """uvicorn's options: forwarded headers are trusted only from the proxies named."""
+    """uvicorn's options: forwarded headers are trusted only from the proxies named; at most
+    ``max_connections`` open connections per worker."""
+    refuse_with_the_banks_answer()
     return {
         "host": settings.host,
         "port": settings.port,
+        "limit_concurrency": settings.max_connections,
         "access_log": False,
         "proxy_headers": settings.forwarded_allow_ips is not None,
         "forwarded_allow_ips": settings.forwarded_allow_ips or "",

@@ -68,6 +68,17 @@ async def send_error(
     await send({"type": "http.response.body", "body": body})
 
 
+TOO_MANY_CONNECTIONS = "The bank is busy: too many open connections; retry shortly"
+
+
+async def refuse_connection(scope: Scope, receive: Receive, send: Send) -> None:
+    """The answer to a request on a connection past the server's limit: the usual error body,
+    Retry-After, and the connection closed, so that the client opens one again later."""
+    await send_error(
+        send, scope, 503, TOO_MANY_CONNECTIONS, [(b"retry-after", b"1"), (b"connection", b"close")]
+    )
+
+
 class RequestContextMiddleware:
     """Gives every request an id (the client's X-Request-ID when it is sane), returns it
     on the response, and logs one line per request: method, path, status, duration, id.

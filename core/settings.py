@@ -32,6 +32,11 @@ class Settings(BaseSettings):
     asking again at once costs the time the admitted requests need."""
     db_queue_timeout: float = 2.0
     """Seconds a request may wait for a database thread before it is answered 503."""
+    max_connections: int = 256
+    """Open connections per worker; a request on one more is answered 503 with Retry-After
+    and its connection closed. Under a flood a single worker serves a few hundred
+    connections promptly, while a thousand kept open are served so unevenly that some
+    requests wait tens of seconds in the kernel before the worker even reads them."""
     cache_mb: int = 64
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
