@@ -222,6 +222,7 @@ def server_options(settings: Settings) -> dict[str, Any]:
         "host": settings.host,
         "port": settings.port,
         "limit_concurrency": settings.max_connections,
+        "loop": settings.event_loop,
         "access_log": False,
         "proxy_headers": settings.forwarded_allow_ips is not None,
         "forwarded_allow_ips": settings.forwarded_allow_ips or "",

@@ -139,7 +139,9 @@ def wrk(
 def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--host", "127.0.0.1",
-         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log"],
+         "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log",
+         # As the bank runs itself (BANK_EVENT_LOOP): uvicorn alone would pick uvloop.
+         "--loop", os.environ.get("BANK_EVENT_LOOP", "asyncio")],
         cwd=PROJECT,
         env=env,
         stderr=subprocess.DEVNULL,  # the access log is written (that costs), not kept

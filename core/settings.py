@@ -3,6 +3,7 @@
 import argparse
 import ipaddress
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,11 +33,15 @@ class Settings(BaseSettings):
     asking again at once costs the time the admitted requests need."""
     db_queue_timeout: float = 2.0
     """Seconds a request may wait for a database thread before it is answered 503."""
-    max_connections: int = 256
+    event_loop: Literal["asyncio", "uvloop"] = "asyncio"
+    """The event loop each worker runs. uvloop is faster, but under hundreds of busy
+    connections it keeps reading new requests before it writes finished answers, so a few
+    answers wait many seconds; Python's own loop serves them in turn."""
+    max_connections: int = 4096
     """Open connections per worker; a request on one more is answered 503 with Retry-After
-    and its connection closed. Under a flood a single worker serves a few hundred
-    connections promptly, while a thousand kept open are served so unevenly that some
-    requests wait tens of seconds in the kernel before the worker even reads them."""
+    and its connection closed, before the worker runs out of file descriptors. Set it low
+    only knowingly: a client refused this way opens a new connection at once, and the
+    churn costs more than serving it."""
     cache_mb: int = 64
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
