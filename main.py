@@ -35,6 +35,7 @@ from api.middleware import (
     refuse_connection,
 )
 from api.openapi_examples import add_examples
+from api.request_bodies import MCP_PATH, JsonBodyMiddleware
 from api.routes import ROUTERS, TAGS
 from api.routes.evals import GRADE_PATH
 from api.routes.evals import router as evals_router
@@ -122,10 +123,12 @@ def lifespan(
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """The layers every request passes, outermost first: RequestContext, ProtectedMode, Host,
-    CORS, BodyLimit, Explorer, ApiKey, Sandbox, Cache, Admission. The explorer's pages come
-    before the key check: they hold no data, and a browser must load one before it can ask
-    for the key that its reads then send. Sandboxes are inside the key check (no key, no
-    probing of sandbox ids) and outside the cache (which keeps the default bank's answers)."""
+    CORS, BodyLimit, Explorer, ApiKey, JsonBody, Sandbox, Cache, Admission. The explorer's
+    pages come before the key check: they hold no data, and a browser must load one before it
+    can ask for the key that its reads then send. A body is checked (keys named twice, MCP's
+    content type and ids) once the key has been, within the body limit, before a sandbox
+    records the call. Sandboxes are inside the key check (no key, no probing of sandbox ids)
+    and outside the cache (which keeps the default bank's answers)."""
     # Starlette wraps each new layer around the ones before: added innermost first.
     app.add_middleware(AdmissionMiddleware, database=lambda: getattr(app.state, "database", None))
     app.add_middleware(
@@ -134,6 +137,7 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
         routes=cacheable_routes(route for router in ROUTERS for route in router.routes),
     )
     app.add_middleware(SandboxMiddleware, manager=lambda: app.state.sandboxes)
+    app.add_middleware(JsonBodyMiddleware, mcp_path=MCP_PATH)
     app.add_middleware(
         ApiKeyMiddleware,
         full_key=settings.api_key.get_secret_value() if settings.api_key else None,
@@ -181,7 +185,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     # Stateless JSON replies: any worker can answer any MCP request.
     mcp_http = mcp.streamable_http_app(
-        streamable_http_path="/mcp",
+        streamable_http_path=MCP_PATH,
         stateless_http=True,
         json_response=True,
         # HostMiddleware checks the Host of every route, /mcp included, with the API's

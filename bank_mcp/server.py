@@ -7,19 +7,23 @@ same server over streamable HTTP at ``/mcp``.
 """
 
 import argparse
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any
 
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
-from mcp.types import CallToolResult, InputRequiredResult
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
 from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from api.middleware import MCP_ACCESS, MCP_FAULT
 from bank_mcp.tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
-from core.errors import BankError
+from core.errors import BankError, InvalidInput
+from core.identifiers import parse_customer_oid
+from core.names import first_invisible
 from db import Database
 from services import customers, portfolio
 
@@ -80,6 +84,47 @@ class BankMcpServer(MCPServer):
             except ValidationError as error:
                 return tool_error(describe_argument_errors(error))
         return await super().call_tool(name, arguments, context)
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, Any] | None = None, context: Context | None = None
+    ) -> GetPromptResult | InputRequiredResult:
+        """Prompt arguments are checked as tool arguments are, before any text is written: an
+        unknown argument, a control or formatting character, or a customer_oid that is not an
+        id is an MCP error (invalid params) naming the argument, never text in the prompt."""
+        found = self._prompt_manager.get_prompt(name)
+        if found is not None:
+            arguments = checked_prompt_arguments(
+                {argument.name for argument in found.arguments or []}, arguments or {}
+            )
+        return await super().get_prompt(name, arguments, context)
+
+
+def checked_prompt_arguments(known: set[str], arguments: dict[str, Any]) -> dict[str, Any]:
+    """The arguments with each customer_oid in its canonical form, or ``MCPError``."""
+    unknown = sorted(set(arguments) - known)
+    if unknown:
+        shown = ", ".join(f"'{key[:40]}'" for key in unknown[:5])
+        raise MCPError(INVALID_PARAMS, f"Invalid arguments: {shown}: unknown argument, not allowed")
+    checked = dict(arguments)
+    for key, value in arguments.items():
+        problem = _prompt_argument_problem(value)
+        if problem is None and key == "customer_oid":
+            try:
+                checked[key] = parse_customer_oid(value)
+            except InvalidInput as error:
+                problem = error.detail
+        if problem is not None:
+            raise MCPError(INVALID_PARAMS, f"Invalid arguments: argument '{key}': {problem}")
+    return checked
+
+
+def _prompt_argument_problem(value: Any) -> str | None:
+    if not isinstance(value, str):
+        return "must be a string"
+    breaks = any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
+    if breaks or first_invisible(value) is not None:
+        return "must not contain control, line-break, invisible or formatting characters"
+    return None
 
 
 def build_server(database: Callable[[], Database], *, allow_writes: bool) -> BankMcpServer:

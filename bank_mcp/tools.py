@@ -525,7 +525,8 @@ async def price_history(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False
     ),
     description="Register a new customer with no data. A UUID is generated unless "
-    "customer_oid is given. The name is 2 to 100 characters; the profile (date of birth or "
+    "customer_oid is given. The name is 2 to 100 visible characters, each word in one "
+    "script; the profile (date of birth or "
     "founding date, contact, risk tolerance, experience, goals, horizon, preferences) is "
     "optional.",
 )

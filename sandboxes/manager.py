@@ -19,6 +19,7 @@ import anyio.to_thread
 from sqlalchemy.exc import SQLAlchemyError
 
 from core.errors import InvalidInput, Overloaded, ServiceUnavailable, TooMany
+from core.names import clean_name
 from core.settings import Settings
 from db import Database, create_db_engine
 from models import Sandbox
@@ -108,6 +109,10 @@ class SandboxDatabase(Database):
         self.engine.dispose()
 
 
+LABEL_MAX = 100
+"""The label column's width."""
+
+
 class SandboxManager:
     def __init__(self, main: Database, settings: Settings) -> None:
         self.main = main
@@ -159,6 +164,8 @@ class SandboxManager:
         return opened
 
     async def create(self, seed: int, customers: int, label: str) -> Sandbox:
+        # A label is shown in lists as a name is: the same rules, and it may be empty.
+        label = clean_name(label, "label", shortest=0, longest=LABEL_MAX)
         if customers > self.settings.sandbox_max_customers:
             raise InvalidInput(
                 f"customers: at most {self.settings.sandbox_max_customers} "

@@ -22,7 +22,9 @@ class RegisterCustomerRequest(BaseModel):
     )
 
     name: str = Field(
-        description="Full name or company name: 2 to 100 characters after trimming.",
+        description="Full name or company name: 2 to 100 characters after trimming, counted "
+        "as a reader sees them (a letter with its accents, or a whole emoji, is one); no "
+        "control, invisible or bidirectional characters; each word in one script.",
         # Documented, not enforced here: the service's own check gives the clearer 400.
         json_schema_extra={"minLength": 2},
     )

@@ -2,7 +2,6 @@
 the paged name search."""
 
 import json
-import unicodedata
 from datetime import datetime
 from typing import Any, NamedTuple
 
@@ -12,6 +11,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import Conflict, InvalidInput, NotFound
 from core.identifiers import name_tokens, new_customer_oid, parse_customer_oid, prefix_upper_bound
+from core.names import clean_name
 from core.paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
 from db import begin_write
 from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken, CustomerProfile
@@ -26,37 +26,12 @@ from schemas.profiles import ProfileIn
 from services.changes import record_change
 
 NAME_MIN, NAME_MAX = 2, 100
-_BIDI_CONTROLS = frozenset(
-    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
-)
-_BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-"""Hangul fillers and the blank Braille pattern: letters or symbols that draw nothing."""
-_TAGS = range(0xE0000, 0xE0080)
-"""Unicode tag characters: invisible, and able to spell text a language model reads."""
-
-
-def _visible(ch: str) -> bool:
-    return unicodedata.category(ch)[0] in "LNPS" and ch not in _BLANK_LETTERS
 
 
 def normalize_customer_name(raw: str) -> str:
-    """Trim and NFC-normalise a name, or raise ``InvalidInput`` saying which rule it breaks."""
-    if any("\ud800" <= ch <= "\udfff" for ch in raw):
-        raise InvalidInput("name: must be valid Unicode text (it contains a lone surrogate)")
-    name = unicodedata.normalize("NFC", raw.strip())
-    if any(unicodedata.category(ch) == "Cc" for ch in name):
-        raise InvalidInput("name: must not contain control characters such as line breaks or tabs")
-    if any(ch in _BIDI_CONTROLS for ch in name):
-        raise InvalidInput("name: must not contain bidirectional override or embedding characters")
-    if any(unicodedata.category(ch) in ("Zl", "Zp") for ch in name):
-        raise InvalidInput("name: must not contain line or paragraph separators")
-    if any(ord(ch) in _TAGS for ch in name):
-        raise InvalidInput("name: must not contain Unicode tag characters (they hide text)")
-    if len(name) < NAME_MIN or not any(_visible(ch) for ch in name):
-        raise InvalidInput(f"name: must be at least {NAME_MIN} characters after trimming")
-    if len(name) > NAME_MAX:
-        raise InvalidInput(f"name: must be at most {NAME_MAX} characters")
-    return name
+    """Trim and NFC-normalise a name, or raise ``InvalidInput`` saying which rule it breaks
+    (the rules are ``core.names``'s: 2 to 100 visible characters, one script per word)."""
+    return clean_name(raw, "name", shortest=NAME_MIN, longest=NAME_MAX)
 
 
 class CustomerRef(NamedTuple):

@@ -146,6 +146,7 @@ UNDESCRIBABLE_RULES = (
     "name: must be at least 2 characters after trimming",  # after trimming
     "name: must be at most 100 characters",  # after NFC normalisation
     "name: must not contain",  # character classes: controls, bidi overrides
+    "name: each word must be written in one script",  # Unicode scripts, word by word
     "name: must be valid Unicode",  # lone surrogates
 )
 UNDESCRIBABLE_FRAGMENTS = (

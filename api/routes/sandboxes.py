@@ -11,7 +11,7 @@ from core.errors import InvalidInput
 from models import Sandbox
 from sandboxes import registry, trace
 from sandboxes.faults import FaultPlan, FaultPlanView
-from sandboxes.manager import SandboxManager
+from sandboxes.manager import LABEL_MAX, SandboxManager
 from sandboxes.trace import CallPage
 
 router = APIRouter(tags=["sandboxes"])
@@ -27,7 +27,13 @@ class SandboxCreate(BaseModel):
         description="Synthetic customers beside the five samples (at most "
         "BANK_SANDBOX_MAX_CUSTOMERS, 1,000 by default).",
     )
-    label: str = Field(default="", max_length=100, description="A name for people reading lists.")
+    label: str = Field(
+        default="",
+        max_length=LABEL_MAX,
+        description="A name for people reading lists, trimmed and NFC-normalised; it may be "
+        "empty, and otherwise follows the rules of a customer's name (no control, invisible "
+        "or bidirectional characters, one script per word).",
+    )
 
 
 class SandboxPublic(BaseModel):
