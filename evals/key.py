@@ -36,7 +36,8 @@ def question_id(kind: Kind, params: Params) -> str:
 
 
 def read_question_id(text: str) -> tuple[Kind, Params] | None:
-    name, _, token = text.strip().partition(".")
+    """The kind and parameters of an id this bank issued, written exactly as issued."""
+    name, _, token = text.partition(".")
     data = unseal(token)
     if data is None or data.get("k") != name or name not in KINDS:
         return None
@@ -127,8 +128,9 @@ def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
     first: dict[str, int] = {}
     results = []
     for index, given in enumerate(answers):
-        key = given.question_id.strip()
-        decoded = read_question_id(key)
+        decoded = read_question_id(given.question_id)
+        # Duplicates are found on the question, not on how its id was written.
+        key = question_id(*decoded) if decoded else given.question_id
         if key in first or decoded is None:
             duplicate = key in first
             results.append(
