@@ -17,10 +17,10 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
+from pydantic import SecretStr
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from pydantic import SecretStr
 from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
@@ -171,19 +171,19 @@ def bank_secret(engine: Engine) -> str:
     Insert-if-absent, then read: workers that start at once on one database (SQLite or
     PostgreSQL) each offer a secret, one is kept, and all of them read that one back."""
     offered = secrets.token_urlsafe(32)
-    with engine.connect().execution_options(**{WRITE_OPTION: True}) as connection:
-        with connection.begin():
-            made = connection.execute(
-                text(
-                    "INSERT INTO bank_secrets (name, value) VALUES (:name, :value) "
-                    "ON CONFLICT (name) DO NOTHING"
-                ),
-                {"name": models.SIGNING_SECRET, "value": offered},
-            ).rowcount
-            kept = connection.execute(
-                text("SELECT value FROM bank_secrets WHERE name = :name"),
-                {"name": models.SIGNING_SECRET},
-            ).scalar_one()
+    writing = engine.connect().execution_options(**{WRITE_OPTION: True})
+    with writing as connection, connection.begin():
+        made = connection.execute(
+            text(
+                "INSERT INTO bank_secrets (name, value) VALUES (:name, :value) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            {"name": models.SIGNING_SECRET, "value": offered},
+        ).rowcount
+        kept = connection.execute(
+            text("SELECT value FROM bank_secrets WHERE name = :name"),
+            {"name": models.SIGNING_SECRET},
+        ).scalar_one()
     if made == 1:
         _owner_only(engine)
         log.info("made a new signing secret, kept in the database (bank_secrets)")
