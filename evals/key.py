@@ -42,7 +42,10 @@ def read_question_id(text: str) -> tuple[Kind, Params] | None:
     if data is None or data.get("k") != name or name not in KINDS:
         return None
     params = data.get("p")
-    return (KINDS[name], params) if isinstance(params, dict) else None
+    # Signed is not enough: whoever holds the secret could seal anything.
+    if not isinstance(params, dict) or not KINDS[name].reads(params):
+        return None
+    return KINDS[name], params
 
 
 def parse_choice(text: str | None, allowed: Iterable[str], field: str) -> list[str]:
