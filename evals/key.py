@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from core.errors import InvalidInput
 from core.paging import seal, unseal
-from evals.answers import WrongType, judge
+from evals.answers import judge
 from evals.book import Book
 from evals.kinds import DIFFICULTIES, KINDS, Kind, Params
 from evals.schemas import (
@@ -124,9 +124,11 @@ def ask(book: Book, kind: Kind, params: Params, found: str) -> Question:
 def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
     """Each answer judged against the gold answer on the current state, with totals.
 
-    The first answer to a question counts; a later one is marked ``duplicate`` and left
-    out of the totals. An id this bank did not issue is an ``unknown_question``, counted
-    wrong."""
+    Every answer gets a verdict: one that cannot be read as its question's type is wrong,
+    with the reason. The first answer to a question counts; a later one is marked
+    ``duplicate`` and left out of the totals. An id this bank did not issue, written
+    otherwise than issued, or with parameters its kind does not take, is an
+    ``unknown_question``, counted wrong."""
     book = Book(session)
     first: dict[str, int] = {}
     results = []
@@ -154,10 +156,7 @@ def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
         first[key] = index
         kind, params = decoded
         gold = kind.gold(book, params)
-        try:
-            right, reason = judge(gold, kind.tolerance(book, params), given.answer)
-        except WrongType as error:
-            raise InvalidInput(f"answers[{index}].answer: {error} ({kind.name})") from error
+        right, reason = judge(gold, kind.tolerance(book, params), given.answer)
         results.append(
             Graded(
                 question_id=given.question_id,
