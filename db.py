@@ -1,5 +1,9 @@
-"""Database plumbing: the engine, its per-connection settings, sessions, first-run setup."""
+"""Database plumbing: the engine, its per-connection settings, sessions, first-run setup,
+and the signing secret the bank keeps with its data."""
 
+import logging
+import os
+import secrets
 import sqlite3
 from collections.abc import Callable
 from contextvars import ContextVar
@@ -13,6 +17,7 @@ from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from fastapi import Depends, Request
+from pydantic import SecretStr
 from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
@@ -20,6 +25,9 @@ from sqlmodel import Session, SQLModel, create_engine
 
 import models  # registers every table on SQLModel.metadata
 from core.errors import Overloaded, ServiceUnavailable
+from core.paging import use_secret
+
+log = logging.getLogger("dummy_bank")
 
 PROJECT = Path(__file__).resolve().parent
 SQLITE_POOL_SIZE = 40
@@ -155,6 +163,47 @@ def drop_schema(engine: Engine) -> None:
         connection.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("DROP FUNCTION IF EXISTS bank_log_unlogged_write()")
+
+
+def bank_secret(engine: Engine) -> str:
+    """The secret this database's bank signs with, made at the first call and kept in it.
+
+    Insert-if-absent, then read: workers that start at once on one database (SQLite or
+    PostgreSQL) each offer a secret, one is kept, and all of them read that one back."""
+    offered = secrets.token_urlsafe(32)
+    writing = engine.connect().execution_options(**{WRITE_OPTION: True})
+    with writing as connection, connection.begin():
+        made = connection.execute(
+            text(
+                "INSERT INTO bank_secrets (name, value) VALUES (:name, :value) "
+                "ON CONFLICT (name) DO NOTHING"
+            ),
+            {"name": models.SIGNING_SECRET, "value": offered},
+        ).rowcount
+        kept = connection.execute(
+            text("SELECT value FROM bank_secrets WHERE name = :name"),
+            {"name": models.SIGNING_SECRET},
+        ).scalar_one()
+    if made == 1:
+        _owner_only(engine)
+        log.info("made a new signing secret, kept in the database (bank_secrets)")
+    return str(kept)
+
+
+def _owner_only(engine: Engine) -> None:
+    """A SQLite file now holds the secret: only its owner may read it (and its journals)."""
+    path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    for name in (path, f"{path}-wal", f"{path}-shm"):
+        if os.path.exists(name):
+            os.chmod(name, 0o600)
+
+
+def use_bank_secret(engine: Engine, configured: SecretStr | None) -> None:
+    """Sign cursors and question ids with BANK_CURSOR_SECRET when it is set, else with the
+    database's own secret. Sandboxes are signed with their bank's secret."""
+    use_secret(configured.get_secret_value() if configured else bank_secret(engine))
 
 
 T = TypeVar("T")

@@ -43,7 +43,7 @@ from api.routes.sandboxes import router as sandboxes_router
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
 from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
-from db import current_database, open_database
+from db import current_database, open_database, use_bank_secret
 from evals.schemas import GRADE_BODY_BYTES
 from explorer.pages import ExplorerMiddleware, holdings_value_router
 from sandboxes.manager import SandboxManager
@@ -83,7 +83,8 @@ def lifespan(
     settings: Settings, mcp: BankMcpServer
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start and closes at shutdown: the database and its threads, the
-    sample data on a new database, the answer cache, the sandboxes and MCP's sessions."""
+    sample data on a new database, the signing secret, the answer cache, the sandboxes and
+    MCP's sessions."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -100,6 +101,7 @@ def lifespan(
         added = prepare_database(engine, load_samples=settings.seed_on_empty)
         if added:
             log.info("new database: loaded market data and %d sample customers", len(added))
+        use_bank_secret(engine, settings.cursor_secret)
         app.state.database = database
         app.state.engine = engine
         app.state.cache = open_cache(engine, settings.cache_mb)

@@ -317,6 +317,20 @@ class Counter(SQLModel, table=True):
 CUSTOMER_COUNTER = "customers"
 
 
+class BankSecret(SQLModel, table=True):
+    """Keys the bank made for itself at its first start, kept with its data so that every
+    worker and every restart signs (page cursors, question ids) with the same one."""
+
+    __tablename__ = "bank_secrets"
+
+    name: str = Field(primary_key=True, max_length=64)
+    value: str = Field(max_length=128)
+
+
+SIGNING_SECRET = "signing"
+"""The secret that signs page cursors and question ids, unless BANK_CURSOR_SECRET is set."""
+
+
 class Change(SQLModel, table=True):
     """One committed write, logged in the same transaction: how every worker learns what to
     forget. ``subject_oid`` names the customer whose answers changed (an id, no data of

@@ -3,12 +3,22 @@
 ``python -m scripts.record_openapi_examples`` asks a fresh sample bank each request below and writes
 the answers, lists cut to their first two items, to ``docs/openapi-examples.json``;
 the document shows them, and a test asks again to prove they are still what the API says.
+
+The answer key's examples are the exception: the document is public, and a key recorded
+from the sample data would hand its gold answers (and ids this bank grades) to anyone who
+reads it. They are made up here, about a customer no bank has, with ids no bank issued.
 """
 
+import base64
 import json
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
+
+from evals import evidence
+from evals.answers import HALF_CENT, AmountAnswer, NumberAnswer, as_written, judge
+from evals.key import tally
+from evals.schemas import AnswerKey, Grade, Graded, Question
 
 EXAMPLES_FILE = Path(__file__).parent.parent / "docs" / "openapi-examples.json"
 JOHN = "550e8400-e29b-41d4-a716-446655440001"
@@ -32,8 +42,6 @@ EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "read_derivatives": ("GET", f"/customer/{JOHN}/derivatives"),
     "read_market_data": ("GET", "/market-data?symbols=AAPL,BTC"),
     "read_price_history": ("GET", "/market-data/AAPL/history?from=2026-09-28&to=2026-09-30"),
-    "read_questions": ("GET", "/eval/questions?count=2&seed=1"),
-    "grade_answers": ("POST", "/eval/grade"),
     "read_api_customer": ("GET", f"/api/customers/{JOHN}"),
     "read_api_portfolio": ("GET", f"/api/portfolio/{JOHN}"),
     "read_api_market_data": ("GET", "/api/market-data?symbols=AAPL,BTC"),
@@ -58,29 +66,11 @@ def trimmed(value: Any, base_url: str) -> Any:
     return value
 
 
-def grading_body(examples: dict[str, Any]) -> dict[str, Any]:
-    """The two questions of the key's example answered: the first right, the second not."""
-    from evals.answers import AnswerAdapter, as_written
-
-    first, second = examples["read_questions"]["questions"]
-    return {
-        "answers": [
-            {
-                "question_id": first["question_id"],
-                "answer": as_written(AnswerAdapter.validate_python(first["answer"])),
-            },
-            {"question_id": second["question_id"], "answer": "not found"},
-        ]
-    }
-
-
 def ask(send: Any, base_url: str) -> dict[str, Any]:
     """Every example, from ``send(method, path, json)``, a client bound to a sample bank."""
     examples: dict[str, Any] = {}
     for operation, (method, path) in EXAMPLE_REQUESTS.items():
-        body = grading_body(examples) if operation == "grade_answers" else None
-        if method == "POST" and body is None:
-            body = NEW_CUSTOMER
+        body = NEW_CUSTOMER if method == "POST" else None
         response = send(method, path, body)
         if response.status_code != 200:
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
@@ -94,9 +84,84 @@ def load_examples() -> dict[str, Any]:
     return examples
 
 
+MADE_UP_CUSTOMER = "00000000-0000-4000-8000-00000000e0e0"
+"""Erika Example: a well-formed id that no sample or synthetic customer has."""
+NOT_ISSUED = base64.urlsafe_b64encode(b"an example: no bank issued this id").decode().rstrip("=")
+"""The token of the examples' ids: not sealed by any bank, so every bank grades it unknown."""
+
+
+def made_up_key() -> AnswerKey:
+    """An answer key as /eval/questions gives one, about nobody in any bank."""
+    who = f"Erika Example (customer {MADE_UP_CUSTOMER})"
+    balance = Question(
+        question_id=f"account_balance.{NOT_ISSUED}",
+        kind="account_balance",
+        difficulty="lookup",
+        question=f"What is the balance of the checking account 400000099901 that {who} "
+        "holds at Global Bank?",
+        answer=AmountAnswer(value="1234.50", currency="EUR"),
+        tolerance=HALF_CENT,
+        customers=[MADE_UP_CUSTOMER],
+        parameters={"c": MADE_UP_CUSTOMER, "a": "400000099901"},
+        evidence=[evidence.accounts(MADE_UP_CUSTOMER)],
+    )
+    units = Question(
+        question_id=f"holding_quantity.{NOT_ISSUED}",
+        kind="holding_quantity",
+        difficulty="lookup",
+        question=f"How many units of AAPL (Apple Inc.) does {who} hold?",
+        answer=NumberAnswer(value="40"),
+        tolerance=HALF_CENT,
+        customers=[MADE_UP_CUSTOMER],
+        parameters={"c": MADE_UP_CUSTOMER, "s": "AAPL"},
+        evidence=[evidence.holdings(MADE_UP_CUSTOMER)],
+    )
+    return AnswerKey(as_of="2026-09-30", seed=1, count=2, questions=[balance, units])
+
+
+def made_up_grade(key: AnswerKey) -> Grade:
+    """The made-up key graded as the grader would: the first answer right, the second not."""
+    first, second = key.questions
+    given = [(first, as_written(first.answer)), (second, "42 units")]
+    results = []
+    for question, answer in given:
+        right, reason = judge(question.answer, question.tolerance, answer)
+        results.append(
+            Graded(
+                question_id=question.question_id,
+                kind=question.kind,
+                difficulty=question.difficulty,
+                status="correct" if right else "wrong",
+                correct=right,
+                expected=question.answer,
+                given=answer,
+                reason=reason,
+            )
+        )
+    marks = tally(result.correct for result in results)
+    return Grade(
+        as_of=key.as_of,
+        total=marks,
+        by_kind={q.kind: tally([r.correct]) for q, r in zip(key.questions, results, strict=True)},
+        by_difficulty={"lookup": marks},
+        results=results,
+    )
+
+
+@lru_cache
+def made_up_examples() -> dict[str, Any]:
+    """The answer key's examples, by operationId."""
+    key = made_up_key()
+    return {
+        "read_questions": key.model_dump(mode="json"),
+        "grade_answers": made_up_grade(key).model_dump(mode="json"),
+    }
+
+
 def add_examples(document: dict[str, Any]) -> dict[str, Any]:
-    """Put each recorded example on its operation's 200 answer."""
-    examples = load_examples()
+    """Put each recorded example, and the answer key's made-up ones, on its operation's 200
+    answer."""
+    examples = {**load_examples(), **made_up_examples()}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             example = examples.get(operation.get("operationId"))

@@ -221,7 +221,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from core.settings import get_settings
-    from db import open_database
+    from db import open_database, use_bank_secret
     from synthetic.seeding import prepare_database
 
     args = parse_args(argv)
@@ -235,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         queue_timeout=settings.db_queue_timeout,
     )
     prepare_database(database.engine, load_samples=settings.seed_on_empty)
+    use_bank_secret(database.engine, settings.cursor_secret)
     if settings.sandbox:
         # Looked up at every call: a reset or delete made over HTTP is seen at once.
         from sandboxes.manager import SandboxManager

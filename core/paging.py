@@ -10,15 +10,18 @@ import base64
 import hashlib
 import hmac
 import json
+import re
+import secrets
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.errors import InvalidInput
-from core.settings import get_settings
 
 _SIGNATURE_BYTES = 12
+_TOKEN = re.compile(r"[A-Za-z0-9_-]+")
+"""The URL-safe base64 alphabet, without padding: the only characters a token holds."""
 
 
 CURSOR_VERSION = 2
@@ -60,10 +63,18 @@ def seal(data: dict[str, Any]) -> str:
 
 
 def unseal(token: str) -> dict[str, Any] | None:
-    """What ``seal`` put in ``token``, or None when the bank did not make it as it is."""
+    """What ``seal`` put in ``token``, or None when the bank did not make it as it is.
+
+    A token has one spelling: the decoder would skip characters outside the alphabet and
+    ignore padding and a last character's spare bits, so the token must be exactly what
+    encoding its bytes again gives (or one sealed token could be written many ways)."""
+    if not _TOKEN.fullmatch(token):
+        return None
     try:
         blob = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
     except ValueError:
+        return None
+    if _b64(blob) != token:
         return None
     raw, signature = blob[:-_SIGNATURE_BYTES], blob[-_SIGNATURE_BYTES:]
     if len(blob) <= _SIGNATURE_BYTES or not hmac.compare_digest(signature, _sign(raw)):
@@ -99,9 +110,21 @@ def decode_cursor(token: str, scope: str, shape: type[Position]) -> Position:
     return position
 
 
+_secret: list[bytes] = []
+"""The signing key, set by whoever opens the bank's database (``use_secret``)."""
+
+
+def use_secret(secret: str) -> None:
+    """Sign and check with ``secret`` from now on: the one the bank keeps, or the one set."""
+    _secret[:] = [secret.encode()]
+
+
 def _sign(raw: bytes) -> bytes:
-    key = get_settings().cursor_secret.encode()
-    return hmac.new(key, raw, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
+    if not _secret:
+        # No bank opened in this process: tokens need only hold within it. Never a fixed
+        # default, which anyone who reads the source could sign with.
+        _secret.append(secrets.token_bytes(32))
+    return hmac.new(_secret[0], raw, hashlib.sha256).digest()[:_SIGNATURE_BYTES]
 
 
 def _b64(raw: bytes) -> str:

@@ -46,8 +46,10 @@ class Settings(BaseSettings):
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
     """List and allow the MCP tools that register and delete customers."""
-    cursor_secret: str = "dummy-bank-cursors"
-    """Key that signs page cursors; set the same value on every worker behind one address."""
+    cursor_secret: SecretStr | None = None
+    """Key that signs page cursors and question ids. Unset, the bank makes one at its first
+    start and keeps it in its database, where every worker finds it; set, it wins, and must
+    then be the same on every worker of the database."""
     api_key: SecretStr | None = None
     """Full access (read and write) for whoever sends it; no key configured means no check."""
     read_api_key: SecretStr | None = None

@@ -37,11 +37,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from core.errors import BankError
-    from db import open_database
+    from db import open_database, use_bank_secret
 
     args = parse_args(argv)
     settings = get_settings().model_copy(update={"database_url": args.database_url})
     database = open_database(settings.database_url, threads=1, queue=1, queue_timeout=60)
+    # The ids the bank itself would issue: signed with its secret, a sandbox's too.
+    use_bank_secret(database.engine, settings.cursor_secret)
     try:
         if args.sandbox:
             from sandboxes.manager import SandboxManager

@@ -1,11 +1,13 @@
 """Typed answers, their tolerance, and how a given answer is judged against the gold one.
 
 A gold answer is one of six types: an amount with its currency, a number, a date, a
-string, a list (ordered or not), or "not found". An agent's answer may be written as an
-agent naturally would (``1234.5``, ``"1,234.50 EUR"``, ``{"amount": ..., "currency":
-...}``); what cannot be read as the question's type is refused as a bad request, except
-the ways of saying there is no answer (``null``, ``"not found"``), which fit every
-question and are simply wrong where there is one.
+string, a list (ordered or not), or "not found". An agent's answer may be any JSON value,
+written as an agent naturally would (``1234.5``, ``"1,234.50 EUR"``, ``{"amount": ...,
+"currency": ...}``) or as the key writes its own (``{"type": "amount", "value": ...,
+"currency": ...}``). What cannot be read as the question's type is wrong, and the reason
+says what was expected: the grader grades, it does not refuse. The ways of saying there
+is no answer (``null``, ``"not found"``) fit every question and are simply wrong where
+there is one.
 """
 
 import re
@@ -14,7 +16,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, TypeAdapter, field_serializer
+from pydantic import BaseModel, Field, TypeAdapter, ValidationError, field_serializer
 
 NOT_FOUND_WORDS = frozenset({"not found", "not_found", "no data", "unknown", "unanswerable"})
 
@@ -102,7 +104,7 @@ def as_written(gold: Answer) -> Any:
 
 
 class WrongType(ValueError):
-    """The given answer cannot be read as the question's type (a bad request)."""
+    """The given answer cannot be read as the question's type: ``judge`` grades it wrong."""
 
 
 def normalise(text: str) -> str:
@@ -161,7 +163,25 @@ def _read_amount(given: Any) -> tuple[Decimal, str | None]:
 
 
 def judge(gold: Any, tolerance: Tolerance | None, given: Any) -> tuple[bool, str]:
-    """Whether ``given`` is right, and in a few words why not. Raises ``WrongType``."""
+    """Whether ``given`` (any JSON value) is right, and in a few words why not."""
+    try:
+        return _judge(gold, tolerance, unwrapped(given))
+    except WrongType as error:
+        return False, str(error)
+
+
+def unwrapped(given: Any) -> Any:
+    """An answer object as the key writes it (``{"type": "date", "value": ...}``), as an
+    agent would write the same; anything else as it is."""
+    if isinstance(given, dict) and "type" in given and given.get("type") != "not_found":
+        try:
+            return as_written(AnswerAdapter.validate_python(given))
+        except ValidationError:
+            return given
+    return given
+
+
+def _judge(gold: Any, tolerance: Tolerance | None, given: Any) -> tuple[bool, str]:
     if isinstance(gold, NotFound):
         if says_not_found(given):
             return True, ""

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from core.errors import InvalidInput
 from core.paging import seal, unseal
-from evals.answers import WrongType, judge
+from evals.answers import judge
 from evals.book import Book
 from evals.kinds import DIFFICULTIES, KINDS, Kind, Params
 from evals.schemas import (
@@ -36,12 +36,16 @@ def question_id(kind: Kind, params: Params) -> str:
 
 
 def read_question_id(text: str) -> tuple[Kind, Params] | None:
-    name, _, token = text.strip().partition(".")
+    """The kind and parameters of an id this bank issued, written exactly as issued."""
+    name, _, token = text.partition(".")
     data = unseal(token)
     if data is None or data.get("k") != name or name not in KINDS:
         return None
     params = data.get("p")
-    return (KINDS[name], params) if isinstance(params, dict) else None
+    # Signed is not enough: whoever holds the secret could seal anything.
+    if not isinstance(params, dict) or not KINDS[name].reads(params):
+        return None
+    return KINDS[name], params
 
 
 def parse_choice(text: str | None, allowed: Iterable[str], field: str) -> list[str]:
@@ -120,15 +124,18 @@ def ask(book: Book, kind: Kind, params: Params, found: str) -> Question:
 def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
     """Each answer judged against the gold answer on the current state, with totals.
 
-    The first answer to a question counts; a later one is marked ``duplicate`` and left
-    out of the totals. An id this bank did not issue is an ``unknown_question``, counted
-    wrong."""
+    Every answer gets a verdict: one that cannot be read as its question's type is wrong,
+    with the reason. The first answer to a question counts; a later one is marked
+    ``duplicate`` and left out of the totals. An id this bank did not issue, written
+    otherwise than issued, or with parameters its kind does not take, is an
+    ``unknown_question``, counted wrong."""
     book = Book(session)
     first: dict[str, int] = {}
     results = []
     for index, given in enumerate(answers):
-        key = given.question_id.strip()
-        decoded = read_question_id(key)
+        decoded = read_question_id(given.question_id)
+        # Duplicates are found on the question, not on how its id was written.
+        key = question_id(*decoded) if decoded else given.question_id
         if key in first or decoded is None:
             duplicate = key in first
             results.append(
@@ -149,10 +156,7 @@ def grade(session: Session, answers: Sequence[GivenAnswer]) -> Grade:
         first[key] = index
         kind, params = decoded
         gold = kind.gold(book, params)
-        try:
-            right, reason = judge(gold, kind.tolerance(book, params), given.answer)
-        except WrongType as error:
-            raise InvalidInput(f"answers[{index}].answer: {error} ({kind.name})") from error
+        right, reason = judge(gold, kind.tolerance(book, params), given.answer)
         results.append(
             Graded(
                 question_id=given.question_id,

@@ -53,9 +53,12 @@ class GivenAnswer(BaseModel):
 
     question_id: str = Field(max_length=1000)
     answer: JsonValue = Field(
-        description="An amount (1234.5, '1234.50 EUR' or {'amount', 'currency'}), a number, "
-        "a date (YYYY-MM-DD), a string or a list of strings; null (or 'not found') says "
-        "the data cannot answer the question."
+        description="Any JSON value. Read as an amount (1234.5, '1234.50 EUR' or {'amount', "
+        "'currency'}), a number, a date (YYYY-MM-DD), a string or a list of strings, as the "
+        "question asks; the key's own answer objects ({'type': 'amount', 'value', "
+        "'currency'}, ...) are read too. null (or 'not found') says the data cannot answer "
+        "the question. What cannot be read as the question's type is graded wrong, with "
+        "the reason."
     )
 
 
@@ -75,8 +78,10 @@ class Graded(BaseModel):
     kind: str | None = Field(description="None for an unknown question.")
     difficulty: Difficulty | None
     status: str = Field(
-        description="correct, wrong, unknown_question (counted wrong) or duplicate (a "
-        "question answered before in this request: not counted)."
+        description="correct, wrong (also for an answer that cannot be read as the "
+        "question's type), unknown_question (an id this bank did not issue, or not written "
+        "exactly as issued: counted wrong) or duplicate (a question answered before in this "
+        "request: not counted)."
     )
     correct: bool
     expected: Answer | None

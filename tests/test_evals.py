@@ -20,7 +20,7 @@ from sqlalchemy import Engine, text
 from core.money import CURRENCIES
 from core.settings import Settings
 from evals import scripted_agent
-from evals.answers import AnswerAdapter, WrongType, as_written, judge
+from evals.answers import AnswerAdapter, as_written, judge
 from evals.kinds import DIFFICULTIES, KINDS
 from main import create_app
 from tests.helpers import JANE, JOHN, PROJECT, post_tool_call
@@ -292,23 +292,28 @@ def test_bad_grade_requests_are_400_naming_the_field(client: TestClient) -> None
         ({"answers": [{"answer": 1}]}, "question_id"),
         ({"answers": [{"question_id": by_kind["account_balance"]}]}, "answer"),
         ({"answers": [{"question_id": "x", "answer": 1, "extra": 1}]}, "extra"),
-        (
-            {"answers": [{"question_id": by_kind["account_balance"], "answer": [1, 2]}]},
-            "answers[0].answer",
-        ),
-        (
-            {"answers": [{"question_id": by_kind["holding_quantity"], "answer": "fifty"}]},
-            "answers[0].answer",
-        ),
-        (
-            {"answers": [{"question_id": by_kind["rank_net_worth"], "answer": "John Doe"}]},
-            "answers[0].answer",
-        ),
     ]
     for body, field in cases:
         response = client.post("/eval/grade", json=body)
         assert response.status_code == 400, (body, response.text)
         assert field in response.json()["detail"], (body, response.json())
+
+
+def test_answers_of_the_wrong_type_are_graded_wrong_saying_why(client: TestClient) -> None:
+    key = fetch_key(client, count=30, kinds="account_balance,holding_quantity,rank_net_worth")
+    by_kind = {q["kind"]: q["question_id"] for q in key["questions"]}
+    answers = [
+        {"question_id": by_kind["account_balance"], "answer": [1, 2]},
+        {"question_id": by_kind["holding_quantity"], "answer": "fifty"},
+        {"question_id": by_kind["rank_net_worth"], "answer": "John Doe"},
+    ]
+    graded = grade(client, answers)
+    assert [r["status"] for r in graded["results"]] == ["wrong"] * 3
+    assert [r["reason"] for r in graded["results"]] == [
+        'expected an amount: a number, text like \'1234.50 EUR\', or {"amount", "currency"}',
+        "expected a number, got 'fifty'",
+        "expected a list of strings",
+    ]
 
 
 def test_only_the_first_answer_to_a_question_counts(client: TestClient) -> None:
@@ -360,11 +365,12 @@ def test_amounts_are_read_in_the_forms_agents_write(given: Any, right: bool) -> 
 
 
 @pytest.mark.parametrize("given", [[1], True, "about a thousand", {"sum": 1}, "1234.50 EUR USD"])
-def test_answers_that_are_no_amount_are_refused(given: Any) -> None:
+def test_answers_that_are_no_amount_are_wrong_saying_so(given: Any) -> None:
     from evals.answers import HALF_CENT, AmountAnswer
 
-    with pytest.raises(WrongType):
-        judge(AmountAnswer(value="1234.50", currency="EUR"), HALF_CENT, given)
+    right, reason = judge(AmountAnswer(value="1234.50", currency="EUR"), HALF_CENT, given)
+    assert right is False
+    assert reason.startswith("expected an amount")
 
 
 def test_a_read_only_key_cannot_read_or_use_the_key(database_url: str) -> None:

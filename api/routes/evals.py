@@ -92,13 +92,14 @@ async def read_questions(
     summary="Grade an agent's answers against the key",
     response_model=Grade,
     responses=error_responses(
-        e400="A malformed body, or an answer that cannot be read as its question's type "
-        "(the field is named).",
+        e400="A body that is not a list of {question_id, answer} (the field is named). An "
+        "answer of the wrong type is no 400: it is graded wrong, with the reason.",
         e413=f"A body over {GRADE_BODY_BYTES // 1024} KiB.",
     ),
 )
 async def grade_answers(body: GradeRequest, database: DatabaseDep) -> Response:
-    """Right or wrong per question with the expected answer, and the score in all, by kind
-    and by difficulty. The gold answers are worked out again on the current state; an id
-    this bank did not issue is graded ``unknown_question``."""
+    """Right or wrong per answer with the expected answer and the reason, and the score in
+    all, by kind and by difficulty. The gold answers are worked out again on the current
+    state; an id this bank did not issue, exactly as written, is graded
+    ``unknown_question``."""
     return await answer(database, lambda session: grade(session, body.answers))

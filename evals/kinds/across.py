@@ -5,6 +5,7 @@ import string
 import uuid
 from datetime import timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from core.money import CURRENCIES
 from evals import evidence
@@ -19,9 +20,16 @@ from evals.answers import (
 from evals.book import Book, Ledger, Row, cents
 from evals.evidence import Call
 from evals.kinds.base import (
+    Currency,
     CustomerKind,
+    CustomerRef,
+    Customers,
+    Day,
     Kind,
+    Month,
+    ParameterTypes,
     Params,
+    Text,
     add_months,
     day_label,
     kind,
@@ -43,6 +51,7 @@ class CustomerByName(Kind):
     name = "customer_by_name"
     difficulty = "lookup"
     summary = "the customer ID of a customer named in full"
+    parameters: ClassVar[ParameterTypes] = {"n": Text, "c": CustomerRef}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: unique_name(book, found))
@@ -74,6 +83,7 @@ class RankNetWorth(Kind):
     name = "rank_net_worth"
     difficulty = "multi_hop"
     summary = "three customers, named, ranked by net worth"
+    parameters: ClassVar[ParameterTypes] = {"cs": Customers, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         chosen: list[str] = []
@@ -122,6 +132,7 @@ class HoldingValueByName(CustomerKind):
     name = "holding_value_by_name"
     difficulty = "multi_hop"
     summary = "the value of a named customer's holding in a base currency"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "s": Text, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(
@@ -183,6 +194,7 @@ class TopCategoryByName(CustomerKind):
     name = "top_category_by_name"
     difficulty = "multi_hop"
     summary = "where a named customer spent most by card in a month"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "m": Month, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(
@@ -249,6 +261,7 @@ class EmptyMonth(CustomerKind):
     name = "empty_month"
     difficulty = "unanswerable"
     summary = "spending in a month the customer's statements do not cover"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "m": Month, "g": Text, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments))
@@ -279,6 +292,7 @@ class UnknownSymbol(Kind):
     name = "unknown_symbol"
     difficulty = "unanswerable"
     summary = "the price of an instrument the bank does not list"
+    parameters: ClassVar[ParameterTypes] = {"s": Text, "d": Day}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         symbol = "".join(rng.choice(string.ascii_uppercase) for _ in range(rng.randint(4, 5)))

@@ -1,11 +1,15 @@
 """What every kind of question is made of: the ``Kind`` classes, the registry that ``@kind``
-fills, and the helpers kinds share to pick a customer and word a date."""
+fills, the types of their parameters, and the helpers kinds share to pick a customer and
+word a date."""
 
 import random
 from collections.abc import Callable, Sequence
 from datetime import date
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, create_model
+
+from core.money import CURRENCIES
 from evals.answers import HALF_CENT, Answer, NotFound, Tolerance
 from evals.book import Book, Ledger
 from evals.evidence import Call
@@ -13,15 +17,60 @@ from evals.evidence import Call
 Difficulty = Literal["lookup", "aggregate", "multi_hop", "unanswerable"]
 DIFFICULTIES: tuple[Difficulty, ...] = ("lookup", "aggregate", "multi_hop", "unanswerable")
 Params = dict[str, Any]
+ParameterTypes = dict[str, Any]
+"""A kind's parameters by name, each with its type (the aliases below)."""
+
+
+def _day(text: str) -> str:
+    date.fromisoformat(text)
+    if len(text) != len("2026-09-30"):
+        raise ValueError("a day is written YYYY-MM-DD")
+    return text
+
+
+def _currency(text: str) -> str:
+    if text not in CURRENCIES:
+        raise ValueError(f"one of {', '.join(CURRENCIES)}")
+    return text
+
+
+# The types of the parameters kinds take (their one-letter names are the ids' own words:
+# an id stays short). A parameter of another type makes an id no question of its kind.
+CustomerRef = Annotated[str, Field(min_length=1, max_length=64)]
+"""``c``: a CustomerOID as issued (perhaps of nobody, for the unanswerable questions)."""
+Customers = Annotated[list[CustomerRef], Field(min_length=2, max_length=10)]
+"""``cs``: the customers a question compares."""
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+"""``a``, ``s``, ``g``, ``n``: an account number, a symbol, a category, a name or merchant."""
+Month = Annotated[str, Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+"""``m``: a month, YYYY-MM."""
+Day = Annotated[str, AfterValidator(_day)]
+"""``f``, ``t``, ``d``: a day, YYYY-MM-DD."""
+Currency = Annotated[str, AfterValidator(_currency)]
+"""``k``: a currency the bank keeps."""
+
+ONE_CUSTOMER: ParameterTypes = {"c": CustomerRef}
 
 
 class Kind:
-    """One kind of question. Subclasses set ``name`` and ``difficulty`` and fill the
-    four methods; each reads the bank only through the ``Book``."""
+    """One kind of question. Subclasses set ``name``, ``difficulty`` and ``parameters``
+    and fill the four methods; each reads the bank only through the ``Book``."""
 
     name: ClassVar[str]
     difficulty: ClassVar[Difficulty]
     summary: ClassVar[str]
+    parameters: ClassVar[ParameterTypes]
+    """Each parameter's name and type: exactly these make a question of this kind."""
+    shape: ClassVar[type[BaseModel]]
+    """``parameters`` as a model, made by ``@kind``."""
+
+    def reads(self, p: Any) -> bool:
+        """Whether ``p`` are parameters of this kind: the names it takes, of their types."""
+        try:
+            self.shape.model_validate(p)
+        except ValidationError:
+            return False
+        return True
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         """Parameters of a question this bank can ask, or None when it has none."""
@@ -53,6 +102,8 @@ class CustomerKind(Kind):
     """A kind about one customer, ``p["c"]``: when that customer is gone, the answer is
     that there is none; otherwise ``answer`` and ``words`` get the customer's ledger."""
 
+    parameters: ClassVar[ParameterTypes] = ONE_CUSTOMER
+
     def answer(self, book: Book, ledger: Ledger, p: Params) -> Answer:
         raise NotImplementedError
 
@@ -75,6 +126,12 @@ K = TypeVar("K", bound=type[Kind])
 
 
 def kind(cls: K) -> K:
+    fields: dict[str, Any] = {name: (kind, ...) for name, kind in cls.parameters.items()}
+    cls.shape = create_model(
+        f"{cls.__name__}Parameters",
+        __config__=ConfigDict(extra="forbid", strict=True),
+        **fields,
+    )
     KINDS[cls.name] = cls()
     return cls
 

@@ -5,14 +5,21 @@ import random
 from collections import defaultdict
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 from evals import evidence
 from evals.answers import EXACT, Answer, ListAnswer, NotFound, Tolerance, amount, number
 from evals.book import Book, Ledger, Row
 from evals.evidence import Call
 from evals.kinds.base import (
+    Currency,
     CustomerKind,
+    CustomerRef,
+    Day,
+    Month,
+    ParameterTypes,
     Params,
+    Text,
     add_months,
     choose,
     day_label,
@@ -34,6 +41,7 @@ class AccountBalance(CustomerKind):
     name = "account_balance"
     difficulty = "lookup"
     summary = "the balance of one account"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "a": Text}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.accounts))
@@ -64,6 +72,7 @@ class CashInCurrency(CustomerKind):
     name = "cash_in_currency"
     difficulty = "aggregate"
     summary = "the cash of all accounts in one currency"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.accounts))
@@ -92,6 +101,7 @@ class CategorySpending(CustomerKind):
     name = "category_spending"
     difficulty = "aggregate"
     summary = "card spending in one category in one month"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "m": Month, "g": Text, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         last_month = month_of(book.as_of)
@@ -130,6 +140,13 @@ class MerchantSpending(CustomerKind):
     name = "merchant_spending"
     difficulty = "aggregate"
     summary = "card spending at one merchant between two dates"
+    parameters: ClassVar[ParameterTypes] = {
+        "c": CustomerRef,
+        "n": Text,
+        "f": Day,
+        "t": Day,
+        "k": Currency,
+    }
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.card_payments))
@@ -182,6 +199,7 @@ class TransactionCount(CustomerKind):
     name = "transaction_count"
     difficulty = "aggregate"
     summary = "how many transactions fall between two dates"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "f": Day, "t": Day}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.rows))
@@ -222,6 +240,7 @@ class LatestSalary(CustomerKind):
     name = "latest_salary"
     difficulty = "lookup"
     summary = "the latest salary payment from the customer's employer"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "n": Text}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: found.employer() is not None)
@@ -265,6 +284,7 @@ class AnnualIncome(CustomerKind):
     name = "annual_income"
     difficulty = "aggregate"
     summary = "the pay, pension or revenue booked over the last twelve months, to the cent"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(

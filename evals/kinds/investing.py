@@ -3,6 +3,9 @@
 import random
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field
 
 from core.money import CURRENCIES
 from evals import evidence
@@ -20,9 +23,14 @@ from evals.answers import (
 from evals.book import Book, Ledger, cents
 from evals.evidence import Call
 from evals.kinds.base import (
+    Currency,
     CustomerKind,
+    CustomerRef,
+    Day,
     Kind,
+    ParameterTypes,
     Params,
+    Text,
     choose,
     day_label,
     kind,
@@ -45,6 +53,7 @@ class HoldingQuantity(CustomerKind):
     name = "holding_quantity"
     difficulty = "lookup"
     summary = "how many units of one instrument the customer holds"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "s": Text}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.holdings))
@@ -71,6 +80,7 @@ class LastPurchase(CustomerKind):
     name = "last_purchase"
     difficulty = "lookup"
     summary = "the day the customer last bought an instrument"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "s": Text}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(_bought(found)))
@@ -160,6 +170,7 @@ class UnrealizedGain(CustomerKind):
     name = "unrealized_gain"
     difficulty = "aggregate"
     summary = "a holding's unrealized gain by the average-cost method"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "s": Text}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(
@@ -197,6 +208,7 @@ class NetWorth(CustomerKind):
     name = "net_worth"
     difficulty = "aggregate"
     summary = "net worth (cash and investments) in a base currency"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "k": Currency}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(rng, book, lambda found: bool(found.accounts or found.holdings))
@@ -225,6 +237,7 @@ class ClosingPrice(Kind):
     name = "closing_price"
     difficulty = "lookup"
     summary = "an instrument's close on a given day"
+    parameters: ClassVar[ParameterTypes] = {"s": Text, "d": Day}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         symbol = choose(rng, sorted(book.instruments))
@@ -275,6 +288,7 @@ class PriceChange(Kind):
     name = "price_change"
     difficulty = "aggregate"
     summary = "an instrument's change in percent over 30 days or a year"
+    parameters: ClassVar[ParameterTypes] = {"s": Text, "w": Literal["30d", "1y"]}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         symbol = choose(rng, sorted(s for s in book.instruments if book.closes(s)))
@@ -309,6 +323,8 @@ class PriceChange(Kind):
 
 
 EXPIRY_WINDOWS = (7, 14, 30, 60, 90)
+Days = Annotated[int, Field(ge=0, le=3660)]
+"""``w`` of expiring derivatives: a window in days."""
 
 
 @kind
@@ -316,6 +332,7 @@ class ExpiringDerivatives(CustomerKind):
     name = "expiring_derivatives"
     difficulty = "aggregate"
     summary = "how many open derivative positions expire within N days"
+    parameters: ClassVar[ParameterTypes] = {"c": CustomerRef, "w": Days}
 
     def pick(self, rng: random.Random, book: Book) -> Params | None:
         ledger = pick_ledger(
