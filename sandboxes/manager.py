@@ -84,10 +84,14 @@ class SandboxDatabase(Database):
             self._release()
 
     async def run_on_copy(self, work: Any, *, write: bool = False) -> Any:
-        """``work`` on this very copy, never on the one a reset put in its place."""
+        """``work`` on this very copy, never on the one a reset put in its place; if the copy
+        vanished under it, the 404 of a deleted sandbox, or a 503 to retry after a reset."""
         self.running += 1
         try:
             return await Database.run(self, work, write=write)
+        except SQLAlchemyError as error:
+            await self.manager.find(self.sandbox_id)  # NotFound once deleted
+            raise ServiceUnavailable("Sandbox reset while this request read it: retry") from error
         finally:
             self._release()
 
@@ -117,9 +121,13 @@ class SandboxManager:
         self.open: dict[str, SandboxDatabase] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    async def database_for(self, sandbox_id: str) -> SandboxDatabase:
-        """The current database of a live sandbox; NotFound or InvalidInput naming it."""
-        sandbox = await self.main.run(lambda session: registry.find(session, sandbox_id))
+    async def database_for(self, sandbox_id: str, *, key: str | None = None) -> SandboxDatabase:
+        """The current database of a live sandbox; NotFound or InvalidInput naming it. With
+        ``key``, the sandbox that key was issued for, or Unauthorized."""
+        if key is None:
+            sandbox = await self.main.run(lambda session: registry.find(session, sandbox_id))
+        else:
+            sandbox = await self.main.run(lambda session: registry.find_by_key(session, key))
         await self._keep_alive(sandbox)
         opened = self._opened(sandbox)
         opened.use_faults(sandbox.faults)
@@ -158,7 +166,8 @@ class SandboxManager:
             self.open.pop(oldest).close()
         return opened
 
-    async def create(self, seed: int, customers: int, label: str) -> Sandbox:
+    async def create(self, seed: int, customers: int, label: str) -> tuple[Sandbox, str]:
+        """A new sandbox, and its key (shown this once: only its hash is kept)."""
         if customers > self.settings.sandbox_max_customers:
             raise InvalidInput(
                 f"customers: at most {self.settings.sandbox_max_customers} "
@@ -166,8 +175,11 @@ class SandboxManager:
             )
         await self.sweep_expired()
         moment = registry.now()
+        sandbox_id = registry.new_sandbox_id()
+        key = registry.new_sandbox_key(sandbox_id)
         sandbox = Sandbox(
-            sandbox_id=registry.new_sandbox_id(),
+            sandbox_id=sandbox_id,
+            key_hash=registry.hash_key(key),
             label=label,
             seed=seed,
             customers=customers,
@@ -186,7 +198,7 @@ class SandboxManager:
             )
             if added:
                 self._in_background(self.storage.make_spares, seed, customers)
-                return sandbox
+                return sandbox, key
             await anyio.to_thread.run_sync(self.storage.drop, sandbox.sandbox_id, 0)
         expiry = await self.main.run(registry.next_expiry)
         wait = (expiry - registry.now()).total_seconds() if expiry else 1.0
@@ -255,26 +267,29 @@ class SandboxManager:
 
     async def delete(self, sandbox_id: str) -> Sandbox:
         sandbox = await self.find(sandbox_id)
-        removed = await self.main.run(partial(registry.remove, sandbox_id=sandbox_id), write=True)
-        if removed is None:
-            await self.find(sandbox_id)  # raises the 404 the concurrent delete earned
-        await self._drop(sandbox)
+        generation = await self.main.run(
+            partial(registry.remove, sandbox_id=sandbox_id), write=True
+        )
+        if generation is None:
+            raise registry.not_found(sandbox_id)  # a concurrent delete came first
+        # The copy current when it was removed: a reset since ``find`` moved it.
+        await self._drop(sandbox_id, generation)
         return sandbox
 
-    async def _drop(self, sandbox: Sandbox) -> None:
-        opened = self.open.pop(sandbox.sandbox_id, None)
+    async def _drop(self, sandbox_id: str, generation: int) -> None:
+        opened = self.open.pop(sandbox_id, None)
         if opened is not None:
             opened.close()
-        await anyio.to_thread.run_sync(self.storage.drop, sandbox.sandbox_id, sandbox.generation)
+        await anyio.to_thread.run_sync(self.storage.drop, sandbox_id, generation)
 
     async def sweep_expired(self) -> None:
         """Delete expired sandboxes; each is claimed by the one worker whose delete removed it."""
         for sandbox_id in await self.main.run(registry.expired_ids):
-            removed = await self.main.run(
+            generation = await self.main.run(
                 partial(registry.remove, sandbox_id=sandbox_id), write=True
             )
-            if removed is not None:
-                await self._drop(removed)
+            if generation is not None:
+                await self._drop(sandbox_id, generation)
 
     def close_idle(self) -> None:
         idle_before = time.monotonic() - self.settings.sandbox_idle_close_s
