@@ -7,10 +7,12 @@ when idle, so that a hundred of them fit in a PostgreSQL of 100 connections.
 """
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -29,6 +31,8 @@ from services.changes import close_feed
 
 log = logging.getLogger("dummy_bank")
 SWEEP_EVERY_S = 5.0
+RECLAIM_EVERY_SWEEPS = 12
+"""A minute between looks for copies that a failed drop left behind (and at every start)."""
 OPEN_PER_WORKER = 8
 """Sandbox databases a worker keeps open at once (each: up to two connections and a
 change-log reader); the least recently used one is closed to open another."""
@@ -189,17 +193,17 @@ class SandboxManager:
         )
         full = await self.main.run(registry.count_live) >= self.settings.sandbox_max
         if not full:
-            await anyio.to_thread.run_sync(
-                self.storage.create, sandbox.sandbox_id, 0, seed, customers
-            )
             limit = self.settings.sandbox_max
-            added = await self.main.run(
-                lambda session: registry.add(session, sandbox, limit), write=True
-            )
+            async with self._claimed(sandbox_id, 0):
+                await anyio.to_thread.run_sync(self.storage.create, sandbox_id, 0, seed, customers)
+                added = await self.main.run(
+                    lambda session: registry.add(session, sandbox, limit), write=True
+                )
+                if not added:
+                    await anyio.to_thread.run_sync(self.storage.drop, sandbox_id, 0)
             if added:
                 self._in_background(self.storage.make_spares, seed, customers)
                 return sandbox, key
-            await anyio.to_thread.run_sync(self.storage.drop, sandbox.sandbox_id, 0)
         expiry = await self.main.run(registry.next_expiry)
         wait = (expiry - registry.now()).total_seconds() if expiry else 1.0
         raise TooMany(
@@ -218,7 +222,8 @@ class SandboxManager:
     async def read_faults(self, sandbox_id: str) -> FaultPlanView:
         database = await self.database_for(sandbox_id)
         plan = database.faults
-        counts = await database.run_on_copy(trace.fired)
+        # On the current copy: a reset meanwhile restarted the counts, a delete is a 404.
+        counts = await database.run(trace.fired)
         return FaultPlanView(
             seed=plan.seed,
             rules=[
@@ -238,12 +243,13 @@ class SandboxManager:
         fresh = secrets.randbelow(2**31)
         while fresh == sandbox.generation:
             fresh = secrets.randbelow(2**31)
-        await anyio.to_thread.run_sync(
-            self.storage.create, sandbox_id, fresh, sandbox.seed, sandbox.customers
-        )
-        advanced = await self.main.run(
-            lambda session: registry.advance(session, sandbox, fresh, self.ttl), write=True
-        )
+        async with self._claimed(sandbox_id, fresh):
+            await anyio.to_thread.run_sync(
+                self.storage.create, sandbox_id, fresh, sandbox.seed, sandbox.customers
+            )
+            advanced = await self.main.run(
+                lambda session: registry.advance(session, sandbox, fresh, self.ttl), write=True
+            )
         # The loser of two concurrent resets drops its copy: the winner's is as fresh. The
         # answer need not wait for the drop, nor for the spare copies to be made again.
         self._in_background(
@@ -251,6 +257,34 @@ class SandboxManager:
         )
         self._in_background(self.storage.make_spares, sandbox.seed, sandbox.customers)
         return await self.find(sandbox_id)
+
+    @asynccontextmanager
+    async def _claimed(self, sandbox_id: str, generation: int) -> AsyncIterator[None]:
+        """Hold a copy against ``reclaim`` from before it exists until the registry names it
+        (or it is dropped): a crash in between leaves it unclaimed, and reclaimed."""
+        claim = await anyio.to_thread.run_sync(self.storage.claim, sandbox_id, generation)
+        assert claim is not None  # a waiting claim always comes
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(claim.release)
+
+    async def reclaim(self) -> int:
+        """Drop the copies no sandbox uses and no one is making (left by a crash, a failed
+        drop or a race); how many. Run at start and now and then by the sweeper."""
+
+        def registered() -> set[tuple[str, int]]:
+            return self.main.run_here(registry.current_copies)
+
+        dropped: int = await anyio.to_thread.run_sync(self.storage.reclaim, registered)
+        if dropped:
+            log.info("reclaimed %d sandbox copies that no sandbox uses", dropped)
+        return dropped
+
+    async def housekeeping_done(self) -> None:
+        """Wait for the drops and spare copies running in the background (for tests)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _in_background(self, work: Callable[..., None], *args: Any) -> None:
         async def run() -> None:
@@ -299,10 +333,12 @@ class SandboxManager:
                 opened.close()
 
     async def sweep_forever(self) -> None:
-        while True:
+        for sweep in itertools.count(1):
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
                 await self.sweep_expired()
+                if sweep % RECLAIM_EVERY_SWEEPS == 0:
+                    await self.reclaim()
             except Exception:
                 log.exception("sweeping expired sandboxes failed; will retry")
             self.close_idle()

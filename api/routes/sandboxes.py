@@ -266,9 +266,7 @@ async def read_sandbox_requests(
     """Every call since creation or reset, oldest first, a page at a time."""
     after = _cursor(cursor)
     database = await _manager(request).database_for(sandbox_id)
-    page: CallPage = await database.run_on_copy(
-        lambda session: trace.read_calls(session, after, limit)
-    )
+    page: CallPage = await database.run(lambda session: trace.read_calls(session, after, limit))
     return page
 
 
