@@ -196,6 +196,11 @@ class SandboxManager:
             limit = self.settings.sandbox_max
             async with self._claimed(sandbox_id, 0):
                 await anyio.to_thread.run_sync(self.storage.create, sandbox_id, 0, seed, customers)
+                # Its life starts when it can be used, not before its copy (a template may
+                # take a while to build).
+                moment = registry.now()
+                sandbox.created_at = sandbox.reset_at = moment
+                sandbox.expires_at = moment + self.ttl
                 added = await self.main.run(
                     lambda session: registry.add(session, sandbox, limit), write=True
                 )
