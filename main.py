@@ -106,6 +106,7 @@ def lifespan(
         app.state.engine = engine
         app.state.cache = open_cache(engine, settings.cache_mb)
         app.state.sandboxes = sandboxes = SandboxManager(database, settings)
+        await sandboxes.reclaim()  # the copies a crash (of any worker) left behind
         sweeper = asyncio.create_task(sandboxes.sweep_forever())
         try:
             async with mcp.session_manager.run():

@@ -375,6 +375,9 @@ class Sandbox(SQLModel, table=True):
     faults: str = Field(default="", sa_type=Text)
     """The fault plan as JSON (``sandboxes.faults.FaultPlan``); empty for none. Here, not in
     the sandbox's copy, so that a reset keeps the rules and restarts their sequence."""
+    key_hash: str | None = Field(default=None, max_length=64)
+    """SHA-256 (hex) of the sandbox key, the agent's key to this sandbox alone; the key
+    itself is shown once, at creation. None for a sandbox made before keys existed."""
 
 
 class SandboxCall(SQLModel, table=True):
@@ -389,9 +392,19 @@ class SandboxCall(SQLModel, table=True):
     called_at: datetime
     method: str = Field(max_length=10)
     path: str = Field(max_length=1000)
+    target: str | None = Field(default=None, max_length=250)
+    """What fault rules match: ``METHOD /path`` (no query string), or ``mcp <tool>``."""
+    target_number: int | None = None
+    """Place of the call among the calls of its target since creation or reset, from 1:
+    with the seed and the rule, it decides whether the call fails."""
+    mcp_method: str | None = Field(default=None, max_length=100)
     tool: str | None = Field(default=None, max_length=100)
     arguments: str | None = Field(default=None, sa_type=Text)
     status: int | None = None
+    result_status: str | None = Field(default=None, max_length=10)
+    """For an MCP call: ``ok``, or ``error`` when the agent got an error back."""
     latency_ms: float | None = None
     fault: str | None = Field(default=None, max_length=250)
     fault_rule: int | None = None
+
+    __table_args__ = (Index("ix_sandbox_calls_target", "target", "target_number"),)

@@ -107,8 +107,9 @@ def _document_keys(schema: dict[str, Any]) -> None:
     """API keys, as the key middleware takes them: optional (a bank without keys is open),
     and when the bank has keys, 401 without one and 403 for a write with the read key."""
     schema.setdefault("components", {})["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY or "
-                   "BANK_READ_API_KEY, as Authorization: Bearer <key>."},
+        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY, "
+                   "BANK_READ_API_KEY or a sandbox's key (sbk_..., from POST /sandboxes, "
+                   "good in that sandbox only), as Authorization: Bearer <key>."},
         "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
                    "description": "The same keys, as X-API-Key: <key>."},
     }  # fmt: skip

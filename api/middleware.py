@@ -19,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.http_errors import error_body
 from core.errors import Overloaded
 from db import Database
+from sandboxes.registry import SANDBOX_KEY_PREFIX
 
 access_log = logging.getLogger("dummy_bank.access")
 
@@ -185,15 +186,22 @@ MCP_ACCESS: ContextVar[str] = ContextVar("mcp_access", default="full")
 MCP_FAULT: ContextVar[str | None] = ContextVar("mcp_fault", default=None)
 """A fault a sandbox's rules injected into this MCP tool call: the tool error's text."""
 
+SANDBOX_KEY: ContextVar[str | None] = ContextVar("sandbox_key", default=None)
+"""The sandbox key the request came with, if any: ``SandboxMiddleware`` checks it and holds
+the request to that sandbox; routes for the full key alone refuse it."""
+
 
 class ApiKeyMiddleware:
-    """Optional API keys: a full key may do everything, a read key may only read.
+    """Optional API keys: a full key may do everything, a read key may only read, a sandbox
+    key may act only inside its own sandbox.
 
     Keys come as ``Authorization: Bearer <key>`` or ``X-API-Key: <key>`` and are
     compared in constant time. With no key configured the API is open (it then
     answers on loopback only, see ``ProtectedModeMiddleware``). /health and the docs
     stay open. On ``/mcp`` a read key may post: the MCP server itself lists and runs
     only the read tools for it (``MCP_ACCESS``), as tool errors an agent can read.
+    A sandbox key (``sbk_...``) is held to its sandbox whether or not the bank has keys:
+    ``SandboxMiddleware``, which knows the sandboxes, checks it (``SANDBOX_KEY``).
     """
 
     def __init__(self, app: ASGIApp, full_key: str | None, read_key: str | None) -> None:
@@ -201,13 +209,7 @@ class ApiKeyMiddleware:
         self.full_key = full_key.encode() if full_key else None
         self.read_key = read_key.encode() if read_key else None
 
-    def _access(self, scope: Scope) -> str | None:
-        headers = Headers(scope=scope)
-        given = headers.get("x-api-key", "")
-        authorization = headers.get("authorization", "")
-        if not given and authorization[:7].lower() == "bearer ":
-            given = authorization[7:].strip()
-        offered = given.encode()
+    def _access(self, offered: bytes) -> str | None:
         # Both comparisons always run, so timing tells nothing about which key matched.
         full = bool(self.full_key) and hmac.compare_digest(offered, self.full_key or b"")
         read = bool(self.read_key) and hmac.compare_digest(offered, self.read_key or b"")
@@ -216,13 +218,25 @@ class ApiKeyMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
             scope["type"] != "http"
-            or not (self.full_key or self.read_key)
             or scope["method"] == "OPTIONS"
             or _OPEN_PATHS.match(scope["path"])
         ):
             await self.app(scope, receive, send)
             return
-        access = self._access(scope)
+        offered = offered_key(scope)
+        access = self._access(offered.encode())
+        if access is None and offered.startswith(SANDBOX_KEY_PREFIX):
+            # Tools for reading only, until SandboxMiddleware has checked the key.
+            tokens = (SANDBOX_KEY.set(offered), MCP_ACCESS.set("read"))
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                SANDBOX_KEY.reset(tokens[0])
+                MCP_ACCESS.reset(tokens[1])
+            return
+        if not (self.full_key or self.read_key):
+            await self.app(scope, receive, send)
+            return
         if access is None:
             await send_error(
                 send,
@@ -240,6 +254,16 @@ class ApiKeyMiddleware:
             await self.app(scope, receive, send)
         finally:
             MCP_ACCESS.reset(token)
+
+
+def offered_key(scope: Scope) -> str:
+    """The key a request carries, as X-API-Key or as a bearer token; empty for none."""
+    headers = Headers(scope=scope)
+    given = headers.get("x-api-key", "")
+    authorization = headers.get("authorization", "")
+    if not given and authorization[:7].lower() == "bearer ":
+        given = authorization[7:].strip()
+    return given
 
 
 MAX_URL_BYTES = 16 * 1024

@@ -19,6 +19,13 @@ class InvalidInput(BankError):
     pass
 
 
+class Unauthorized(BankError):
+    """No key, or one this bank does not know."""
+
+    status_code = 401
+    headers = {"WWW-Authenticate": 'Bearer realm="dummy-bank"'}  # noqa: RUF012
+
+
 class Forbidden(BankError):
     status_code = 403
 

@@ -5,7 +5,7 @@
 
 1. create a sandbox (an isolated bank: the agent's writes and the trace stay in it);
 2. fetch an answer key for it (the harness's side: the agent never sees it);
-3. let the agent answer each question through MCP, in the sandbox;
+3. let the agent answer each question through MCP, with the sandbox's own key;
 4. grade the answers;
 5. read the sandbox's trace: every call the agent made, in order.
 
@@ -50,6 +50,8 @@ async def evaluate(base_url: str, api_key: str | None, count: int, seed: int, ke
         created.raise_for_status()
         sandbox_id = created.json()["sandbox_id"]
         inside = {"X-Bank-Sandbox": sandbox_id}
+        # The agent's only key: its sandbox alone (no other sandbox, faults, trace or /eval).
+        agent_key = {"Authorization": f"Bearer {created.json()['sandbox_key']}"}
         print(f"sandbox {sandbox_id}")
         try:
             key = await bank.get(
@@ -62,7 +64,7 @@ async def evaluate(base_url: str, api_key: str | None, count: int, seed: int, ke
 
             answers = []
             async with (
-                httpx2.AsyncClient(headers={**auth, **inside}, timeout=120) as agent_http,
+                httpx2.AsyncClient(headers=agent_key, timeout=120) as agent_http,
                 streamable_http_client(f"{base_url}/mcp", http_client=agent_http) as streams,
                 ClientSession(*streams[:2]) as session,
             ):

@@ -1,8 +1,10 @@
 """Fault injection: rules that make a share of a sandbox's calls fail or slow down.
 
-Which calls fail is a pure function of the plan's seed, the rule and the call's number in
-the sandbox (its place in the trace since creation or reset), so the same requests in the
-same order fail the same way on every run, and a reset starts the sequence again.
+Which calls fail is a pure function of the plan's seed, the rule, the call's target
+(``METHOD /path`` or ``mcp <tool>``) and its place among the calls of that target since
+creation or reset. So the same requests in the same order fail the same way on every run,
+whatever else is asked of the sandbox or the server meanwhile, and a reset starts the
+sequences again.
 """
 
 import hashlib
@@ -63,18 +65,23 @@ def _pattern(match: str) -> re.Pattern[str]:
     return re.compile("[^/]*".join(map(re.escape, match.split("*"))))
 
 
-def draw(seed: int, rule_index: int, call_number: int) -> float:
+def draw(seed: int, rule_index: int, target: str, target_number: int) -> float:
     """A number in [0, 1) that depends on nothing else (not on the process or the machine)."""
-    digest = hashlib.sha256(f"{seed}:{rule_index}:{call_number}".encode()).digest()
+    digest = hashlib.sha256(f"{seed}:{rule_index}:{target}:{target_number}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def pick(plan: FaultPlan, call_number: int, target: str) -> tuple[int, FaultRule] | None:
-    """The first rule that matches ``target`` and fires for this call, if any."""
+def pick(plan: FaultPlan, target: str, target_number: int) -> tuple[int, FaultRule] | None:
+    """The first rule that matches ``target`` and fires for its ``target_number``-th call."""
     for index, rule in enumerate(plan.rules):
-        if rule.matches(target) and draw(plan.seed, index, call_number) < rule.rate:
+        if rule.matches(target) and draw(plan.seed, index, target, target_number) < rule.rate:
             return index, rule
     return None
+
+
+def label(index: int, rule: FaultRule) -> str:
+    """The rule as the trace and the X-Bank-Fault header name it."""
+    return f"{index} {rule.match}"
 
 
 def describe(index: int, rule: FaultRule) -> str:

@@ -7,10 +7,12 @@ when idle, so that a hundred of them fit in a PostgreSQL of 100 connections.
 """
 
 import asyncio
+import itertools
 import logging
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -30,6 +32,8 @@ from services.changes import close_feed
 
 log = logging.getLogger("dummy_bank")
 SWEEP_EVERY_S = 5.0
+RECLAIM_EVERY_SWEEPS = 12
+"""A minute between looks for copies that a failed drop left behind (and at every start)."""
 OPEN_PER_WORKER = 8
 """Sandbox databases a worker keeps open at once (each: up to two connections and a
 change-log reader); the least recently used one is closed to open another."""
@@ -85,10 +89,14 @@ class SandboxDatabase(Database):
             self._release()
 
     async def run_on_copy(self, work: Any, *, write: bool = False) -> Any:
-        """``work`` on this very copy, never on the one a reset put in its place."""
+        """``work`` on this very copy, never on the one a reset put in its place; if the copy
+        vanished under it, the 404 of a deleted sandbox, or a 503 to retry after a reset."""
         self.running += 1
         try:
             return await Database.run(self, work, write=write)
+        except SQLAlchemyError as error:
+            await self.manager.find(self.sandbox_id)  # NotFound once deleted
+            raise ServiceUnavailable("Sandbox reset while this request read it: retry") from error
         finally:
             self._release()
 
@@ -122,9 +130,13 @@ class SandboxManager:
         self.open: dict[str, SandboxDatabase] = {}
         self._background: set[asyncio.Task[None]] = set()
 
-    async def database_for(self, sandbox_id: str) -> SandboxDatabase:
-        """The current database of a live sandbox; NotFound or InvalidInput naming it."""
-        sandbox = await self.main.run(lambda session: registry.find(session, sandbox_id))
+    async def database_for(self, sandbox_id: str, *, key: str | None = None) -> SandboxDatabase:
+        """The current database of a live sandbox; NotFound or InvalidInput naming it. With
+        ``key``, the sandbox that key was issued for, or Unauthorized."""
+        if key is None:
+            sandbox = await self.main.run(lambda session: registry.find(session, sandbox_id))
+        else:
+            sandbox = await self.main.run(lambda session: registry.find_by_key(session, key))
         await self._keep_alive(sandbox)
         opened = self._opened(sandbox)
         opened.use_faults(sandbox.faults)
@@ -163,7 +175,8 @@ class SandboxManager:
             self.open.pop(oldest).close()
         return opened
 
-    async def create(self, seed: int, customers: int, label: str) -> Sandbox:
+    async def create(self, seed: int, customers: int, label: str) -> tuple[Sandbox, str]:
+        """A new sandbox, and its key (shown this once: only its hash is kept)."""
         # A label is shown in lists as a name is: the same rules, and it may be empty.
         label = clean_name(label, "label", shortest=0, longest=LABEL_MAX)
         if customers > self.settings.sandbox_max_customers:
@@ -173,8 +186,11 @@ class SandboxManager:
             )
         await self.sweep_expired()
         moment = registry.now()
+        sandbox_id = registry.new_sandbox_id()
+        key = registry.new_sandbox_key(sandbox_id)
         sandbox = Sandbox(
-            sandbox_id=registry.new_sandbox_id(),
+            sandbox_id=sandbox_id,
+            key_hash=registry.hash_key(key),
             label=label,
             seed=seed,
             customers=customers,
@@ -184,17 +200,22 @@ class SandboxManager:
         )
         full = await self.main.run(registry.count_live) >= self.settings.sandbox_max
         if not full:
-            await anyio.to_thread.run_sync(
-                self.storage.create, sandbox.sandbox_id, 0, seed, customers
-            )
             limit = self.settings.sandbox_max
-            added = await self.main.run(
-                lambda session: registry.add(session, sandbox, limit), write=True
-            )
+            async with self._claimed(sandbox_id, 0):
+                await anyio.to_thread.run_sync(self.storage.create, sandbox_id, 0, seed, customers)
+                # Its life starts when it can be used, not before its copy (a template may
+                # take a while to build).
+                moment = registry.now()
+                sandbox.created_at = sandbox.reset_at = moment
+                sandbox.expires_at = moment + self.ttl
+                added = await self.main.run(
+                    lambda session: registry.add(session, sandbox, limit), write=True
+                )
+                if not added:
+                    await anyio.to_thread.run_sync(self.storage.drop, sandbox_id, 0)
             if added:
                 self._in_background(self.storage.make_spares, seed, customers)
-                return sandbox
-            await anyio.to_thread.run_sync(self.storage.drop, sandbox.sandbox_id, 0)
+                return sandbox, key
         expiry = await self.main.run(registry.next_expiry)
         wait = (expiry - registry.now()).total_seconds() if expiry else 1.0
         raise TooMany(
@@ -213,7 +234,8 @@ class SandboxManager:
     async def read_faults(self, sandbox_id: str) -> FaultPlanView:
         database = await self.database_for(sandbox_id)
         plan = database.faults
-        counts = await database.run_on_copy(trace.fired)
+        # On the current copy: a reset meanwhile restarted the counts, a delete is a 404.
+        counts = await database.run(trace.fired)
         return FaultPlanView(
             seed=plan.seed,
             rules=[
@@ -233,12 +255,13 @@ class SandboxManager:
         fresh = secrets.randbelow(2**31)
         while fresh == sandbox.generation:
             fresh = secrets.randbelow(2**31)
-        await anyio.to_thread.run_sync(
-            self.storage.create, sandbox_id, fresh, sandbox.seed, sandbox.customers
-        )
-        advanced = await self.main.run(
-            lambda session: registry.advance(session, sandbox, fresh, self.ttl), write=True
-        )
+        async with self._claimed(sandbox_id, fresh):
+            await anyio.to_thread.run_sync(
+                self.storage.create, sandbox_id, fresh, sandbox.seed, sandbox.customers
+            )
+            advanced = await self.main.run(
+                lambda session: registry.advance(session, sandbox, fresh, self.ttl), write=True
+            )
         # The loser of two concurrent resets drops its copy: the winner's is as fresh. The
         # answer need not wait for the drop, nor for the spare copies to be made again.
         self._in_background(
@@ -246,6 +269,34 @@ class SandboxManager:
         )
         self._in_background(self.storage.make_spares, sandbox.seed, sandbox.customers)
         return await self.find(sandbox_id)
+
+    @asynccontextmanager
+    async def _claimed(self, sandbox_id: str, generation: int) -> AsyncIterator[None]:
+        """Hold a copy against ``reclaim`` from before it exists until the registry names it
+        (or it is dropped): a crash in between leaves it unclaimed, and reclaimed."""
+        claim = await anyio.to_thread.run_sync(self.storage.claim, sandbox_id, generation)
+        assert claim is not None  # a waiting claim always comes
+        try:
+            yield
+        finally:
+            await anyio.to_thread.run_sync(claim.release)
+
+    async def reclaim(self) -> int:
+        """Drop the copies no sandbox uses and no one is making (left by a crash, a failed
+        drop or a race); how many. Run at start and now and then by the sweeper."""
+
+        def registered() -> set[tuple[str, int]]:
+            return self.main.run_here(registry.current_copies)
+
+        dropped: int = await anyio.to_thread.run_sync(self.storage.reclaim, registered)
+        if dropped:
+            log.info("reclaimed %d sandbox copies that no sandbox uses", dropped)
+        return dropped
+
+    async def housekeeping_done(self) -> None:
+        """Wait for the drops and spare copies running in the background (for tests)."""
+        while self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     def _in_background(self, work: Callable[..., None], *args: Any) -> None:
         async def run() -> None:
@@ -262,26 +313,29 @@ class SandboxManager:
 
     async def delete(self, sandbox_id: str) -> Sandbox:
         sandbox = await self.find(sandbox_id)
-        removed = await self.main.run(partial(registry.remove, sandbox_id=sandbox_id), write=True)
-        if removed is None:
-            await self.find(sandbox_id)  # raises the 404 the concurrent delete earned
-        await self._drop(sandbox)
+        generation = await self.main.run(
+            partial(registry.remove, sandbox_id=sandbox_id), write=True
+        )
+        if generation is None:
+            raise registry.not_found(sandbox_id)  # a concurrent delete came first
+        # The copy current when it was removed: a reset since ``find`` moved it.
+        await self._drop(sandbox_id, generation)
         return sandbox
 
-    async def _drop(self, sandbox: Sandbox) -> None:
-        opened = self.open.pop(sandbox.sandbox_id, None)
+    async def _drop(self, sandbox_id: str, generation: int) -> None:
+        opened = self.open.pop(sandbox_id, None)
         if opened is not None:
             opened.close()
-        await anyio.to_thread.run_sync(self.storage.drop, sandbox.sandbox_id, sandbox.generation)
+        await anyio.to_thread.run_sync(self.storage.drop, sandbox_id, generation)
 
     async def sweep_expired(self) -> None:
         """Delete expired sandboxes; each is claimed by the one worker whose delete removed it."""
         for sandbox_id in await self.main.run(registry.expired_ids):
-            removed = await self.main.run(
+            generation = await self.main.run(
                 partial(registry.remove, sandbox_id=sandbox_id), write=True
             )
-            if removed is not None:
-                await self._drop(removed)
+            if generation is not None:
+                await self._drop(sandbox_id, generation)
 
     def close_idle(self) -> None:
         idle_before = time.monotonic() - self.settings.sandbox_idle_close_s
@@ -291,10 +345,12 @@ class SandboxManager:
                 opened.close()
 
     async def sweep_forever(self) -> None:
-        while True:
+        for sweep in itertools.count(1):
             await asyncio.sleep(SWEEP_EVERY_S)
             try:
                 await self.sweep_expired()
+                if sweep % RECLAIM_EVERY_SWEEPS == 0:
+                    await self.reclaim()
             except Exception:
                 log.exception("sweeping expired sandboxes failed; will retry")
             self.close_idle()

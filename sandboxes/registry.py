@@ -1,10 +1,14 @@
 """The registry of sandboxes, a table of the main database that every worker reads.
 
 Ids are ``sbx_`` and 20 base32 characters (100 random bits). Each sandbox lives until
-``expires_at``, which every request pushes back by the time to live.
+``expires_at``, which every request pushes back by the time to live. Its key (``sbk_``, the
+id's 20 characters, ``_`` and 256 random bits) is the agent's key to it alone: the table
+keeps only the key's SHA-256, which is enough for a key of that many random bits.
 """
 
 import base64
+import hashlib
+import hmac
 import re
 import secrets
 from datetime import UTC, datetime, timedelta
@@ -12,12 +16,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, func, update
 from sqlmodel import Session, col, select
 
-from core.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound, Unauthorized
 from db import begin_write
 from models import Sandbox
 from services.changes import BOOKKEEPING, record_change
 
 SANDBOX_ID = re.compile(r"sbx_[A-Z2-7]{20}")
+SANDBOX_KEY_PREFIX = "sbk_"
+SANDBOX_KEY = re.compile(r"sbk_([A-Z2-7]{20})_[A-Za-z0-9_-]{43}")
+KEY_REFUSED = "Invalid sandbox key: its sandbox was deleted, or the key is not one this bank issued"
 
 
 REGISTRY_SUBJECT = BOOKKEEPING + "sandboxes"
@@ -25,6 +32,29 @@ REGISTRY_SUBJECT = BOOKKEEPING + "sandboxes"
 
 def new_sandbox_id() -> str:
     return "sbx_" + base64.b32encode(secrets.token_bytes(15)).decode()[:20]
+
+
+def new_sandbox_key(sandbox_id: str) -> str:
+    """A fresh key to ``sandbox_id`` alone; it names the sandbox, so that it implies it."""
+    return f"{SANDBOX_KEY_PREFIX}{sandbox_id[4:]}_{secrets.token_urlsafe(32)}"
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def find_by_key(session: Session, key: str) -> Sandbox:
+    """The live sandbox this key was issued for, or Unauthorized (never saying which part
+    was wrong: a guessed id learns nothing)."""
+    shape = SANDBOX_KEY.fullmatch(key)
+    found = session.get(Sandbox, f"sbx_{shape.group(1)}") if shape else None
+    offered = hash_key(key)
+    # Compared in constant time, and compared even when nothing was found.
+    matches = hmac.compare_digest(offered, (found.key_hash if found else None) or "")
+    if found is None or not matches or aware(found.expires_at) <= now():
+        raise Unauthorized(KEY_REFUSED)
+    session.expunge(found)
+    return found
 
 
 def check_sandbox_id(sandbox_id: str) -> str:
@@ -49,9 +79,13 @@ def find(session: Session, sandbox_id: str) -> Sandbox:
     """The live sandbox of that id, or NotFound naming it."""
     found = session.get(Sandbox, check_sandbox_id(sandbox_id))
     if found is None or aware(found.expires_at) <= now():
-        raise NotFound(f"Sandbox '{sandbox_id}' not found (never created, deleted or expired)")
+        raise not_found(sandbox_id)
     session.expunge(found)
     return found
+
+
+def not_found(sandbox_id: str) -> NotFound:
+    return NotFound(f"Sandbox '{sandbox_id}' not found (never created, deleted or expired)")
 
 
 def list_live(session: Session) -> list[Sandbox]:
@@ -130,18 +164,28 @@ def advance(session: Session, sandbox: Sandbox, generation: int, ttl: timedelta)
     return bool(done.rowcount)  # type: ignore[attr-defined]
 
 
-def remove(session: Session, *, sandbox_id: str) -> Sandbox | None:
-    """Unregister a sandbox (live or expired); what it was, or None if already gone."""
+def remove(session: Session, *, sandbox_id: str) -> int | None:
+    """Unregister a sandbox (live or expired); the generation it had when it was removed
+    (a reset may have moved it since the caller last looked), or None if already gone."""
     begin_write(session)
-    found = session.get(Sandbox, sandbox_id)
-    if found is None:
+    generation = session.execute(
+        delete(Sandbox)
+        .where(col(Sandbox.sandbox_id) == sandbox_id)
+        .returning(col(Sandbox.generation))
+    ).scalar_one_or_none()
+    if generation is None:
+        session.rollback()
         return None
-    session.expunge(found)
-    done = session.execute(delete(Sandbox).where(col(Sandbox.sandbox_id) == sandbox_id))
     # Logged, so that on SQLite the bank's other workers do not take it for an unknown write.
     record_change(session, REGISTRY_SUBJECT)
     session.commit()
-    return found if done.rowcount else None  # type: ignore[attr-defined]
+    return int(generation)
+
+
+def current_copies(session: Session) -> set[tuple[str, int]]:
+    """Every registered sandbox's current copy, expired or not: what storage must keep."""
+    rows = session.execute(select(Sandbox.sandbox_id, Sandbox.generation))
+    return {(str(sandbox_id), int(generation)) for sandbox_id, generation in rows}
 
 
 def expired_ids(session: Session) -> list[str]:

@@ -4,15 +4,24 @@ On SQLite a template is a file, checkpointed so that the file alone holds every 
 sandbox is a copy of it. On PostgreSQL a template is a database no one stays connected to,
 and a sandbox is ``CREATE DATABASE ... TEMPLATE`` of it. Every reset makes a new copy (a
 new generation) rather than rewriting the one requests may still be reading.
+
+A copy's name carries a tag of the main database it belongs to (several banks may share a
+PostgreSQL server or a sandbox folder), the sandbox and the generation. Whoever makes a copy
+holds a claim on it (a file lock, or a PostgreSQL advisory lock, that a crash releases)
+until the registry names it or it is dropped again; ``reclaim`` drops every copy of this
+bank that the registry does not name and nobody claims: what a crash or a failed drop left.
 """
 
+import fcntl
+import hashlib
 import os
+import re
 import shutil
 import sqlite3
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
 from pathlib import Path
 
@@ -34,6 +43,17 @@ def _spare_prefix(template: str) -> str:
     return template.replace("_template_", "_spare_", 1) + "_"
 
 
+class Claim:
+    """A hold on one copy while it is made and registered: a lock file on SQLite, a
+    PostgreSQL advisory lock on a connection of its own. A crash releases it."""
+
+    def __init__(self, release: Callable[[], None]) -> None:
+        self._release = release
+
+    def release(self) -> None:
+        self._release()
+
+
 class SandboxStorage:
     """Makes and drops the copies behind sandboxes, for the database at ``url``."""
 
@@ -41,20 +61,114 @@ class SandboxStorage:
         self.url = url
         self.sqlite = url.startswith("sqlite")
         self.folder = Path(folder) if folder else _default_folder(url)
+        self.tag = _owner_tag(url)
+        self._copy = re.compile(
+            rf"{re.escape(self._copy_prefix())}(sbx_[A-Z2-7]{{20}})[._]([0-9]+)(\..*)?",
+            re.IGNORECASE,
+        )
         self._lock = threading.Lock()
         self._refilling = threading.Lock()
 
     def url_of(self, sandbox_id: str, generation: int) -> str:
         if self.sqlite:
-            return f"sqlite:///{self.folder / f'{sandbox_id}.{generation}.db'}"
+            return f"sqlite:///{self._file(sandbox_id, generation)}"
         return self._postgres_url(self._database_name(sandbox_id, generation))
+
+    def _copy_prefix(self) -> str:
+        return f"{self.tag}_" if self.sqlite else f"{POSTGRES_PREFIX}{self.tag}_"
+
+    def _file(self, sandbox_id: str, generation: int, suffix: str = ".db") -> Path:
+        return self.folder / f"{self._copy_prefix()}{sandbox_id}.{generation}{suffix}"
+
+    def claim(self, sandbox_id: str, generation: int, *, wait: bool = True) -> Claim | None:
+        """Hold the copy (sandbox_id, generation) against ``reclaim``; None if someone else
+        holds it and ``wait`` is false."""
+        if self.sqlite:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path = self._file(sandbox_id, generation, ".lock")
+            handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+            except BlockingIOError:
+                os.close(handle)
+                return None
+
+            def unlock() -> None:
+                path.unlink(missing_ok=True)
+                os.close(handle)  # closing releases the lock
+
+            return Claim(unlock)
+        key = _lock_key(self._database_name(sandbox_id, generation))
+        engine = create_engine(
+            self.url, isolation_level="AUTOCOMMIT", poolclass=NullPool,
+            connect_args={"connect_timeout": 5},
+        )  # fmt: skip
+        connection = engine.connect()
+        locking = "pg_advisory_lock" if wait else "pg_try_advisory_lock"
+        held = connection.execute(text(f"SELECT {locking}(:key)"), {"key": key}).scalar()
+        if held is False:
+            connection.close()
+            engine.dispose()
+            return None
+
+        def unlock_postgres() -> None:
+            try:
+                connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+            finally:
+                connection.close()
+                engine.dispose()
+
+        return Claim(unlock_postgres)
+
+    def copies(self) -> set[tuple[str, int]]:
+        """Every copy of this bank's sandboxes in storage, whole or not, as (id, generation)."""
+        if self.sqlite:
+            names = [path.name for path in self.folder.glob(f"{self._copy_prefix()}sbx_*")]
+        else:
+            with self._admin() as connection:
+                names = list(
+                    connection.execute(
+                        text(
+                            "SELECT datname FROM pg_database "
+                            "WHERE starts_with(datname::text, :prefix)"
+                        ),
+                        {"prefix": self._copy_prefix()},
+                    ).scalars()
+                )
+        found = set()
+        for name in names:
+            parsed = self._copy.fullmatch(name)
+            if parsed:
+                found.add(("sbx_" + parsed.group(1)[4:].upper(), int(parsed.group(2))))
+        return found
+
+    def reclaim(self, registered: Callable[[], set[tuple[str, int]]]) -> int:
+        """Drop every copy that ``registered()`` (the registry's current copies) does not
+        name and nobody claims; how many were dropped."""
+        if self.sqlite and not self.folder.exists():
+            return 0
+        # Listed before the registry is read: a copy registered in between is kept.
+        candidates = self.copies() - registered()
+        dropped = 0
+        for sandbox_id, generation in sorted(candidates):
+            claim = self.claim(sandbox_id, generation, wait=False)
+            if claim is None:
+                continue  # being made right now
+            try:
+                # Its maker may have registered it and let go since the registry was read.
+                if (sandbox_id, generation) not in registered():
+                    self.drop(sandbox_id, generation)
+                    dropped += 1
+            finally:
+                claim.release()
+        return dropped
 
     def create(self, sandbox_id: str, generation: int, seed: int, customers: int) -> None:
         """A new copy of the template for (seed, customers), built first if need be."""
         template = self._template(seed, customers)
         if self.sqlite:
-            target = Path(make_url(self.url_of(sandbox_id, generation)).database or "")
-            building = target.with_suffix(".building")
+            target = self._file(sandbox_id, generation)
+            building = self._file(sandbox_id, generation, ".building")
             shutil.copyfile(template, building)
             os.replace(building, target)
             return
@@ -107,9 +221,8 @@ class SandboxStorage:
         """Remove one copy; requests still running on it end (PostgreSQL) or finish on the
         file they opened (SQLite)."""
         if self.sqlite:
-            path = make_url(self.url_of(sandbox_id, generation)).database or ""
-            for suffix in ("", "-wal", "-shm"):
-                Path(path + suffix).unlink(missing_ok=True)
+            for suffix in (".db", ".db-wal", ".db-shm", ".building"):
+                self._file(sandbox_id, generation, suffix).unlink(missing_ok=True)
             return
         name = self._database_name(sandbox_id, generation)
         with self._admin() as connection:
@@ -164,7 +277,7 @@ class SandboxStorage:
                 connection.execute(text(f'DROP DATABASE "{building}" WITH (FORCE)'))
 
     def _database_name(self, sandbox_id: str, generation: int) -> str:
-        return f"{POSTGRES_PREFIX}{sandbox_id.lower()}_{generation}"
+        return f"{self._copy_prefix()}{sandbox_id.lower()}_{generation}"
 
     def _postgres_url(self, name: str) -> str:
         return make_url(self.url).set(database=name).render_as_string(hide_password=False)
@@ -196,6 +309,21 @@ def _fill(url: str, seed: int, customers: int) -> None:
     finally:
         close_feed(engine)
         engine.dispose()
+
+
+def _owner_tag(url: str) -> str:
+    """Eight characters naming the main database (not its password): its copies' mark."""
+    parsed = make_url(url)
+    where = f"{parsed.get_backend_name()}://{parsed.host or ''}:{parsed.port or ''}/"
+    database = parsed.database or ""
+    if parsed.get_backend_name() == "sqlite" and database != ":memory:":
+        database = str(Path(database).resolve())
+    return hashlib.sha256((where + database).encode()).hexdigest()[:8]
+
+
+def _lock_key(name: str) -> int:
+    """A PostgreSQL advisory lock key (a signed 64-bit number) for a copy's name."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
 
 
 def _default_folder(url: str) -> Path:

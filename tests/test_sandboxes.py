@@ -48,6 +48,9 @@ def test_create_answers_201_with_the_sandbox(bank: TestClient) -> None:
     assert body["label"] == "episode 1"
     assert (body["seed"], body["customers"]) == (0, 0)
     assert body["expires_at"] > body["created_at"]
+    assert body["sandbox_key"].startswith("sbk_")
+    # The key is shown once: reading the sandbox never shows it again.
+    del body["sandbox_key"]
     assert bank.get(f"/sandboxes/{body['sandbox_id']}").json() == body
     assert [s["sandbox_id"] for s in bank.get("/sandboxes").json()] == [body["sandbox_id"]]
 
@@ -381,3 +384,135 @@ def test_a_hundred_sandboxes_live_at_once(database_url: str) -> None:
         finally:
             for sandbox_id in made:
                 bank.delete(f"/sandboxes/{sandbox_id}")
+
+
+def test_the_trace_names_each_mcp_call_its_arguments_and_result(bank: TestClient) -> None:
+    sandbox_id = create(bank)
+    rule = {"match": "mcp bank_holdings", "rate": 1.0, "status": 503}
+    bank.put(f"/sandboxes/{sandbox_id}/faults", json={"rules": [rule]})
+    here = inside(sandbox_id)
+    listed = bank.post(
+        "/mcp",
+        json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+        headers={**here, "Accept": "application/json, text/event-stream"},
+    )
+    assert listed.status_code == 200
+    post_tool_call(bank, "bank_customer_exists", {"customer_oid": JOHN}, here)
+    post_tool_call(bank, "bank_customer_exists", {"customer_oid": "nope"}, here)
+    post_tool_call(bank, "bank_holdings", {"customer_oid": JOHN}, here)
+    post_tool_call(bank, "bank_find_customers", {"name": "x" * 5000}, here)
+    calls = bank.get(f"/sandboxes/{sandbox_id}/requests").json()["requests"]
+    shown = [
+        (c["mcp_method"], c["tool"], c["result_status"], c["fault"], c["status"]) for c in calls
+    ]
+    assert shown == [
+        ("tools/list", None, "ok", None, 200),
+        ("tools/call", "bank_customer_exists", "ok", None, 200),
+        ("tools/call", "bank_customer_exists", "error", None, 200),
+        ("tools/call", "bank_holdings", "error", "0 mcp bank_holdings", 200),
+        ("tools/call", "bank_find_customers", "error", None, 200),
+    ]
+    assert calls[1]["arguments"] == {"customer_oid": JOHN}
+    assert calls[2]["arguments"] == {"customer_oid": "nope"}
+    # Arguments are kept to a bound: the start of their JSON, marked as cut.
+    assert set(calls[4]["arguments"]) == {"truncated"}
+    assert calls[4]["arguments"]["truncated"].startswith('{"name": "xxx')
+    assert len(calls[4]["arguments"]["truncated"]) == 2000
+    # A REST call is no MCP call.
+    bank.get("/customers", headers=here)
+    last = bank.get(f"/sandboxes/{sandbox_id}/requests").json()["requests"][-1]
+    assert (last["mcp_method"], last["tool"], last["result_status"]) == (None, None, None)
+
+
+@pytest.mark.anyio
+async def test_an_mcp_client_over_http_is_traced_call_by_call(live_server: str) -> None:
+    import httpx2
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    created = requests.post(f"{live_server}/sandboxes", json={}, timeout=60).json()
+    sandbox_id = created["sandbox_id"]
+    agent = {"Authorization": f"Bearer {created['sandbox_key']}"}
+    try:
+        async with (
+            httpx2.AsyncClient(headers=agent, timeout=60) as http,
+            streamable_http_client(f"{live_server}/mcp", http_client=http) as streams,
+            ClientSession(*streams[:2]) as session,
+        ):
+            await session.initialize()
+            found = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+            refused = await session.call_tool("bank_customer_exists", {"customer_oid": "no"})
+        assert not found.is_error and refused.is_error
+        calls = requests.get(f"{live_server}/sandboxes/{sandbox_id}/requests", timeout=10).json()
+        tool_calls = [c for c in calls["requests"] if c["mcp_method"] == "tools/call"]
+        assert [(c["tool"], c["arguments"], c["result_status"]) for c in tool_calls] == [
+            ("bank_customer_exists", {"customer_oid": JOHN}, "ok"),
+            ("bank_customer_exists", {"customer_oid": "no"}, "error"),
+        ]
+        assert calls["requests"][0]["mcp_method"] == "initialize"
+    finally:
+        requests.delete(f"{live_server}/sandboxes/{sandbox_id}", timeout=30)
+
+
+EPISODE_RULES = [
+    {"match": "GET /user-portfolio/*", "rate": 0.5, "status": 503},
+    {"match": "mcp bank_customer_exists", "rate": 0.5, "status": 500},
+    {"match": "GET /customer/*/exists", "rate": 0.4, "status": 502},
+]
+
+
+def episode(bank: TestClient, sandbox_id: str, between: Any = None) -> list[tuple[int, str]]:
+    """The same 30 calls in the same order; ``between(n)`` runs after the n-th call."""
+    outcomes = []
+    for n in range(30):
+        if n % 3 == 0:
+            response = bank.get(f"/user-portfolio/{JOHN}", headers=inside(sandbox_id))
+        elif n % 3 == 1:
+            response = post_tool_call(
+                bank, "bank_customer_exists", {"customer_oid": JOHN}, inside(sandbox_id)
+            )
+        else:
+            response = bank.get(f"/customer/{JOHN}/exists", headers=inside(sandbox_id))
+        outcomes.append((response.status_code, response.headers.get("X-Bank-Fault", "")))
+        if between is not None:
+            between(n)
+    return outcomes
+
+
+def test_the_same_requests_meet_the_same_faults_whatever_else_runs(bank: TestClient) -> None:
+    sandbox_id, busy_id = create(bank), create(bank)
+    plan = {"seed": 11, "rules": EPISODE_RULES}
+    assert bank.put(f"/sandboxes/{sandbox_id}/faults", json=plan).status_code == 200
+    quiet = episode(bank, sandbox_id)
+    assert {fault for _, fault in quiet} > {""}
+    fired = [rule["fired"] for rule in bank.get(f"/sandboxes/{sandbox_id}/faults").json()["rules"]]
+    assert sum(fired) == sum(1 for _, fault in quiet if fault)
+
+    # Again from a reset, while other calls run in the same sandbox, in another one and in
+    # the bank: between the episode's calls, and at the same time on other threads.
+    bank.post(f"/sandboxes/{sandbox_id}/reset")
+    stop = False
+
+    def other_calls(_: int) -> None:
+        bank.get("/customers", headers=inside(sandbox_id))
+        bank.get("/market-data?symbols=AAPL", headers=inside(sandbox_id))
+        post_tool_call(bank, "bank_find_customers", {"name": "Jane"}, inside(sandbox_id))
+
+    def load(where: dict[str, str]) -> int:
+        done = 0
+        while not stop:
+            bank.get("/customers", headers=where)
+            post_tool_call(bank, "bank_find_customers", {"name": "Doe"}, where)
+            done += 1
+        return done
+
+    with ThreadPoolExecutor(3) as pool:
+        running = [pool.submit(load, where) for where in (inside(sandbox_id), inside(busy_id), {})]
+        try:
+            busy = episode(bank, sandbox_id, other_calls)
+        finally:
+            stop = True
+        assert all(future.result() >= 0 for future in running)
+    assert busy == quiet
+    again = [rule["fired"] for rule in bank.get(f"/sandboxes/{sandbox_id}/faults").json()["rules"]]
+    assert again == fired

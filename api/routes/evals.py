@@ -10,23 +10,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from api.access import full_key_only
 from api.answers import answer
 from api.http_errors import error_responses
-from api.middleware import MCP_ACCESS
-from core.errors import Forbidden
 from db import DatabaseDep
 from evals import ROUTE_PREFIX
 from evals.key import choice_pattern, grade, make_key, parse_choice
 from evals.kinds import DIFFICULTIES, KINDS
 from evals.schemas import GRADE_BODY_BYTES, MAX_QUESTIONS, AnswerKey, Grade, GradeRequest
 
-
-def full_access() -> None:
-    """The key is for whoever holds the full API key, not for a read-only agent."""
-    if MCP_ACCESS.get() == "read":
-        raise Forbidden(
-            "The answer key needs the full API key: the agent under test must not read it"
-        )
+full_access = full_key_only(
+    "The answer key needs the full API key: the agent under test must not read it"
+)
 
 
 GRADE_PATH = f"{ROUTE_PREFIX}/grade"
@@ -35,7 +30,7 @@ router = APIRouter(
     prefix=ROUTE_PREFIX,
     tags=["evaluation"],
     dependencies=[Depends(full_access)],
-    responses=error_responses(e403="A read-only API key."),
+    responses=error_responses(e403="A read-only API key, or a sandbox key."),
 )
 
 

@@ -1,11 +1,17 @@
-"""Sandboxes: create an isolated bank, list, read, reset and delete them."""
+"""Sandboxes: create an isolated bank, list, read, reset and delete them.
+
+The harness's routes, never the agent's: with keys set they need the full key (the read key
+and any sandbox key get 403), so that the agent under test sees no sandbox, no fault rule or
+seed, and no trace.
+"""
 
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import full_key_only
 from api.http_errors import error_responses
 from core.errors import InvalidInput
 from models import Sandbox
@@ -14,7 +20,18 @@ from sandboxes.faults import FaultPlan, FaultPlanView
 from sandboxes.manager import LABEL_MAX, SandboxManager
 from sandboxes.trace import CallPage
 
-router = APIRouter(tags=["sandboxes"])
+router = APIRouter(
+    tags=["sandboxes"],
+    dependencies=[
+        Depends(
+            full_key_only(
+                "Sandboxes, their faults and their traces need the full API key: "
+                "the agent under test must not read them"
+            )
+        )
+    ],
+    responses=error_responses(e403="A read-only API key, or a sandbox key."),
+)
 
 
 class SandboxCreate(BaseModel):
@@ -46,6 +63,14 @@ class SandboxPublic(BaseModel):
     expires_at: datetime = Field(description="Pushed back by every request made in it.")
 
 
+class SandboxCreated(SandboxPublic):
+    sandbox_key: str = Field(
+        description="The key for the agent under test: it acts in this sandbox only (the "
+        "X-Bank-Sandbox header is implied), reads and writes there, and may not list, "
+        "manage or watch sandboxes. Shown once: the bank keeps only its hash."
+    )
+
+
 class SandboxDeleted(BaseModel):
     sandbox_id: str
     message: str
@@ -59,6 +84,10 @@ EXAMPLE = {
     "created_at": "2026-11-26T04:00:00Z",
     "reset_at": "2026-11-26T04:00:00Z",
     "expires_at": "2026-11-26T05:00:00Z",
+}
+CREATED_EXAMPLE = {
+    **EXAMPLE,
+    "sandbox_key": "sbk_ABCDEFGHIJKLMNOPQRST_" + "x" * 43,
 }
 
 
@@ -110,19 +139,20 @@ def _public(sandbox: Sandbox) -> SandboxPublic:
     "/sandboxes",
     summary="Create a sandbox bank",
     status_code=status.HTTP_201_CREATED,
-    response_model=SandboxPublic,
+    response_model=SandboxCreated,
     responses={
         **error_responses(
             e400="A field is out of bounds (named)", e429="Too many sandboxes; see Retry-After"
         ),
-        **_example(EXAMPLE, 201),
+        **_example(CREATED_EXAMPLE, 201),
     },
 )
-async def create_sandbox(request: Request, body: SandboxCreate | None = None) -> SandboxPublic:
-    """A new isolated bank: the five samples and ``customers`` synthetic ones of ``seed``."""
+async def create_sandbox(request: Request, body: SandboxCreate | None = None) -> SandboxCreated:
+    """A new isolated bank: the five samples and ``customers`` synthetic ones of ``seed``,
+    and the key that reaches it alone."""
     body = body or SandboxCreate()
-    created = await _manager(request).create(body.seed, body.customers, body.label)
-    return _public(created)
+    created, key = await _manager(request).create(body.seed, body.customers, body.label)
+    return SandboxCreated(**_public(created).model_dump(), sandbox_key=key)
 
 
 @router.get(
@@ -242,9 +272,7 @@ async def read_sandbox_requests(
     """Every call since creation or reset, oldest first, a page at a time."""
     after = _cursor(cursor)
     database = await _manager(request).database_for(sandbox_id)
-    page: CallPage = await database.run_on_copy(
-        lambda session: trace.read_calls(session, after, limit)
-    )
+    page: CallPage = await database.run(lambda session: trace.read_calls(session, after, limit))
     return page
 
 
