@@ -29,8 +29,13 @@ def fresh_engine(path: Path) -> Engine:
     return engine
 
 
+BOOKKEEPING = {"changes", "bank_secrets"}
+"""The bank's own records, not the book: the change log has a row per batch written, and a
+database's signing secret is its own."""
+
+
 def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
-    """Every row of every table, in a total order."""
+    """Every row of every table of the book, in a total order."""
     with engine.connect() as connection:
         return {
             table.name: [
@@ -40,6 +45,7 @@ def dump(engine: Engine) -> dict[str, list[tuple[object, ...]]]:
                 )
             ]
             for table in SQLModel.metadata.sorted_tables
+            if table.name not in BOOKKEEPING
         }
 
 
