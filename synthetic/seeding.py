@@ -40,9 +40,13 @@ def prepare_database(engine: Engine, *, load_samples: bool = True) -> list[str]:
     Several workers may start on one new database at once: whichever loses the
     race to create a table or a sample customer finds the work done, and goes on.
     """
+    new = False
     for attempt in range(5):
         try:
-            if create_schema(engine) and load_samples:
+            # A retry finds the schema made: it is still a new database, whose samples the
+            # failed attempt may not have loaded (loading is idempotent).
+            new = create_schema(engine) or new
+            if new and load_samples:
                 return seed_sample_data(engine)
             return []
         except (OperationalError, IntegrityError):
