@@ -136,6 +136,9 @@ def test_a_server_killed_in_the_middle_of_resets_leaves_nothing_after_restart(
 
         asyncio.run(resets_then_kill())
         process.wait(timeout=30)
+        # A new port: the old one, free since the kill, may have gone to another test's server.
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
         process = start(database_url, port, {})
         storage = SandboxStorage(database_url)
         after = copies_of(storage, sandbox_id)
