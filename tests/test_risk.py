@@ -450,3 +450,16 @@ def scenario_table() -> str:
 def test_the_readme_lists_every_scenarios_shocks() -> None:
     readme = (PROJECT / "README.md").read_text()
     assert scenario_table() in readme
+
+
+def test_a_sandboxs_risk_is_its_own_bank(bank: tuple[TestClient, Engine]) -> None:
+    client, _ = bank
+    sandbox = client.post("/sandboxes", json={}).json()["sandbox_id"]
+    inside = {"X-Bank-Sandbox": sandbox}
+    try:
+        assert client.delete(f"/customer/{JANE}", headers=inside).status_code == 200
+        for path in (f"/customer/{JANE}/risk", f"/api/risk/{JANE}"):
+            assert client.get(path, headers=inside).status_code == 404
+            assert client.get(path).status_code == 200
+    finally:
+        client.delete(f"/sandboxes/{sandbox}")
