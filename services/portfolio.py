@@ -4,6 +4,7 @@ Every read starts from the same preamble (``open_view``): the customer, the base
 currency and the as-of date of the market data.
 """
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -200,54 +201,43 @@ def read_derivatives(
     )
 
 
-def summarize_customer(
+def portfolio_inputs(
     view: View,
     *,
-    assets: list[AssetOut],
-    accounts: list[BankAccountOut],
-    transactions: list[TransactionOut],
-    spending: list[SpendingOut],
-    derivatives: list[DerivativeOut],
-) -> PortfolioSummary:
-    return summarize(
-        PortfolioInputs(
-            customer_oid=view.oid,
-            base_currency=view.base,
-            as_of=view.as_of,
-            assets=assets,
-            accounts=accounts,
-            trades=trades_by_symbol(transactions),
-            prices=view.market.prices,
-            usd_per_unit=view.market.usd_per_unit,
-            spending=spending,
-            derivatives=derivatives,
-            transaction_count=len(transactions),
-            converter=view.market.converter(view.base),
-            card_payments=cash_events(transactions, ("card_payment",), other_than=view.base),
-            income=cash_events(transactions, ("dividend", "interest")),
-            instrument_currency=INSTRUMENT_CURRENCY,
-            volatility=VOLATILITY,
-        )
+    assets: Sequence[AssetOut],
+    derivatives: Sequence[DerivativeOut],
+    accounts: Sequence[BankAccountOut] = (),
+    transactions: Sequence[TransactionOut] = (),
+    spending: Sequence[SpendingOut] = (),
+) -> PortfolioInputs:
+    """What the analysis works from: the rows read, and the market of ``view``."""
+    return PortfolioInputs(
+        customer_oid=view.oid,
+        base_currency=view.base,
+        as_of=view.as_of,
+        assets=assets,
+        accounts=accounts,
+        trades=trades_by_symbol(transactions),
+        prices=view.market.prices,
+        usd_per_unit=view.market.usd_per_unit,
+        spending=spending,
+        derivatives=derivatives,
+        transaction_count=len(transactions),
+        converter=view.market.converter(view.base),
+        card_payments=cash_events(transactions, ("card_payment",), other_than=view.base),
+        income=cash_events(transactions, ("dividend", "interest")),
+        instrument_currency=INSTRUMENT_CURRENCY,
+        volatility=VOLATILITY,
     )
 
 
 def read_risk(session: Session, raw_oid: str, currency: str | None = None) -> RiskSection:
     """The risk section: the summary's ``risk``, from the holdings and derivatives alone."""
     view = open_view(session, raw_oid, currency)
-    inputs = PortfolioInputs(
-        customer_oid=view.oid,
-        base_currency=view.base,
-        as_of=view.as_of,
+    inputs = portfolio_inputs(
+        view,
         assets=list_assets(session, view.oid, view.market),
-        accounts=(),
-        trades={},
-        prices=view.market.prices,
-        usd_per_unit=view.market.usd_per_unit,
-        spending=(),
         derivatives=list_derivatives(session, view.oid),
-        transaction_count=0,
-        instrument_currency=INSTRUMENT_CURRENCY,
-        volatility=VOLATILITY,
     )
     fx = view.market.converter(view.base)
     report = assess_risk(inputs, fx, value_holdings(inputs.assets, {}, fx, view.as_of))
@@ -312,13 +302,15 @@ def read_portfolio(
     else:
         transactions = TransactionSlice([], 0, 0, None)
     summary = (
-        summarize_customer(
-            view,
-            assets=assets,
-            accounts=accounts,
-            transactions=every,
-            spending=spending,
-            derivatives=derivatives,
+        summarize(
+            portfolio_inputs(
+                view,
+                assets=assets,
+                accounts=accounts,
+                transactions=every,
+                spending=spending,
+                derivatives=derivatives,
+            )
         )
         if summary_needed
         else None
