@@ -11,7 +11,8 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE, ScaledDecimal
@@ -50,6 +51,11 @@ class TransactionType(StrEnum):
     transfer = "transfer"
     option_premium = "option_premium"
     settlement = "settlement"
+
+
+class AccountStatus(StrEnum):
+    open = "open"
+    closed = "closed"
 
 
 class DerivativeStatus(StrEnum):
@@ -177,6 +183,18 @@ class BankAccount(SQLModel, table=True):
     currency: str = Field(max_length=3)
     balance: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
     opened_on: date
+    status: str = Field(
+        default=AccountStatus.open,
+        sa_type=String(8),
+        sa_column_kwargs={"server_default": AccountStatus.open.value},
+        description="open or closed: a closed account takes no instruction",
+    )
+    overdraft_limit: Decimal = Field(
+        default=Decimal(0),
+        sa_type=ScaledDecimal(MONEY_SCALE),
+        sa_column_kwargs={"server_default": "0"},
+        description="How far below zero instructions may take the balance; 0 for none",
+    )
 
 
 class Asset(SQLModel, table=True):
@@ -217,6 +235,10 @@ class Transaction(SQLModel, table=True):
     channel: str | None = Field(default=None, sa_type=String(8))
     booking_date: date | None = None
     value_date: date | None = None
+    instruction_id: int | None = Field(
+        default=None, foreign_key="instructions.id", ondelete="CASCADE", index=True
+    )
+    """The instruction this row was booked for (``Instruction.id``); None for the history."""
 
 
 class Spending(SQLModel, table=True):
@@ -289,6 +311,84 @@ class CustomerProfile(SQLModel, table=True):
     persona: str | None = Field(
         default=None, max_length=24, description="The synthetic persona; null when registered"
     )
+
+
+class InstructionKind(StrEnum):
+    transfer = "transfer"
+    payment = "payment"
+    order = "order"
+
+
+class InstructionStatus(StrEnum):
+    executed = "executed"
+    scheduled = "scheduled"
+    """A payment dated after the bank's day: it runs on that day (nothing is booked yet)."""
+    cancelled = "cancelled"
+
+
+class Instruction(SQLModel, table=True):
+    """Something a customer told the bank to do: a transfer, a payment or an order.
+
+    ``request`` is the instruction as accepted (JSON, every field resolved: accounts, amounts,
+    dates); ``effects`` is what executing it did (JSON: rows booked, rate, fill, fees). The
+    statement rows it booked point back here (``Transaction.instruction_id``).
+    """
+
+    __tablename__ = "instructions"
+    __table_args__ = (Index("ix_instructions_customer_kind", "customer_oid", "kind", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    customer_oid: str = _customer_fk(index=False)
+    kind: str = Field(sa_type=String(8))
+    status: str = Field(sa_type=String(10))
+    created_at: datetime = Field(default_factory=_utcnow, sa_type=DateTime(timezone=True))
+    booked_on: date = Field(description="The bank's day when the instruction was accepted")
+    execute_on: date = Field(description="The day it runs: booked_on, or a payment's date")
+    counted_usd: Decimal = Field(
+        default=Decimal(0),
+        sa_type=ScaledDecimal(MONEY_SCALE),
+        description="What it counts against the daily limit, in US dollars at the mid rate",
+    )
+    request: str = Field(sa_type=Text)
+    effects: str = Field(default="{}", sa_type=Text)
+
+
+class BankIncome(SQLModel, table=True):
+    """What the bank earned on an instruction: a fee, its FX spread or its dealing spread.
+
+    The only place money goes that is neither the customer's nor sent on the customer's
+    order: with these rows every instruction's legs add up (see ``services/instructions``).
+    """
+
+    __tablename__ = "bank_income"
+
+    id: int | None = Field(default=None, primary_key=True)
+    instruction_id: int = Field(foreign_key="instructions.id", ondelete="CASCADE", index=True)
+    kind: str = Field(sa_type=String(16), description="fee, fx_spread or dealing_spread")
+    amount: Decimal = Field(sa_type=ScaledDecimal(MONEY_SCALE))
+    currency: str = Field(max_length=3)
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to an instruction sent with an ``Idempotency-Key``: a retry with the
+    same key and body gets it again instead of a second instruction."""
+
+    __tablename__ = "idempotency_keys"
+
+    customer_oid: str = Field(
+        primary_key=True, foreign_key="users.customer_oid", ondelete="CASCADE", max_length=36
+    )
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64, description="SHA-256 of the method, path and body")
+    status_code: int
+    response: str = Field(sa_type=Text)
+    created_at: datetime = Field(
+        default_factory=_utcnow, sa_type=DateTime(timezone=True), index=True
+    )
+
+
+INSTRUCTION_TABLES = (Instruction, BankIncome, IdempotencyRecord)
+"""The tables of what customers instructed (not generated: written by the API alone)."""
 
 
 class CustomerNameToken(SQLModel, table=True):
@@ -375,6 +475,8 @@ class Sandbox(SQLModel, table=True):
     faults: str = Field(default="", sa_type=Text)
     """The fault plan as JSON (``sandboxes.faults.FaultPlan``); empty for none. Here, not in
     the sandbox's copy, so that a reset keeps the rules and restarts their sequence."""
+    allow_writes: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+    """Whether its sandbox key may give instructions and call the MCP write tools there."""
     key_hash: str | None = Field(default=None, max_length=64)
     """SHA-256 (hex) of the sandbox key, the agent's key to this sandbox alone; the key
     itself is shown once, at creation. None for a sandbox made before keys existed."""

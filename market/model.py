@@ -361,26 +361,6 @@ def payouts() -> tuple[Payout, ...]:
     return tuple(sorted(found, key=lambda p: (p.pay_date, p.symbol)))
 
 
-HALF_SPREAD = {
-    "etf": 0.0002,
-    "stock": 0.0005,
-    "bond": 0.0015,
-    "crypto": 0.0025,
-    "commodity": 0.0003,
-}
-"""Half the bid-ask spread a trade pays, as a share of the close."""
-
-
-def execution_price(close: int, asset_type: str, *, buy: bool) -> int:
-    """What a market order fills at, in price units: the close plus (or minus) half the
-    spread, rounded to the cent against the customer."""
-    cent: int = 10 ** (PRICE_SCALE - 2)
-    half = HALF_SPREAD[asset_type]
-    moved = close * (1 + half) if buy else close * (1 - half)
-    cents = int(moved / cent) + (1 if buy else 0)
-    return cents * cent
-
-
 MAX_CLOSED_DAYS = 14
 
 

@@ -67,7 +67,7 @@ TABLES: tuple[Table, ...] = tuple(model.__table__ for model in _FILLED)  # type:
 COLUMNS: dict[str, tuple[str, ...]] = {
     table.name: TRANSACTION_COLUMNS
     if table.name == "transactions"
-    else tuple(column.name for column in table.columns)
+    else tuple(column.name for column in table.columns if column.server_default is None)
     for table in TABLES
 }
 """Table -> columns, in the order of the generator's tuples."""

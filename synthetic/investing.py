@@ -13,7 +13,8 @@ from analysis.pricing import premium_cents
 from core.money import PRICE_SCALE, QUANTITY_SCALE
 from market.calendars import futures_expiry, on_or_after, on_or_before, option_expiry
 from market.institutions import CRYPTO_EXCHANGE
-from market.model import AS_OF, SPECS, execution_price
+from market.model import AS_OF, SPECS
+from market.trading import commission, execution_price
 from synthetic.book import (
     MONEY_UNIT,
     PRICE_UNIT,
@@ -115,17 +116,14 @@ class Investments(Book):
         return units * QUANTITY_UNIT // 10_000
 
     def commission(self, symbol: str, quantity: int, gross: int) -> int:
-        asset_type = self.backdrop.market.asset_type[symbol]
-        if asset_type == "crypto":
-            return max(gross * 5 // 1000, 99)
-        if self.locale.country == "DE":
-            return 490 + gross * 25 // 10_000
-        if self.locale.country == "GB":
-            return 595
-        if asset_type == "bond":
-            return max(1000, quantity // QUANTITY_UNIT * 10)
-        # Per share, with a minimum and at most one per cent of the trade.
-        return min(max(100, quantity * 5 // 10 // QUANTITY_UNIT), max(gross // 100, 1))
+        """The schedule's commission (``market.trading``), in cents."""
+        fee = commission(
+            self.backdrop.market.asset_type[symbol],
+            self.locale.country,
+            Decimal(quantity).scaleb(-QUANTITY_SCALE),
+            Decimal(gross).scaleb(-2),
+        )
+        return int(fee.scaleb(2))
 
     def trade(
         self,

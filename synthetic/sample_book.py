@@ -24,11 +24,11 @@ from market.model import (
     AS_OF,
     SPECS,
     MarketData,
-    execution_price,
     month_starts,
     monthly_spending,
     payouts,
 )
+from market.trading import commission, execution_price
 from models import (
     Asset,
     BankAccount,
@@ -512,15 +512,8 @@ def sample_merchants(category: str) -> list[Merchant]:
 
 
 def sample_commission(asset_type: str, quantity: Decimal, gross: Decimal) -> Decimal:
-    """Half a cent a share (at least a dollar, at most 1%); bonds a dollar each; crypto 0.5%."""
-    if asset_type == "crypto":
-        return max(to_cents(gross * Decimal("0.005")), Decimal("0.99"))
-    if asset_type == "bond":
-        return max(Decimal(10), quantity.to_integral_value() / 10)
-    return min(
-        max(Decimal(1), to_cents(quantity * Decimal("0.005"))),
-        max(to_cents(gross / 100), Decimal("0.01")),
-    )
+    """The samples trade through US brokers' schedules (``market.trading``)."""
+    return commission(asset_type, "US", quantity, gross)
 
 
 def account_number(customer_index: int, account_index: int) -> str:
