@@ -220,6 +220,10 @@ class Database:
     of joining a convoy: under any load an answer is either quick or a quick no.
     """
 
+    allow_writes: bool | None = None
+    """Whether agents may act here (instructions, MCP write tools): a sandbox says so itself;
+    None for the bank, where the API keys and ``BANK_MCP_ALLOW_WRITES`` decide."""
+
     def __init__(self, engine: Engine, *, threads: int, queue: int, queue_timeout: float) -> None:
         self.engine = engine
         self.threads = threads

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import BankError
 from schemas.common import ErrorResponse
+from services.idempotency import Replayed
 
 log = logging.getLogger("dummy_bank")
 
@@ -26,16 +27,21 @@ UNKNOWN_CUSTOMER = "No customer with this CustomerOID."
 UNAVAILABLE = "The database cannot be reached right now; try again."
 
 
-def error_body(detail: str, request_id: str) -> bytes:
-    """The one shape of every error answer, serialised as Starlette's JSONResponse does."""
+def error_body(detail: str, request_id: str, rule: str | None = None) -> bytes:
+    """The one shape of every error answer, serialised as Starlette's JSONResponse does; a
+    refusal by one of the bank's rules names it in ``rule``."""
     body = {"detail": detail, "request_id": request_id}
+    if rule is not None:
+        body["rule"] = rule
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-def error_response(request: Request, status: int, detail: str, **headers: str) -> Response:
+def error_response(
+    request: Request, status: int, detail: str, rule: str | None = None, **headers: str
+) -> Response:
     request_id = str(getattr(request.state, "request_id", ""))
     return Response(
-        error_body(detail, request_id),
+        error_body(detail, request_id, rule),
         status_code=status,
         headers=headers,
         media_type="application/json",
@@ -73,7 +79,15 @@ def describe_validation_error(exc: RequestValidationError) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BankError)
     async def bank_error(request: Request, exc: BankError) -> Response:
-        return error_response(request, exc.status_code, exc.detail, **exc.headers)
+        if isinstance(exc, Replayed):
+            return Response(
+                json.dumps(exc.body, ensure_ascii=False, separators=(",", ":")).encode(),
+                status_code=exc.status_code,
+                headers={"Idempotent-Replayed": "true"},
+                media_type="application/json",
+            )
+        rule = getattr(exc, "rule", None)
+        return error_response(request, exc.status_code, exc.detail, rule, **exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:

@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from api.middleware import MCP_ACCESS, MCP_FAULT
+from bank_mcp import instruction_tools  # noqa: F401 (registers its tools)
 from bank_mcp.tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
 from core.errors import BankError, InvalidInput
 from core.identifiers import parse_customer_oid
@@ -40,7 +41,7 @@ Amounts are exact decimals; every valuation is as of the market's last day."""
 class BankMcpServer(MCPServer):
     """An MCP server that knows where its tools find the database (the app's, once started)."""
 
-    def __init__(self, database: Callable[[], Database]) -> None:
+    def __init__(self, database: Callable[[], Database], *, allow_writes: bool = False) -> None:
         super().__init__(
             "dummy-bank",
             title="Dummy Bank",
@@ -49,15 +50,24 @@ class BankMcpServer(MCPServer):
             log_level="WARNING",
         )
         self.database = database
+        self.allow_writes = allow_writes
+
+    def writes_allowed(self) -> bool:
+        """In a sandbox, what it was created with; in the bank, ``BANK_MCP_ALLOW_WRITES``; and
+        never with the read-only key."""
+        if MCP_ACCESS.get() == "read":
+            return False
+        here = self.database().allow_writes
+        return self.allow_writes if here is None else here
 
     async def write_tool_names(self) -> set[str]:
         """The tools registered here that may change data, judged by their own annotations."""
         return {t.name for t in await super().list_tools() if is_write_tool(t.annotations)}
 
     async def list_tools(self) -> list[MCPTool]:
-        """Every tool, or only the read tools for a read-only key."""
+        """Every tool where writes are allowed, else only the read tools."""
         tools = await super().list_tools()
-        if MCP_ACCESS.get() == "read":
+        if not self.writes_allowed():
             return [t for t in tools if not is_write_tool(t.annotations)]
         return tools
 
@@ -71,8 +81,13 @@ class BankMcpServer(MCPServer):
             return tool_error(injected)
         found = self._tool_manager.get_tool(name)
         if found is not None:
-            if MCP_ACCESS.get() == "read" and is_write_tool(found.annotations):
-                return tool_error("This API key may only call read tools")
+            if is_write_tool(found.annotations) and not self.writes_allowed():
+                if MCP_ACCESS.get() == "read":
+                    return tool_error("This API key may only call read tools")
+                return tool_error(
+                    "Writes are not allowed here: in a sandbox, create it with allow_writes; "
+                    "in the bank, start it with BANK_MCP_ALLOW_WRITES=true"
+                )
             fields = found.fn_metadata.arg_model.model_fields
             known = {field.alias or key for key, field in fields.items()}
             unknown = sorted(set(arguments) - known)
@@ -130,18 +145,18 @@ def _prompt_argument_problem(value: Any) -> str | None:
 def build_server(database: Callable[[], Database], *, allow_writes: bool) -> BankMcpServer:
     """An MCP server whose tools run their work on ``database()``.
 
-    The write tools are registered only when ``allow_writes`` is set.
+    Every tool is registered; the write tools are listed and run only where writes are
+    allowed (``BankMcpServer.writes_allowed``): ``allow_writes`` for the bank itself.
     """
-    server = BankMcpServer(database)
+    server = BankMcpServer(database, allow_writes=allow_writes)
     for spec in TOOLS:
-        if allow_writes or not spec.writes:
-            server.add_tool(
-                spec.function,
-                name=spec.name,
-                title=spec.title,
-                description=spec.description,
-                annotations=spec.annotations,
-            )
+        server.add_tool(
+            spec.function,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            annotations=spec.annotations,
+        )
     _add_resources_and_prompts(server)
     return server
 

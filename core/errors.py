@@ -38,6 +38,17 @@ class Conflict(BankError):
     status_code = 409
 
 
+class Refused(BankError):
+    """A well-formed instruction the bank's rules do not allow (not enough money, more than
+    is held, over the limit...): 422, with ``rule`` naming the rule for a program to read."""
+
+    status_code = 422
+
+    def __init__(self, rule: str, detail: str) -> None:
+        super().__init__(detail)
+        self.rule = rule
+
+
 class ServiceUnavailable(BankError):
     status_code = 503
 

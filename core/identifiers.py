@@ -76,3 +76,20 @@ def name_tokens(name: str) -> list[str]:
 def prefix_upper_bound(prefix: str) -> str:
     """The smallest string greater than every string that starts with ``prefix``."""
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+ABA_WEIGHTS = (3, 7, 1, 3, 7, 1, 3, 7, 1)
+
+
+def is_valid_routing_number(routing: str) -> bool:
+    """An ABA routing number: nine digits whose weighted sum (3, 7, 1, ...) is a multiple of
+    ten."""
+    if not re.fullmatch(r"[0-9]{9}", routing):
+        return False
+    return sum(int(d) * w for d, w in zip(routing, ABA_WEIGHTS, strict=True)) % 10 == 0
+
+
+def routing_check_digit(first_eight: str) -> str:
+    """The ninth digit that makes ``first_eight`` a valid ABA routing number."""
+    weighted = sum(int(d) * w for d, w in zip(first_eight, ABA_WEIGHTS, strict=False))
+    return str(-weighted % 10)

@@ -59,6 +59,7 @@ class SandboxDatabase(Database):
         self.retired = False
         self.faults = FaultPlan()
         self._faults_text = ""
+        self.allow_writes = sandbox.allow_writes
 
     def use_faults(self, text: str) -> None:
         if text != self._faults_text:
@@ -175,7 +176,9 @@ class SandboxManager:
             self.open.pop(oldest).close()
         return opened
 
-    async def create(self, seed: int, customers: int, label: str) -> tuple[Sandbox, str]:
+    async def create(
+        self, seed: int, customers: int, label: str, *, allow_writes: bool = False
+    ) -> tuple[Sandbox, str]:
         """A new sandbox, and its key (shown this once: only its hash is kept)."""
         # A label is shown in lists as a name is: the same rules, and it may be empty.
         label = clean_name(label, "label", shortest=0, longest=LABEL_MAX)
@@ -194,6 +197,7 @@ class SandboxManager:
             label=label,
             seed=seed,
             customers=customers,
+            allow_writes=allow_writes,
             created_at=moment,
             reset_at=moment,
             expires_at=moment + self.ttl,

@@ -36,6 +36,11 @@ IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 class ErrorResponse(BaseModel):
     detail: str = Field(description="What went wrong, in words a person or an agent can act on.")
     request_id: str = Field(description="The request's X-Request-ID, to find it in the logs.")
+    rule: str | None = Field(
+        default=None,
+        description="Only when one of the bank's rules refused an instruction (422): which, "
+        "e.g. insufficient_funds.",
+    )
 
 
 class HealthResponse(BaseModel):

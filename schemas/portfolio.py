@@ -82,6 +82,11 @@ class TransactionOut(BaseModel):
     value_date: date | None = Field(
         default=None, description="Day from which the money counts for interest."
     )
+    instruction_id: int | None = Field(
+        default=None,
+        description="The instruction (transfer, payment, order) that booked it; null for the "
+        "history.",
+    )
 
     @model_validator(mode="after")
     def _group_the_category(self) -> "TransactionOut":

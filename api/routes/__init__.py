@@ -4,11 +4,13 @@ answers; the rules live in ``services/``. Only ``main.py`` imports the routers."
 
 from typing import Any
 
-from api.routes import customers, market, openbanking, portfolio, system
+from api.routes import customers, instructions, market, openbanking, portfolio, system
 
 ROUTERS = (
     customers.router,
     portfolio.router,
+    instructions.writing,
+    instructions.router,
     market.router,
     system.router,
     openbanking.router,
@@ -26,6 +28,14 @@ TAGS: list[dict[str, Any]] = [
         "description": "One customer's money: the whole portfolio, or one section of it "
         "(summary, holdings, accounts, transactions, spending, derivatives), valued in "
         "USD, EUR or GBP as of the market's last day. Start with the summary.",
+    },
+    {
+        "name": "instructions",
+        "description": "What a customer tells the bank to do: transfers between its accounts, "
+        "payments (today or scheduled, cancellable), market orders and closing option "
+        "positions. Each is checked against the bank's rules (a refusal is a 422 naming the "
+        "rule, and changes nothing), booked whole in the statement with a reference back, and "
+        "may be retried safely with an Idempotency-Key.",
     },
     {
         "name": "market data",

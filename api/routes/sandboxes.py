@@ -51,6 +51,12 @@ class SandboxCreate(BaseModel):
         "empty, and otherwise follows the rules of a customer's name (no control, invisible "
         "or bidirectional characters, one script per word).",
     )
+    allow_writes: bool = Field(
+        default=False,
+        description="Whether the agent may act in it: give instructions (transfers, payments, "
+        "orders) over REST and call the MCP write tools with the sandbox key. Off by default: "
+        "a sandbox for reading only refuses them (403).",
+    )
 
 
 class SandboxPublic(BaseModel):
@@ -61,6 +67,7 @@ class SandboxPublic(BaseModel):
     created_at: datetime
     reset_at: datetime = Field(description="When it was last put back as created.")
     expires_at: datetime = Field(description="Pushed back by every request made in it.")
+    allow_writes: bool = Field(description="Whether instructions and MCP write tools are allowed.")
 
 
 class SandboxCreated(SandboxPublic):
@@ -84,6 +91,7 @@ EXAMPLE = {
     "created_at": "2026-11-26T04:00:00Z",
     "reset_at": "2026-11-26T04:00:00Z",
     "expires_at": "2026-11-26T05:00:00Z",
+    "allow_writes": False,
 }
 CREATED_EXAMPLE = {
     **EXAMPLE,
@@ -151,7 +159,9 @@ async def create_sandbox(request: Request, body: SandboxCreate | None = None) ->
     """A new isolated bank: the five samples and ``customers`` synthetic ones of ``seed``,
     and the key that reaches it alone."""
     body = body or SandboxCreate()
-    created, key = await _manager(request).create(body.seed, body.customers, body.label)
+    created, key = await _manager(request).create(
+        body.seed, body.customers, body.label, allow_writes=body.allow_writes
+    )
     return SandboxCreated(**_public(created).model_dump(), sandbox_key=key)
 
 
