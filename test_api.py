@@ -384,12 +384,54 @@ EXPECTED_RESPONSES = {
         for call in ("customers", "accounts", "transactions", "portfolio", "risk")
     },
     ("/api/market-data", "get"): {"200", "400", "401", "503"},
+    # Instructions: 422 is a bank rule refusing a well-formed instruction (never validation).
+    **{
+        (f"/customer/{{customer_oid}}/{kind}", "post"): {
+            "201",
+            "400",
+            "401",
+            "403",
+            "404",
+            "422",
+            "503",
+        }
+        for kind in ("transfers", "payments", "orders")
+    },
+    ("/customer/{customer_oid}/payments/{payment_id}", "delete"): {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "422",
+        "503",
+    },
+    **{
+        (path, "get"): {"200", "400", "401", "404", "503"}
+        for path in (
+            "/customer/{customer_oid}/payments",
+            "/customer/{customer_oid}/instructions",
+            "/customer/{customer_oid}/instructions/{instruction_id}",
+            "/customer/{customer_oid}/payees",
+        )
+    },
+}
+REFUSING = {
+    (path, method) for (path, method), codes in EXPECTED_RESPONSES.items() if "422" in codes
 }
 
 
 def test_openapi_lists_real_error_responses_and_no_422(client: TestClient) -> None:
+    # Validation errors are 400: FastAPI's 422 validation answer appears nowhere; 422 is
+    # listed only where a bank rule may refuse an instruction, with the rule named.
     document = client.get("/openapi.json").json()
-    assert "422" not in json.dumps(document)
+    assert "HTTPValidationError" not in json.dumps(document)
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            refusal = operation["responses"].get("422")
+            assert (refusal is not None) == ((path, method) in REFUSING), (path, method)
+            if refusal is not None:
+                assert "rule" in refusal["description"]
     listed = {
         (path, method): set(operation["responses"])
         for path, operations in document["paths"].items()

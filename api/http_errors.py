@@ -95,7 +95,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        return error_response(request, exc.status_code, str(exc.detail), **(exc.headers or {}))
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            # A path served by several routes (GET and POST on one path): allow them all.
+            headers["Allow"] = ", ".join(allowed_methods(request.app, request.url.path))
+        return error_response(request, exc.status_code, str(exc.detail), **headers)
 
     @app.exception_handler(SQLAlchemyError)
     async def database_error(request: Request, exc: SQLAlchemyError) -> Response:
@@ -111,6 +115,16 @@ def install_error_handlers(app: FastAPI) -> None:
         # This handler runs outside the middleware that adds the request id header.
         request_id = str(getattr(request.state, "request_id", ""))
         return error_response(request, 500, "Internal server error", **{"X-Request-ID": request_id})
+
+
+def allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method some route answers on ``path``, as an Allow header lists them."""
+    methods: set[str] = set()
+    for route in app.routes:
+        pattern = getattr(route, "path_regex", None)
+        if pattern is not None and pattern.match(path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
 
 
 OPEN_OPERATIONS = {"/health"}
@@ -147,7 +161,8 @@ def _document_keys(schema: dict[str, Any]) -> None:
 
 
 def openapi_without_422(app: FastAPI) -> dict[str, Any]:
-    """The OpenAPI document, minus FastAPI's default 422: this API answers 400 instead."""
+    """The OpenAPI document, minus FastAPI's default 422 (validation): this API answers 400
+    instead. A route's own 422, a bank rule's refusal, stays."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -158,7 +173,9 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
         )
         for operations in schema.get("paths", {}).values():
             for operation in operations.values():
-                operation.get("responses", {}).pop("422", None)
+                responses = operation.get("responses", {})
+                if "HTTPValidationError" in json.dumps(responses.get("422", {})):
+                    responses.pop("422")
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
         _document_keys(schema)

@@ -19,6 +19,7 @@ from evals import evidence
 from evals.answers import HALF_CENT, AmountAnswer, NumberAnswer, as_written, judge
 from evals.key import tally
 from evals.schemas import AnswerKey, Grade, Graded, Question
+from market.payees import payee_account
 
 EXAMPLES_FILE = Path(__file__).parent.parent / "docs" / "openapi-examples.json"
 JOHN = "550e8400-e29b-41d4-a716-446655440001"
@@ -26,6 +27,33 @@ JOHN = "550e8400-e29b-41d4-a716-446655440001"
 NEW_CUSTOMER = {"name": "New Customer", "customer_oid": "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"}
 SHOWN_BASE_URL = "http://127.0.0.1:3000"
 LIST_ITEMS_SHOWN = 2
+
+_UTILITY = "New York Utilities Services"
+_UTILITY_ACCOUNT = payee_account(_UTILITY, "USD")
+INSTRUCTION_BODIES: dict[str, dict[str, Any]] = {
+    "create_transfer": {
+        "from_account_id": 2,
+        "to_account_id": 1,
+        "amount": 500,
+        "reference": "Top-up",
+    },
+    "create_payment": {
+        "from_account_id": 1,
+        "amount": 189.2,
+        "payee": {
+            "name": _UTILITY,
+            "account_number": _UTILITY_ACCOUNT.account_number,
+            "routing_number": _UTILITY_ACCOUNT.routing_number,
+        },
+        "execute_on": "2026-10-15",
+        "reference": "October bill",
+    },
+    "create_order": {"side": "buy", "symbol": "AAPL", "quantity": 10},
+}
+"""What the instruction examples send, for John Doe: EUR savings to USD checking, a bill
+scheduled for later (then cancelled: instruction 2 in a fresh bank), ten Apple shares."""
+SHOWN_TIME = "2026-09-30T14:00:00Z"
+"""When an instruction was given is the moment the example was recorded: shown as this."""
 
 EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "read_customers": ("GET", "/customers?limit=2"),
@@ -51,6 +79,15 @@ EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "health": ("GET", "/health"),
     # After the registration above, so that there is someone to delete.
     "delete_customer": ("DELETE", f"/customer/{NEW_CUSTOMER['customer_oid']}"),
+    # Last: they change John Doe's book.
+    "create_transfer": ("POST", f"/customer/{JOHN}/transfers"),
+    "create_payment": ("POST", f"/customer/{JOHN}/payments"),
+    "cancel_payment": ("DELETE", f"/customer/{JOHN}/payments/2"),
+    "create_order": ("POST", f"/customer/{JOHN}/orders"),
+    "list_payments": ("GET", f"/customer/{JOHN}/payments"),
+    "list_instructions": ("GET", f"/customer/{JOHN}/instructions?kind=order"),
+    "read_instruction": ("GET", f"/customer/{JOHN}/instructions/1"),
+    "list_payees": ("GET", f"/customer/{JOHN}/payees"),
 }
 """operationId: the request whose answer is its example, in the order they are sent."""
 
@@ -60,7 +97,10 @@ def trimmed(value: Any, base_url: str) -> Any:
     if isinstance(value, list):
         return [trimmed(item, base_url) for item in value[:LIST_ITEMS_SHOWN]]
     if isinstance(value, dict):
-        return {key: trimmed(item, base_url) for key, item in value.items()}
+        return {
+            key: SHOWN_TIME if key == "created_at" else trimmed(item, base_url)
+            for key, item in value.items()
+        }
     if isinstance(value, str) and value.startswith(base_url):
         return SHOWN_BASE_URL + value.removeprefix(base_url)
     return value
@@ -70,9 +110,9 @@ def ask(send: Any, base_url: str) -> dict[str, Any]:
     """Every example, from ``send(method, path, json)``, a client bound to a sample bank."""
     examples: dict[str, Any] = {}
     for operation, (method, path) in EXAMPLE_REQUESTS.items():
-        body = NEW_CUSTOMER if method == "POST" else None
+        body = INSTRUCTION_BODIES.get(operation, NEW_CUSTOMER) if method == "POST" else None
         response = send(method, path, body)
-        if response.status_code != 200:
+        if response.status_code not in (200, 201):
             raise RuntimeError(f"{method} {path}: {response.status_code} {response.text[:200]}")
         examples[operation] = trimmed(response.json(), base_url)
     return examples
@@ -160,12 +200,13 @@ def made_up_examples() -> dict[str, Any]:
 
 def add_examples(document: dict[str, Any]) -> dict[str, Any]:
     """Put each recorded example, and the answer key's made-up ones, on its operation's 200
-    answer."""
+    (or 201) answer."""
     examples = {**load_examples(), **made_up_examples()}
     for operations in document.get("paths", {}).values():
         for operation in operations.values():
             example = examples.get(operation.get("operationId"))
-            content = operation.get("responses", {}).get("200", {}).get("content", {})
+            responses = operation.get("responses", {})
+            content = (responses.get("200") or responses.get("201") or {}).get("content", {})
             if example is not None and "application/json" in content:
                 content["application/json"]["example"] = example
     return document

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from core.money import Decimal8, Money
+from core.money import CURRENCIES, Decimal8, Money
 
 MAX_AMOUNT = Decimal(1_000_000_000)
 
@@ -42,8 +42,12 @@ Quantity = Annotated[
 AccountId = Annotated[int, Field(ge=1, le=2**62, description="One of the customer's accounts.")]
 CurrencyCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[A-Za-z]{3}$"),
-    Field(description="ISO 4217 code, e.g. EUR.", examples=["EUR"]),
+    StringConstraints(
+        pattern="^("
+        + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in CURRENCIES)
+        + ")$"
+    ),
+    Field(description=f"ISO 4217 code: {', '.join(CURRENCIES)} (in any case).", examples=["EUR"]),
 ]
 Reference = Annotated[
     str,
@@ -77,17 +81,22 @@ class PayeeIn(BaseModel):
     name: Annotated[str, Field(max_length=200, description="The payee's name, 2 to 70 characters.")]
     iban: Annotated[
         str | None,
-        Field(default=None, max_length=50, description="An IBAN (spaces allowed), checked by "
-              "its check digits.", examples=["DE89370400440532013000"]),
+        Field(default=None, pattern=r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{10,40}$",
+              description="An IBAN (spaces allowed), checked by its check digits.",
+              examples=["DE89370400440532013000"]),
     ] = None  # fmt: skip
     account_number: Annotated[
         str | None,
-        Field(default=None, max_length=50, description="A US account number, 4 to 17 digits."),
+        Field(
+            default=None,
+            pattern=r"^\s*[0-9]{4,17}\s*$",
+            description="A US account number, 4 to 17 digits.",
+        ),
     ] = None
     routing_number: Annotated[
         str | None,
-        Field(default=None, max_length=50, description="Its ABA routing number (9 digits, "
-              "checked by its check digit).", examples=["021000021"]),
+        Field(default=None, pattern=r"^\s*[0-9]{9}\s*$", description="Its ABA routing "
+              "number (9 digits, checked by its check digit).", examples=["021000021"]),
     ] = None  # fmt: skip
 
 

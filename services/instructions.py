@@ -16,7 +16,7 @@ close), plus the bank's income (fees, its FX margin, its dealing spread).
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
@@ -202,8 +202,9 @@ def check_currency(
         return None
     code = given.upper()
     if code not in allowed:
-        raise InvalidInput(
-            f"{field_name}: '{given}' is not {' or '.join(allowed)}, the currency of the accounts"
+        raise Refused(
+            "wrong_currency",
+            f"{field_name}: '{given}' is not {' or '.join(allowed)}, the currency of the accounts",
         )
     return code
 
@@ -301,12 +302,17 @@ def instruction_out(instruction: Instruction) -> InstructionOut:
         customer_oid=instruction.customer_oid,
         kind=instruction.kind,
         status=instruction.status,
-        created_at=instruction.created_at,
+        created_at=aware(instruction.created_at),
         booked_on=instruction.booked_on,
         execute_on=instruction.execute_on,
         details=json.loads(instruction.request),
         effects=Effects.model_validate_json(instruction.effects or "{}"),
     )
+
+
+def aware(moment: datetime) -> datetime:
+    """A time read back from SQLite has lost its zone: it was UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def last_digits(account: BankAccount) -> str:

@@ -249,7 +249,10 @@ def test_a_new_write_tool_is_gated_for_the_read_key_by_its_own_annotations(
     """No list of write tools to keep in step: a tool that does not declare itself
     read-only is refused to the read key the moment it is registered."""
     settings = Settings(
-        database_url=database_url, api_key="full-secret", read_api_key="read-secret"
+        database_url=database_url,
+        api_key="full-secret",
+        read_api_key="read-secret",
+        mcp_allow_writes=True,
     )
     app = create_app(settings)
     touched: list[str] = []

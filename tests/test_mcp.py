@@ -37,8 +37,17 @@ READ_TOOLS = {
     "bank_derivatives",
     "bank_market_data",
     "bank_price_history",
+    "bank_payees",
+    "bank_instructions",
 }
-WRITE_TOOLS = {"bank_register_customer", "bank_delete_customer"}
+WRITE_TOOLS = {
+    "bank_register_customer",
+    "bank_delete_customer",
+    "bank_transfer",
+    "bank_pay",
+    "bank_cancel_payment",
+    "bank_order",
+}
 
 
 @asynccontextmanager
@@ -111,8 +120,10 @@ async def test_write_tools_exist_only_when_allowed(engine: Engine, client: TestC
         assert client.get(f"/customer/{oid}/exists").json()["exists"] is False
 
     async with connect(engine, allow_writes=False) as mcp:
+        assert {tool.name for tool in (await mcp.list_tools()).tools} == READ_TOOLS
         result = await mcp.call_tool("bank_delete_customer", {"customer_oid": JOHN})
         assert result.is_error
+        assert "Writes are not allowed here" in result.content[0].text  # type: ignore[union-attr]
         assert client.get(f"/customer/{JOHN}/exists").json()["exists"] is True
 
 
