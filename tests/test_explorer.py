@@ -15,7 +15,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from scripts.stress import serve
-from tests.helpers import JANE, JOHN, PROJECT, require_or_skip
+from tests.helpers import JANE, JOHN, PROJECT, require_or_skip, sample_oid
 
 SCREENSHOTS = PROJECT / "test-artifacts" / "screenshots"
 API_KEY = "explorer-test-key"
@@ -240,6 +240,107 @@ def test_transaction_paging_and_filters_by_clicking(browser: "WebDriver", live_s
     browser.find_element(By.ID, "transactions-apply").click()
     wait_until(browser, "return !document.getElementById('error').hidden")
     assert "min_amount" in browser.find_element(By.ID, "error").text
+
+
+def account_name(account: dict[str, Any]) -> str:
+    """How the explorer names an account to a person: its kind and last four digits."""
+    return f"{account['account_type']} ..{account['account_number'][-4:]}"
+
+
+def instruction_card(driver: "WebDriver", instruction_id: int) -> str:
+    return str(driver.find_element(By.ID, f"instruction-{instruction_id}").text)
+
+
+def test_instructions_given_through_the_api_show_with_their_effects(
+    browser: "WebDriver", live_server: str
+) -> None:
+    oid = sample_oid("ABC Corporation")
+    base = f"{live_server}/customer/{oid}"
+    page = f"{live_server}/explorer/customers/{oid}"
+    open_page(browser, page)
+    assert browser.find_element(By.ID, "instructions").text.startswith("No instructions yet")
+    payees = httpx2.get(f"{base}/payees").json()["payees"]
+    assert payees, "the sample company pays someone"
+    shown_payees = table_rows(browser, "payees")
+    assert len(shown_payees) == len(payees)
+    for row, listed_payee in zip(shown_payees, payees, strict=True):
+        assert row.startswith(listed_payee["name"] + " ")
+        assert f"{listed_payee['last_amount']:,.2f} {listed_payee['currency']}" in row
+
+    accounts = httpx2.get(f"{base}/accounts").json()["bank_accounts"]
+    usd = next(a for a in accounts if a["currency"] == "USD" and a["account_type"] == "checking")
+    gbp = next(a for a in accounts if a["currency"] == "GBP")
+    names = {a["id"]: account_name(a) for a in accounts}
+    sent = httpx2.post(
+        f"{base}/transfers",
+        json={"from_account_id": gbp["id"], "to_account_id": usd["id"], "amount": "1500.00"},
+    )
+    assert sent.status_code == 201, sent.text
+    transfer = sent.json()
+    bought = httpx2.post(f"{base}/orders", json={"side": "buy", "symbol": "MSFT", "quantity": 5})
+    assert bought.status_code == 201, bought.text
+    order = bought.json()
+    payee = payees[0]
+    later = httpx2.post(
+        f"{base}/payments",
+        json={
+            "from_account_id": usd["id"],
+            "amount": "99.90",
+            "payee": {key: payee[key] for key in ("name", "account_number", "routing_number")},
+            "execute_on": "2026-10-15",
+        },
+    )
+    assert later.status_code == 201, later.text
+    payment = later.json()
+    assert payment["status"] == "scheduled"
+
+    open_page(browser, page)
+    assert browser.find_element(By.ID, "instructions-count").text == "3 in all"
+    listed = browser.find_elements(By.CSS_SELECTOR, "#instructions > .instruction")
+    newest_first = [payment, order, transfer]
+    assert [card.get_attribute("id") for card in listed] == [
+        f"instruction-{i['instruction_id']}" for i in newest_first
+    ]
+
+    card = instruction_card(browser, transfer["instruction_id"])
+    assert f"Transfer 1,500.00 GBP from {names[gbp['id']]} to {names[usd['id']]}" in card
+    conversion = transfer["effects"]["conversion"]
+    assert f"{conversion['received']:,.2f} USD" in card
+    for row in transfer["effects"]["transactions"]:
+        assert f"{row['description']} {names[row['account_id']]} " in card
+        assert f"{row['amount']:,.2f} {row['currency']}" in card
+    for balance in transfer["effects"]["balances"]:
+        assert f"{names[balance['account_id']]} {balance['balance']:,.2f}" in card
+    income = transfer["effects"]["bank_income"][0]
+    assert f"fx spread {income['amount']:,.2f} {income['currency']}" in card
+
+    card = instruction_card(browser, order["instruction_id"])
+    fill = order["effects"]["fill"]
+    assert "Buy 5 MSFT into brokerage" in card
+    assert f"5 MSFT at {fill['price']:,.2f} USD (close {fill['close']:,.2f})" in card
+    holding = order["effects"]["holdings"][0]
+    assert f"MSFT {holding['quantity_before']:,.0f} → {holding['quantity_after']:,.0f}" in card
+    assert f"commission {fill['commission']:,.2f} USD" in card
+
+    card = instruction_card(browser, payment["instruction_id"])
+    assert f"Pay 99.90 USD to {payee['name']}" in card and "on 2026-10-15" in card
+    assert "scheduled" in card and "nothing is booked until then" in card
+
+    # The statement marks the rows an instruction booked, and each mark leads to it.
+    statement = table_rows(browser, "transactions")
+    for instruction in (transfer, order):
+        mark = f"instruction #{instruction['instruction_id']}"
+        assert sum(mark in row for row in statement) == len(instruction["effects"]["transactions"])
+    assert not any(f"instruction #{payment['instruction_id']}" in row for row in statement)
+    marked = browser.find_elements(By.CSS_SELECTOR, "#transactions tr.from-instruction")
+    assert len(marked) == 4
+    screenshot(browser, "customer-instructions")
+    link = browser.find_element(By.LINK_TEXT, f"instruction #{transfer['instruction_id']}")
+    link.click()
+    target = f"instruction-{transfer['instruction_id']}"
+    wait_until(browser, f"return location.hash === '#{target}'")
+    assert browser.execute_script(f"return document.getElementById('{target}').open") is True
+    assert_clean(browser, live_server)
 
 
 def test_with_keys_the_explorer_asks_once_per_session(

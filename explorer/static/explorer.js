@@ -117,11 +117,21 @@ function fillTable(id, rows, emptyText) {
     tbody.append(tr);
     return;
   }
-  for (const cells of rows) {
+  for (const row of rows) {
+    // A row is its cells, or { cells, className } when the row itself is marked.
+    const { cells, className } = Array.isArray(row) ? { cells: row, className: "" } : row;
     const tr = document.createElement("tr");
+    if (className) tr.className = className;
     tr.append(...cells);
     tbody.append(tr);
   }
+}
+
+function element(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
 }
 
 function signClass(value) {
@@ -230,9 +240,13 @@ async function customerPage() {
     holdingsTable(summary.holdings);
     document.getElementById("performance").textContent = summary.performance.periods
       .map((p) => `${p.period} ${percent(p.return_percent, true)}`).join(" · ");
+    // Accounts and positions are read once: their tables and the instructions both name them.
+    const accounts = api(withCurrency(`${base}/accounts`)).then(({ data }) => data);
+    const derivatives = api(`${base}/derivatives`).then(({ data }) => data.derivative_transactions);
     await Promise.all([
       holdingsValue(base), spendingChart(base, summary.spending.by_month),
-      accountsTable(base), derivativesTable(base, summary.as_of), transactions,
+      accounts.then(accountsTable), derivatives.then((d) => derivativesTable(d, summary.as_of)),
+      instructionsPanel(base, accounts, derivatives), payeesTable(base), transactions,
     ]);
   } catch (error) {
     showError(error);
@@ -318,8 +332,7 @@ async function spendingChart(base, months) {
   });
 }
 
-async function accountsTable(base) {
-  const { data } = await api(withCurrency(`${base}/accounts`));
+function accountsTable(data) {
   const baseByCurrency = Object.fromEntries(data.cash_by_currency.map((c) => [c.currency, c]));
   fillTable("accounts", data.bank_accounts.map((a) => {
     const share = baseByCurrency[a.currency];
@@ -333,10 +346,9 @@ async function accountsTable(base) {
   }), "No accounts.");
 }
 
-async function derivativesTable(base, asOf) {
-  const { data } = await api(`${base}/derivatives`);
+function derivativesTable(positions, asOf) {
   const today = Date.parse(asOf);
-  fillTable("derivatives", data.derivative_transactions.map((d) => {
+  fillTable("derivatives", positions.map((d) => {
     const days = d.status === "open" ? Math.round((Date.parse(d.expiry_date) - today) / 86400000) : null;
     const instrument = d.instrument_type === "option" ? `${d.option_type} option` : words(d.instrument_type);
     return [
@@ -371,13 +383,16 @@ function transactionsSection(base) {
       const { data } = await api(query(withCursor));
       const startAt = withCursor ? shown + 1 : 1;
       shown = startAt - 1 + data.transactions.length;
-      fillTable("transactions", data.transactions.map((t) => [
-        cell(t.transaction_date), cell(words(t.transaction_type)), cell(t.description || ""),
-        cell(t.category ? words(t.category) : ""), cell(t.symbol || "", "mono"),
-        cell(t.quantity === null ? "" : quantity(t.quantity), "num"),
-        cell(t.price === null ? "" : price(t.price), "num"),
-        cell(money(t.amount, t.currency), signClass(t.amount)),
-      ]), "No transaction matches these filters.");
+      fillTable("transactions", data.transactions.map((t) => ({
+        className: t.instruction_id ? "from-instruction" : "",
+        cells: [
+          cell(t.transaction_date, "nowrap"), cell(words(t.transaction_type)), descriptionCell(t),
+          cell(t.category ? words(t.category) : ""), cell(t.symbol || "", "mono"),
+          cell(t.quantity === null ? "" : quantity(t.quantity), "num"),
+          cell(t.price === null ? "" : price(t.price), "num"),
+          cell(money(t.amount, t.currency), signClass(t.amount)),
+        ],
+      })), "No transaction matches these filters.");
       cursor = data.next_cursor;
       next.disabled = !cursor;
       first.disabled = !withCursor;
@@ -392,6 +407,173 @@ function transactionsSection(base) {
   next.addEventListener("click", () => cursor && load(cursor));
   first.addEventListener("click", () => load(null));
   return load(null);
+}
+
+// A statement row booked by an instruction links to it in the Instructions panel.
+function descriptionCell(transaction) {
+  const td = cell(transaction.description || "");
+  if (transaction.instruction_id) {
+    const link = element("a", "tag", `instruction #${transaction.instruction_id}`);
+    link.href = `#instruction-${transaction.instruction_id}`;
+    link.title = "Booked by this instruction";
+    td.append(" ", link);
+  }
+  return td;
+}
+
+// ---- the customer's instructions and payees ----
+
+function accountName(accounts, id) {
+  const account = accounts.get(id);
+  return account ? `${words(account.account_type)} ..${account.account_number.slice(-4)}` : `account ${id}`;
+}
+
+function payeeAccount(payee) {
+  if (payee.iban) return `IBAN ${payee.iban}`;
+  return `account ..${String(payee.account_number).slice(-4)}, routing ${payee.routing_number}`;
+}
+
+// One line a person reads, e.g. "Transfer 500.00 EUR from savings ..0002 to checking ..0001".
+function describeInstruction(instruction, accounts, positions) {
+  const d = instruction.details;
+  const account = (id) => accountName(accounts, id);
+  const memo = d.reference ? ` (“${d.reference}”)` : "";
+  if (instruction.kind === "transfer") {
+    return `Transfer ${money(Number(d.amount), d.currency)} from ${account(d.from_account_id)} ` +
+      `to ${account(d.to_account_id)}${memo}`;
+  }
+  if (instruction.kind === "payment") {
+    const when = instruction.execute_on === instruction.booked_on ? "" : ` on ${instruction.execute_on}`;
+    return `Pay ${money(Number(d.amount), d.currency)} to ${d.payee.name} (${payeeAccount(d.payee)}) ` +
+      `from ${account(d.from_account_id)}${when}${memo}`;
+  }
+  if (d.side === "close") {
+    const p = positions.get(d.derivative_id);
+    const what = p && p.instrument_type === "option"
+      ? `the ${p.position} ${p.underlying_symbol} ${p.option_type} (${p.contracts} contracts, strike ` +
+        `${price(p.strike, p.currency)}, expiring ${p.expiry_date})`
+      : `position #${d.derivative_id}`;
+    return `Close ${what} in ${account(d.account_id)}`;
+  }
+  const fill = instruction.effects.fill;
+  const size = d.amount === null
+    ? `${quantity(Number(d.quantity))} ${d.symbol}`
+    : `${d.symbol} for ${money(Number(d.amount), fill ? fill.currency : "")}`;
+  return `${d.side === "buy" ? "Buy" : "Sell"} ${size} ${d.side === "buy" ? "into" : "from"} ${account(d.account_id)}`;
+}
+
+function instructionFacts(effects, accounts) {
+  const facts = [];
+  const account = (id) => accountName(accounts, id);
+  if (effects.fill) {
+    const f = effects.fill;
+    facts.push(["Fill", `${quantity(f.quantity)} ${f.symbol} at ${price(f.price, f.currency)} ` +
+      `(close ${price(f.close)}), ${money(f.gross, f.currency)}; commission ${money(f.commission, f.currency)}`]);
+  }
+  if (effects.position) {
+    const p = effects.position;
+    facts.push(["Closed", `${quantity(p.units)} units at ${price(p.price, p.currency)} ` +
+      `(model value ${quantity(p.model_value)} ${p.currency}); commission ${money(p.commission, p.currency)}`]);
+  }
+  if (effects.conversion) {
+    const c = effects.conversion;
+    facts.push(["Conversion", `${money(c.sent, c.from_currency)} → ${money(c.received, c.to_currency)} ` +
+      `at ${c.rate} (mid rate ${c.mid_rate} less ${percent(c.margin * 100)})`]);
+  }
+  if (effects.balances.length) {
+    facts.push(["Balances after", effects.balances
+      .map((b) => `${account(b.account_id)} ${money(b.balance, b.currency)}`).join(" · ")]);
+  }
+  if (effects.holdings.length) {
+    facts.push(["Holdings", effects.holdings
+      .map((h) => `${h.symbol} ${quantity(h.quantity_before)} → ${quantity(h.quantity_after)}`).join(" · ")]);
+  }
+  if (effects.bank_income.length) {
+    facts.push(["Bank income", effects.bank_income
+      .map((i) => `${words(i.kind)} ${money(i.amount, i.currency)}`).join(" · ")]);
+  }
+  return facts;
+}
+
+// Each instruction is a line that opens on its effects; the newest are open to begin with.
+const INSTRUCTIONS_OPEN = 5;
+
+function instructionCard(instruction, accounts, positions) {
+  const card = element("details", "instruction");
+  card.id = `instruction-${instruction.instruction_id}`;
+  const head = element("summary");
+  head.append(
+    element("span", "badge", instruction.kind),
+    element("span", `badge status-${instruction.status}`, instruction.status),
+    element("span", "muted", instruction.booked_on),
+    element("span", "what", describeInstruction(instruction, accounts, positions)),
+    element("span", "muted mono", `#${instruction.instruction_id}`),
+  );
+  card.append(head);
+  const effects = instruction.effects;
+  if (effects.transactions.length === 0) {
+    card.append(element("p", "muted small", instruction.status === "scheduled"
+      ? `Scheduled for ${instruction.execute_on}: nothing is booked until then.`
+      : "Cancelled before it ran: nothing was booked."));
+    return card;
+  }
+  const booked = element("table", "data booked");
+  const columns = element("tr");
+  columns.append(element("th", "", "Booked on the statement"), element("th", "", "Account"),
+    element("th", "num", "Amount"));
+  const rows = element("tbody");
+  for (const row of effects.transactions) {
+    const tr = element("tr");
+    tr.append(cell(row.description), cell(accountName(accounts, row.account_id)),
+      cell(money(row.amount, row.currency), signClass(row.amount)));
+    rows.append(tr);
+  }
+  booked.append(element("thead"), rows);
+  booked.tHead.append(columns);
+  const facts = element("dl", "facts");
+  for (const [label, text] of instructionFacts(effects, accounts)) {
+    facts.append(element("dt", "", label), element("dd", "", text));
+  }
+  card.append(booked, facts);
+  return card;
+}
+
+async function instructionsPanel(base, accountsRead, positionsRead) {
+  const [{ data }, accountsData, positionsData] = await Promise.all([
+    api(`${base}/instructions`), accountsRead, positionsRead,
+  ]);
+  const accounts = new Map(accountsData.bank_accounts.map((a) => [a.id, a]));
+  const positions = new Map(positionsData.map((p) => [p.id, p]));
+  const panel = document.getElementById("instructions");
+  document.getElementById("instructions-count").textContent =
+    data.total ? `${data.total} in all` : "";
+  if (data.instructions.length === 0) {
+    panel.replaceChildren(element("p", "muted empty",
+      "No instructions yet: transfers, payments and orders given through the API or MCP appear here."));
+    return;
+  }
+  const cards = data.instructions.map((i) => instructionCard(i, accounts, positions));
+  cards.slice(0, INSTRUCTIONS_OPEN).forEach((card) => { card.open = true; });
+  panel.replaceChildren(...cards);
+  // Following a statement row's link (or arriving with one) opens the instruction it names.
+  const openTarget = () => {
+    const target = location.hash.startsWith("#instruction-") && document.getElementById(location.hash.slice(1));
+    if (target) {
+      target.open = true;
+      target.scrollIntoView();
+    }
+  };
+  window.addEventListener("hashchange", openTarget);
+  openTarget();
+}
+
+async function payeesTable(base) {
+  const { data } = await api(`${base}/payees`);
+  fillTable("payees", data.payees.map((p) => [
+    cell(p.name), cell(p.category ? words(p.category) : ""),
+    cell(p.iban ? p.iban : `${p.account_number} · routing ${p.routing_number}`, "mono"),
+    cell(p.last_paid_on), cell(money(p.last_amount, p.currency), "num"), cell(String(p.payments), "num"),
+  ]), "No payees yet.");
 }
 
 // ---- the market page ----
