@@ -247,8 +247,8 @@ class InstructionOut(BaseModel):
 
 
 class InstructionsPage(BaseModel):
-    instructions: list[InstructionOut]
-    total: int
+    instructions: list[InstructionOut] = Field(description="Newest first, at most limit.")
+    total: int = Field(description="How many match, shown or not.")
 
 
 class Payee(BaseModel):

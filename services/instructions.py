@@ -559,9 +559,13 @@ def cancel_payment(session: Session, raw_oid: str, instruction_id: int) -> Instr
 
 
 def list_instructions(
-    session: Session, raw_oid: str, kind: str | None = None, status: str | None = None
+    session: Session,
+    raw_oid: str,
+    kind: str | None = None,
+    status: str | None = None,
+    limit: int = 100,
 ) -> InstructionsPage:
-    """The customer's instructions, newest first."""
+    """The customer's newest ``limit`` instructions, newest first, and how many match."""
     oid = parse_customer_oid(raw_oid)
     if session.exec(select(Customer.id).where(Customer.customer_oid == oid)).first() is None:
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
@@ -570,8 +574,9 @@ def list_instructions(
         query = query.where(Instruction.kind == kind)
     if status is not None:
         query = query.where(Instruction.status == status)
-    rows = list(session.exec(query.order_by(col(Instruction.id).desc())))
-    return InstructionsPage(instructions=[instruction_out(i) for i in rows], total=len(rows))
+    total = session.exec(select(func.count()).select_from(query.subquery())).one()
+    rows = list(session.exec(query.order_by(col(Instruction.id).desc()).limit(limit)))
+    return InstructionsPage(instructions=[instruction_out(i) for i in rows], total=total)
 
 
 def read_instruction(session: Session, raw_oid: str, instruction_id: int) -> InstructionOut:

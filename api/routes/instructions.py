@@ -31,6 +31,10 @@ def writes_allowed(database: DatabaseDep) -> None:
         raise Forbidden(WRITES_REFUSED)
 
 
+Limit = Annotated[
+    int, Query(ge=1, le=1000, description="The newest this many (1 to 1000); total counts all.")
+]
+
 router = APIRouter(tags=["instructions"])
 writing = APIRouter(tags=["instructions"], dependencies=[Depends(writes_allowed)])
 
@@ -121,9 +125,12 @@ async def list_payments(
         Literal["executed", "scheduled", "cancelled"] | None,
         Query(description="Only payments in this state."),
     ] = None,
+    limit: Limit = 100,
 ) -> InstructionsPage:
     return await database.run(
-        lambda session: instructions.list_instructions(session, customer_oid, "payment", status)
+        lambda session: instructions.list_instructions(
+            session, customer_oid, "payment", status, limit
+        )
     )
 
 
@@ -185,9 +192,10 @@ async def list_instructions(
         Literal["executed", "scheduled", "cancelled"] | None,
         Query(description="Only this state."),
     ] = None,
+    limit: Limit = 100,
 ) -> InstructionsPage:
     return await database.run(
-        lambda session: instructions.list_instructions(session, customer_oid, kind, status)
+        lambda session: instructions.list_instructions(session, customer_oid, kind, status, limit)
     )
 
 
