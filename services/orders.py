@@ -21,6 +21,7 @@ from market.calendars import on_or_after
 from market.model import SPECS
 from market.trading import OPTION_COMMISSION, commission, fill_price, option_fill
 from models import (
+    AccountStatus,
     AccountType,
     Asset,
     BankAccount,
@@ -95,16 +96,7 @@ def settlement_account(
                 f"{info.symbol} trades in {info.currency}",
             )
         return account
-    found = session.exec(
-        select(BankAccount)
-        .where(
-            BankAccount.customer_oid == oid,
-            BankAccount.account_type == kind,
-            BankAccount.currency == info.currency,
-            BankAccount.status == "open",
-        )
-        .order_by(col(BankAccount.id))
-    ).first()
+    found = settlement_default(session, oid, kind, info.currency)
     if found is None:
         raise Refused(
             "no_brokerage_account",
@@ -112,6 +104,21 @@ def settlement_account(
             f"to trade {info.symbol} in",
         )
     return found
+
+
+def settlement_default(session: Session, oid: str, kind: str, currency: str) -> BankAccount | None:
+    """The customer's first open account of ``kind`` in ``currency``: where an order settles
+    unless the holding or the order names another."""
+    return session.exec(
+        select(BankAccount)
+        .where(
+            BankAccount.customer_oid == oid,
+            BankAccount.account_type == kind,
+            BankAccount.currency == currency,
+            BankAccount.status == AccountStatus.open,
+        )
+        .order_by(col(BankAccount.id))
+    ).first()
 
 
 def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
@@ -323,16 +330,7 @@ def _position_account(session: Session, oid: str, position: DerivativeTransactio
         return own_account(
             session, oid, position.account_id, "derivative_id", (AccountType.brokerage,)
         )
-    found = session.exec(
-        select(BankAccount)
-        .where(
-            BankAccount.customer_oid == oid,
-            BankAccount.account_type == AccountType.brokerage,
-            BankAccount.currency == position.currency,
-            BankAccount.status == "open",
-        )
-        .order_by(col(BankAccount.id))
-    ).first()
+    found = settlement_default(session, oid, AccountType.brokerage, position.currency)
     if found is None:
         raise Refused(
             "no_brokerage_account",
