@@ -316,7 +316,7 @@ class CloseOption(TaskKind):
             customer_oid=view.oid,
             text=f"Close my option position on {underlying}.",
             explanation=f"Close position {position.id} ({position.side} {position.contracts} "
-            f"{position.option_type} contracts) at {closed.price.normalize()} a unit (the model "
+            f"{position.option_type} {'contract' if position.contracts == 1 else 'contracts'}) at {closed.price.normalize()} a unit (the model "
             "value less or plus half the option spread), with the commission.",
             gold_calls=[actions.close(view.oid, position.id)],
             footprint={f"position:{position.id}", *(account_token(a) for a in rehearsal.deltas)},
