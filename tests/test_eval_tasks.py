@@ -421,6 +421,11 @@ def test_bad_grade_requests_are_4xx_naming_the_field(client: TestClient) -> None
         ({"task_set_id": real}, 400, "task_set_id"),
         ({"task_set_id": task_set["task_set_id"] + "x"}, 400, "task_set_id"),
         ({"task_ids": [tampered]}, 400, "task_ids[0]"),
+        (
+            {"task_ids": [f"{'transfer' if kind != 'transfer' else 'buy_more'}.{token}"]},
+            400,
+            "task_ids[0]",
+        ),
         ({"task_ids": [real, "x.y"]}, 400, "task_ids[1]"),
         ({"task_ids": [task_set["task_set_id"]]}, 400, "task_ids[0]"),
         ({"task_ids": [real, other["tasks"][0]["task_id"]]}, 400, "task_ids"),

@@ -53,7 +53,7 @@ def set_id(token: str, where: str) -> str:
 
 
 def task_id(kind: str, token: str, number: int, where: str) -> str:
-    return f"{kind}.{seal({'t': token, 'n': number, 'w': where})}"
+    return f"{kind}.{seal({'k': kind, 't': token, 'n': number, 'w': where})}"
 
 
 def read_set_id(text: str, where: str, field: str = "task_set_id") -> str:
@@ -69,10 +69,11 @@ def read_set_id(text: str, where: str, field: str = "task_set_id") -> str:
 def read_task_id(text: str, where: str, field: str) -> tuple[str, int]:
     """The set's token and the task's number, of a task id this bank issued here."""
     kind, _, sealed = text.partition(".")
-    data = unseal(sealed) if kind in TASK_KINDS else None
+    data = unseal(sealed)
     if (
         data is None
-        or set(data) != {"t", "n", "w"}
+        or set(data) != {"k", "t", "n", "w"}
+        or data["k"] != kind
         or not isinstance(data["t"], str)
         or not isinstance(data["n"], int)
     ):

@@ -311,13 +311,16 @@ class CloseOption(TaskKind):
         if isinstance(rehearsal, Refused) or rehearsal.position is None:
             return None
         closed = rehearsal.position
+        contracts = f"{position.contracts} {position.option_type} contract" + (
+            "s" if position.contracts != 1 else ""
+        )
         return Draft(
             kind=self,
             customer_oid=view.oid,
             text=f"Close my option position on {underlying}.",
-            explanation=f"Close position {position.id} ({position.side} {position.contracts} "
-            f"{position.option_type} {'contract' if position.contracts == 1 else 'contracts'}) at {closed.price.normalize()} a unit (the model "
-            "value less or plus half the option spread), with the commission.",
+            explanation=f"Close position {position.id} ({position.side} {contracts}) at "
+            f"{closed.price.normalize()} a unit (the model value less or plus half the option "
+            "spread), with the commission.",
             gold_calls=[actions.close(view.oid, position.id)],
             footprint={f"position:{position.id}", *(account_token(a) for a in rehearsal.deltas)},
             accounts=exact_changes(view, rehearsal),
