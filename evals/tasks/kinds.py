@@ -28,7 +28,7 @@ from evals.tasks.schemas import (
 )
 from evals.tasks.views import NICE_AMOUNTS, AccountInfo, CustomerView
 from models import InstructionStatus
-from schemas.instructions import Conversion, Fill, HoldingAfter, PaymentIn, PositionClosed
+from schemas.instructions import Conversion, Fill, PaymentIn, PositionClosed
 from services.instructions import Booking
 from services.market import MarketSnapshot
 
@@ -40,7 +40,6 @@ class Rehearsal:
     status: InstructionStatus
     deltas: dict[int, Decimal]
     """The change of each account it books on."""
-    holdings: list[HoldingAfter]
     position: PositionClosed | None
     conversion: Conversion | None
     fill: Fill | None
@@ -64,7 +63,6 @@ def rehearse(session: Session, plan: Callable[[], Planned]) -> Rehearsal | Refus
         return Rehearsal(
             status=status,
             deltas=dict(deltas),
-            holdings=list(booking.effects.holdings),
             position=booking.effects.position,
             conversion=booking.effects.conversion,
             fill=booking.effects.fill,
