@@ -491,3 +491,16 @@ def test_money_in_the_tasks_is_exact(bank: TestClient, sandbox: tuple[dict[str, 
             assert change["low"] <= change["delta"] <= change["high"]
         for holding in task["expected"]["holdings"]:
             assert holding["low"] <= holding["quantity_after"] <= holding["high"]
+
+
+def test_the_public_examples_hold_no_set_any_bank_grades(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    example = paths["/eval/tasks"]["get"]["responses"]["200"]["content"]["application/json"]
+    task_set = example["example"]
+    for body in (
+        {"task_set_id": task_set["task_set_id"]},
+        {"task_ids": [task["task_id"] for task in task_set["tasks"]]},
+    ):
+        response = client.post("/eval/tasks/grade", json=body)
+        assert response.status_code == 400, response.text
+        assert "this bank issued" in response.json()["detail"]
