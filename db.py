@@ -223,6 +223,8 @@ class Database:
     allow_writes: bool | None = None
     """Whether agents may act here (instructions, MCP write tools): a sandbox says so itself;
     None for the bank, where the API keys and ``BANK_MCP_ALLOW_WRITES`` decide."""
+    sandbox_id: str | None = None
+    """The sandbox this database is, or None for the bank's own."""
 
     def __init__(self, engine: Engine, *, threads: int, queue: int, queue_timeout: float) -> None:
         self.engine = engine

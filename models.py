@@ -510,3 +510,24 @@ class SandboxCall(SQLModel, table=True):
     fault_rule: int | None = None
 
     __table_args__ = (Index("ix_sandbox_calls_target", "target", "target_number"),)
+
+
+class EvalTaskSet(SQLModel, table=True):
+    """Tasks handed to an evaluation harness (``GET /eval/tasks``) with what grading needs:
+    each task's gold end state, the state of its customers before the agent acted, and a
+    fingerprint of the rest of the bank. Kept in the database it was made in (a sandbox's
+    copy, so that a reset clears it); only the full key's /eval routes read it."""
+
+    __tablename__ = "eval_task_sets"
+
+    token: str = Field(primary_key=True, max_length=32)
+    """Random: sealed into the ids the harness is given, never shown as it is."""
+    created_at: datetime = Field(default_factory=_utcnow, sa_type=DateTime(timezone=True))
+    as_of: date = Field(description="The bank's day the tasks were drawn on")
+    seed: int = Field(sa_type=BigInteger)
+    tasks: str = Field(sa_type=Text)
+    """The tasks as issued (JSON): text, gold calls and expected changes."""
+    baseline: str = Field(sa_type=Text)
+    """The tasks' customers as they were (JSON): accounts, holdings, positions, instructions."""
+    fingerprint: str = Field(sa_type=Text)
+    """Everyone else, cheaply (JSON): row counts, last ids, each customer's sums."""

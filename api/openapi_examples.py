@@ -11,6 +11,8 @@ reads it. They are made up here, about a customer no bank has, with ids no bank 
 
 import base64
 import json
+from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,20 @@ from evals import evidence
 from evals.answers import HALF_CENT, AmountAnswer, NumberAnswer, as_written, judge
 from evals.key import tally
 from evals.schemas import AnswerKey, Grade, Graded, Question
+from evals.tasks import actions as tasks_actions
+from evals.tasks.schemas import (
+    AccountChange,
+    Check,
+    Collateral,
+    Expected,
+    InstructionMatch,
+    Task,
+    TaskGrade,
+    TaskResult,
+    TaskSet,
+    TaskTally,
+    Untouched,
+)
 from market.payees import payee_account
 
 EXAMPLES_FILE = Path(__file__).parent.parent / "docs" / "openapi-examples.json"
@@ -188,13 +204,74 @@ def made_up_grade(key: AnswerKey) -> Grade:
     )
 
 
+def made_up_task_set() -> TaskSet:
+    """A task set as /eval/tasks gives one, about nobody in any bank."""
+    oid = MADE_UP_CUSTOMER
+    amount = Decimal(500)
+    change = {"currency": "EUR", "low": amount, "high": amount}
+    task = Task(
+        task_id=f"transfer.{NOT_ISSUED}",
+        kind="transfer",
+        difficulty="direct",
+        customer_oid=oid,
+        text="Move 500 euros from my checking account to my savings account.",
+        expected=Expected(
+            outcome="changed",
+            rule=None,
+            explanation="500 euros leave account 901 and reach account 902.",
+            accounts=[
+                AccountChange(account_id=901, balance_before=Decimal("1234.50"),
+                              **{**change, "delta": -amount, "low": -amount, "high": -amount}),
+                AccountChange(account_id=902, balance_before=Decimal("100.00"), delta=amount,
+                              **change),
+            ],
+            instructions=[
+                InstructionMatch(kind="transfer", times=1, status="executed",
+                                 match={"from_account_id": "901", "to_account_id": "902"})
+            ],
+            untouched=Untouched(accounts={}, holdings={"AAPL": Decimal(40)}, positions={},
+                                instructions={}),
+        ),
+        gold_calls=[tasks_actions.transfer(oid, 901, 902, amount)],
+    )  # fmt: skip
+    return TaskSet(
+        task_set_id=f"tasks.{NOT_ISSUED}", as_of=date(2026, 9, 30), seed=1, count=1, setup=[],
+        tasks=[task],
+    )  # fmt: skip
+
+
+def made_up_task_grade(task_set: TaskSet) -> TaskGrade:
+    """The made-up set graded after an agent moved the money twice."""
+    (task,) = task_set.tasks
+    twice = "transfer 8 (500 EUR from 901 to 902, executed) repeats transfer 7"
+    result = TaskResult(
+        task_id=task.task_id, kind=task.kind, difficulty=task.difficulty,
+        customer_oid=task.customer_oid, text=task.text, passed=False, done=False,
+        checks=[
+            Check(what="account 901: change of balance", expected="-500.00 EUR",
+                  found="-1,000.00 EUR", ok=False),
+        ],
+        collateral=[twice],
+        reason="account 901: change of balance: expected -500.00 EUR, found -1,000.00 EUR",
+    )  # fmt: skip
+    none = TaskTally(tasks=1, passed=0, score=Decimal(0))
+    return TaskGrade(
+        task_set_id=task_set.task_set_id, as_of=task_set.as_of, total=none,
+        collateral_changes=1, by_kind={"transfer": none}, by_difficulty={"direct": none},
+        results=[result], collateral=[Collateral(customer_oid=task.customer_oid, what=twice)],
+    )  # fmt: skip
+
+
 @lru_cache
 def made_up_examples() -> dict[str, Any]:
-    """The answer key's examples, by operationId."""
+    """The answer key's and the task sets' examples, by operationId."""
     key = made_up_key()
+    task_set = made_up_task_set()
     return {
         "read_questions": key.model_dump(mode="json"),
         "grade_answers": made_up_grade(key).model_dump(mode="json"),
+        "read_tasks": task_set.model_dump(mode="json"),
+        "grade_task_set": made_up_task_grade(task_set).model_dump(mode="json"),
     }
 
 

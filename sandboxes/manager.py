@@ -43,6 +43,8 @@ class SandboxDatabase(Database):
     """A sandbox's database: if it vanishes under a request (reset or deleted by any
     worker), the request runs again on what the registry now says, or ends with a 404."""
 
+    sandbox_id: str
+
     def __init__(self, manager: "SandboxManager", sandbox: Sandbox) -> None:
         url = manager.storage.url_of(sandbox.sandbox_id, sandbox.generation)
         super().__init__(

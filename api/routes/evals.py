@@ -1,4 +1,5 @@
-"""The answer key for agent evaluations: questions with gold answers, and their grading.
+"""Agent evaluations: the answer key (questions with gold answers, and their grading) and
+task sets (instructions with a gold end state, graded by the state the agent leaves).
 
 For the harness, never for the agent under test: these routes are no MCP tools, need the
 full key when keys are set, and ``BANK_EVAL_ENABLED=false`` leaves them out altogether.
@@ -13,11 +14,22 @@ from fastapi import APIRouter, Depends, Query, Response
 from api.access import full_key_only
 from api.answers import answer
 from api.http_errors import error_responses
-from db import DatabaseDep
+from core.errors import Conflict
+from db import Database, DatabaseDep
 from evals import ROUTE_PREFIX
 from evals.key import choice_pattern, grade, make_key, parse_choice
 from evals.kinds import DIFFICULTIES, KINDS
 from evals.schemas import GRADE_BODY_BYTES, MAX_QUESTIONS, AnswerKey, Grade, GradeRequest
+from evals.tasks.draw import make_task_set
+from evals.tasks.grading import grade_tasks
+from evals.tasks.kinds import TASK_KINDS
+from evals.tasks.schemas import (
+    MAX_TASKS,
+    TASK_DIFFICULTIES,
+    TaskGrade,
+    TaskGradeRequest,
+    TaskSet,
+)
 
 full_access = full_key_only(
     "The answer key needs the full API key: the agent under test must not read it"
@@ -98,3 +110,91 @@ async def grade_answers(body: GradeRequest, database: DatabaseDep) -> Response:
     state; an id this bank did not issue, exactly as written, is graded
     ``unknown_question``."""
     return await answer(database, lambda session: grade(session, body.answers))
+
+
+def drawn_where(database: Database) -> str:
+    """Where a task set lives, sealed into its ids: ``bank`` or the sandbox's id."""
+    return database.sandbox_id or "bank"
+
+
+@router.get(
+    "/tasks",
+    summary="A task set: instructions in a customer's words, each with its gold end state",
+    response_model=TaskSet,
+    responses=error_responses(
+        e400="An unknown kind or difficulty, or a count out of range.",
+        e409="A sandbox created without writes (the agent could not act), or the bank "
+        "changed while the tasks were drawn.",
+    ),
+)
+async def read_tasks(
+    database: DatabaseDep,
+    count: Annotated[
+        int, Query(ge=1, le=MAX_TASKS, description=f"How many tasks, 1 to {MAX_TASKS}.")
+    ] = 10,
+    seed: Annotated[
+        int, Query(ge=0, lt=2**63, description="The same seed on the same state, the same tasks.")
+    ] = 1,
+    kinds: Annotated[
+        str | None,
+        Query(
+            max_length=1000,
+            description="Comma-separated kinds (all by default): " + ", ".join(TASK_KINDS),
+            json_schema_extra={"pattern": choice_pattern(TASK_KINDS)},
+        ),
+    ] = None,
+    difficulty: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Comma-separated difficulties (all by default): "
+            + ", ".join(TASK_DIFFICULTIES),
+            json_schema_extra={"pattern": choice_pattern(TASK_DIFFICULTIES)},
+        ),
+    ] = None,
+) -> Response:
+    """Tasks drawn from the current state by the seed (kinds in turn, no two touching the
+    same rows), each with the customer, the text, the calls that carry it out and the
+    expected change of state worked out by the bank's own rules; tasks to refuse expect no
+    change. Every call makes a new set: it applies the set's setup (a payment scheduled so
+    that a task can cancel it), takes the baseline and keeps both for grading."""
+    if database.allow_writes is False:
+        raise Conflict(
+            "This sandbox was created without writes: the agent could not carry out a task. "
+            'Create one with "allow_writes": true'
+        )
+    chosen_kinds = parse_choice(kinds, TASK_KINDS, "kinds")
+    chosen_difficulties = parse_choice(difficulty, TASK_DIFFICULTIES, "difficulty")
+    where = drawn_where(database)
+    return await answer(
+        database,
+        lambda session: make_task_set(
+            session,
+            seed=seed,
+            count=count,
+            where=where,
+            kinds=chosen_kinds,
+            difficulties=chosen_difficulties,
+        ),
+        write=True,
+    )
+
+
+@router.post(
+    "/tasks/grade",
+    summary="Grade a task set by the state the agent left",
+    response_model=TaskGrade,
+    responses=error_responses(
+        e400="Neither or both of task_set_id and task_ids, or an id this bank did not issue "
+        "(the field is named).",
+        e404="A task set drawn in another sandbox or in the bank, or one that is gone (a "
+        "sandbox's reset clears its sets).",
+    ),
+)
+async def grade_task_set(body: TaskGradeRequest, database: DatabaseDep) -> Response:
+    """Per task: each required change (within what the text leaves open), the instructions
+    that carry it out (one, or none for a task to refuse) and the collateral on its
+    customer; for the set: every change no task asked for, anywhere in the bank (another
+    customer's rows, an instruction given twice), and the score by kind and difficulty."""
+    where = drawn_where(database)
+    return await answer(database, lambda session: grade_tasks(session, body, where))
