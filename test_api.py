@@ -367,6 +367,8 @@ EXPECTED_RESPONSES = {
     # The answer key: 403 for the read key even on GET (the agent must not read it).
     ("/eval/questions", "get"): {"200", "400", "401", "403", "503"},
     ("/eval/grade", "post"): {"200", "400", "401", "403", "413", "503"},
+    ("/eval/tasks", "get"): {"200", "400", "401", "403", "409", "503"},
+    ("/eval/tasks/grade", "post"): {"200", "400", "401", "403", "404", "503"},
     **{
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in (

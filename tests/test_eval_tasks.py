@@ -22,7 +22,7 @@ from evals.tasks.draw import set_id
 from evals.tasks.kinds import TASK_KINDS
 from evals.tasks.schemas import TASK_DIFFICULTIES
 from main import create_app
-from tests.helpers import PROJECT, post_tool_call
+from tests.helpers import JOHN, PROJECT, post_tool_call
 
 Body = dict[str, Any]
 SYNTHETIC = {"customers": 30, "seed": 11, "allow_writes": True}
@@ -366,17 +366,30 @@ def test_a_set_is_graded_only_where_it_was_drawn(
     assert response.json()["detail"].startswith("task_set_id: no such task set here")
 
 
-def test_the_bank_itself_draws_and_grades_tasks_over_rest(bank: TestClient) -> None:
-    task_set = fetch_tasks(bank, {}, count=8, seed=2)
+def test_the_sample_bank_draws_no_tasks(bank: TestClient) -> None:
+    # Drawing applies a setup (a scheduled payment): the sample bank is not the place.
+    response = bank.get("/eval/tasks", params={"count": 3})
+    assert response.status_code == 409
+    assert "sandbox" in response.json()["detail"]
+    assert bank.get(f"/customer/{JOHN}/instructions").json()["total"] == 0
+
+
+def test_tasks_are_carried_out_over_rest_too(
+    bank: TestClient, sandbox: tuple[dict[str, str], str]
+) -> None:
+    harness, _ = sandbox
+    task_set = fetch_tasks(bank, harness, count=8, seed=2)
     assert task_set["count"] >= 4
     for task in task_set["tasks"]:
         for call in task["gold_calls"]:
-            response = bank.request(call["method"], call["path"], json=call["body"])
+            response = bank.request(
+                call["method"], call["path"], json=call["body"], headers=harness
+            )
             wanted = 422 if call["refused_by"] else (200 if call["method"] == "DELETE" else 201)
             assert response.status_code == wanted, response.text
             if call["refused_by"]:
                 assert response.json()["rule"] == call["refused_by"]
-    graded = grade(bank, {}, task_set_id=task_set["task_set_id"])
+    graded = grade(bank, harness, task_set_id=task_set["task_set_id"])
     assert graded["total"]["score"] == 1.0 and graded["collateral_changes"] == 0
 
 
@@ -407,9 +420,12 @@ def test_bad_task_requests_are_400_naming_the_field(
     assert field in response.json()["detail"]
 
 
-def test_bad_grade_requests_are_4xx_naming_the_field(client: TestClient) -> None:
-    task_set = fetch_tasks(client, {}, count=2, seed=1)
-    other = fetch_tasks(client, {}, count=2, seed=2)
+def test_bad_grade_requests_are_4xx_naming_the_field(
+    bank: TestClient, sandbox: tuple[dict[str, str], str]
+) -> None:
+    harness, _ = sandbox
+    task_set = fetch_tasks(bank, harness, count=2, seed=1)
+    other = fetch_tasks(bank, harness, count=2, seed=2)
     real = task_set["tasks"][0]["task_id"]
     kind, _, token = real.partition(".")
     tampered = f"{kind}.{token[:-2]}{'AA' if token[-2:] != 'AA' else 'BB'}"
@@ -431,10 +447,10 @@ def test_bad_grade_requests_are_4xx_naming_the_field(client: TestClient) -> None
         ({"task_ids": [real, other["tasks"][0]["task_id"]]}, 400, "task_ids"),
         ({"task_set_id": "x" * 1001}, 400, "task_set_id"),
         ({"task_set_id": task_set["task_set_id"], "extra": 1}, 400, "extra"),
-        ({"task_set_id": set_id("0" * 32, "bank")}, 404, "task_set_id"),
+        ({"task_set_id": set_id("0" * 32, harness["X-Bank-Sandbox"])}, 404, "task_set_id"),
     ]
     for body, status, field in cases:
-        response = client.post("/eval/tasks/grade", json=body)
+        response = bank.post("/eval/tasks/grade", json=body, headers=harness)
         assert response.status_code == status, (body, response.text)
         assert field in response.json()["detail"], (body, response.json())
 

@@ -123,8 +123,8 @@ def drawn_where(database: Database) -> str:
     response_model=TaskSet,
     responses=error_responses(
         e400="An unknown kind or difficulty, or a count out of range.",
-        e409="A sandbox created without writes (the agent could not act), or the bank "
-        "changed while the tasks were drawn.",
+        e409="Not in a sandbox, or in one created without writes (the agent could not "
+        "act), or the bank changed while the tasks were drawn.",
     ),
 )
 async def read_tasks(
@@ -158,13 +158,19 @@ async def read_tasks(
     expected change of state worked out by the bank's own rules; tasks to refuse expect no
     change. Every call makes a new set: it applies the set's setup (a payment scheduled so
     that a task can cancel it), takes the baseline and keeps both for grading."""
+    chosen_kinds = parse_choice(kinds, TASK_KINDS, "kinds")
+    chosen_difficulties = parse_choice(difficulty, TASK_DIFFICULTIES, "difficulty")
+    if database.allow_writes is None:
+        # Drawing applies the set's setup: the sample bank is changed only by instructions.
+        raise Conflict(
+            "Tasks are drawn in a sandbox, where the agent acts and the setup may be applied: "
+            'create one with "allow_writes": true and send its X-Bank-Sandbox header'
+        )
     if database.allow_writes is False:
         raise Conflict(
             "This sandbox was created without writes: the agent could not carry out a task. "
             'Create one with "allow_writes": true'
         )
-    chosen_kinds = parse_choice(kinds, TASK_KINDS, "kinds")
-    chosen_difficulties = parse_choice(difficulty, TASK_DIFFICULTIES, "difficulty")
     where = drawn_where(database)
     return await answer(
         database,
