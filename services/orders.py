@@ -78,6 +78,9 @@ def settlement_account(
     session: Session, oid: str, info: InstrumentInfo, order: OrderIn, held: Asset | None
 ) -> BankAccount:
     kind = AccountType.crypto if info.asset_type == "crypto" else AccountType.brokerage
+    if order.account_id is not None:
+        # Someone else's account is refused as unknown before anything is said about it.
+        own_account(session, oid, order.account_id, "account_id")
     if held is not None and held.account_id is not None:
         if order.account_id is not None and order.account_id != held.account_id:
             raise Refused(
