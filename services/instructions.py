@@ -536,7 +536,7 @@ def cancel_payment(session: Session, raw_oid: str, instruction_id: int) -> Instr
         session.rollback()
         raise Refused(
             "already_executed",
-            f"Payment {instruction_id} was executed on {instruction.execute_on}: "
+            f"payment_id: payment {instruction_id} was executed on {instruction.execute_on}: "
             "it cannot be cancelled",
         )
     if instruction.status == InstructionStatus.scheduled:
