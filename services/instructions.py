@@ -226,20 +226,22 @@ def run_instruction(
     except Refused as refusal:
         session.rollback()
         if retry is not None:
-            begin_write(session)
-            keep(
-                session,
-                oid,
-                retry,
-                refusal.status_code,
-                {"detail": refusal.detail, "rule": refusal.rule},
-            )
-            session.commit()
+            keep_refusal(session, oid, retry, refusal)
         raise
     except BaseException:
         session.rollback()
         raise
     return finish(session, booking, status, retry)
+
+
+def keep_refusal(session: Session, oid: str, retry: Retry, refusal: Refused) -> None:
+    """Keep ``refusal`` as the answer to the key. The rollback let the customer's lock go,
+    and a request racing with the same key may have kept its answer since: that first
+    answer stands (``Replayed``), as it would for any later retry."""
+    lock_customer(session, oid)
+    replay_if_known(session, oid, retry)
+    keep(session, oid, retry, refusal.status_code, {"detail": refusal.detail, "rule": refusal.rule})
+    session.commit()
 
 
 def finish(
