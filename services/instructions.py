@@ -16,7 +16,7 @@ close), plus the bank's income (fees, its FX margin, its dealing spread).
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
@@ -303,7 +303,8 @@ def instruction_out(instruction: Instruction) -> InstructionOut:
         customer_oid=instruction.customer_oid,
         kind=instruction.kind,
         status=instruction.status,
-        created_at=instruction.created_at,
+        # SQLite gives timestamps back without their zone; they were written in UTC.
+        created_at=instruction.created_at.replace(tzinfo=instruction.created_at.tzinfo or UTC),
         booked_on=instruction.booked_on,
         execute_on=instruction.execute_on,
         details=json.loads(instruction.request),
