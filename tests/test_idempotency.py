@@ -20,9 +20,12 @@ KEY = "6f1c2a9e-retry-me"
 
 
 def send(
-    client: TestClient, body: dict[str, Any], key: str | None = KEY, oid: str = JOHN,
+    client: TestClient,
+    body: dict[str, Any],
+    key: str | None = KEY,
+    oid: str = JOHN,
     what: str = "transfers",
-) -> Any:  # fmt: skip
+) -> Any:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return client.post(f"/customer/{oid}/{what}", json=body, headers=headers)
 
@@ -33,8 +36,12 @@ def moving(amount: object, source: int = CHECKING, target: int = BROKERAGE) -> d
 
 def instruction_rows(engine: Engine) -> list[tuple[Any, ...]]:
     with engine.connect() as connection:
-        return [tuple(row) for row in connection.execute(text(
-            "SELECT customer_oid, kind, status FROM instructions ORDER BY id"))]  # fmt: skip
+        return [
+            tuple(row)
+            for row in connection.execute(
+                text("SELECT customer_oid, kind, status FROM instructions ORDER BY id")
+            )
+        ]
 
 
 def test_a_retry_gets_the_first_answer_and_books_once(client: TestClient, engine: Engine) -> None:
@@ -47,8 +54,9 @@ def test_a_retry_gets_the_first_answer_and_books_once(client: TestClient, engine
     assert again.headers["Idempotent-Replayed"] == "true"
     assert again.json() == first.json()
     assert book(engine) == after_first
-    assert balance(engine, BROKERAGE) == Decimal(str(first.json()["effects"]["balances"][1]
-                                                     ["balance"]))  # fmt: skip
+    assert balance(engine, BROKERAGE) == Decimal(
+        str(first.json()["effects"]["balances"][1]["balance"])
+    )
 
 
 def test_a_retry_written_another_way_is_the_same_instruction(
@@ -147,8 +155,9 @@ def race(
 
 @pytest.mark.parametrize("what", ["transfers", "orders"])
 def test_racing_retries_make_one_instruction(client: TestClient, engine: Engine, what: str) -> None:
-    body = moving("33.33") if what == "transfers" else {"side": "buy", "symbol": "AAPL",
-                                                        "quantity": 2}  # fmt: skip
+    body = (
+        moving("33.33") if what == "transfers" else {"side": "buy", "symbol": "AAPL", "quantity": 2}
+    )
     answers = race(client, 6, body, what)
     assert [a.status_code for a in answers] == [201] * 6, [a.text for a in answers]
     assert len({a.json()["instruction_id"] for a in answers}) == 1

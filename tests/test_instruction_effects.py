@@ -177,8 +177,16 @@ def test_a_transfer_across_currencies_adds_up_at_the_mid_rate(
     mid = fx_mid(client, "USD", "EUR")
     rate = customer_rate(mid)
     before = balances(client)
-    done = act(client, "transfers", {"from_account_id": CHECKING, "to_account_id": EUR_SAVINGS,
-                                     "amount": "1000.00", "currency": given_in})  # fmt: skip
+    done = act(
+        client,
+        "transfers",
+        {
+            "from_account_id": CHECKING,
+            "to_account_id": EUR_SAVINGS,
+            "amount": "1000.00",
+            "currency": given_in,
+        },
+    )
     conversion = done["effects"]["conversion"]
     sent, received = D(conversion["sent"]), D(conversion["received"])
     assert D(conversion["mid_rate"]) == mid and D(conversion["rate"]) == rate < mid
@@ -202,15 +210,21 @@ def test_a_payment_today_books_one_row_and_a_later_one_nothing_until_cancelled(
 ) -> None:
     warm(client, "accounts", "transactions?limit=500")
     before = balances(client)
-    today = act(client, "payments", {"from_account_id": CHECKING, "amount": "89.90",
-                                     "payee": PAYEE, "reference": "INV-1"})  # fmt: skip
+    today = act(
+        client,
+        "payments",
+        {"from_account_id": CHECKING, "amount": "89.90", "payee": PAYEE, "reference": "INV-1"},
+    )
     [row] = [r for r in statement(client) if r["instruction_id"] == today["instruction_id"]]
     assert D(row["amount"]) == Decimal("-89.90") and row["account_id"] == CHECKING
     assert "INV-1" in row["description"] and row["merchant"] == PAYEE["name"]
     assert balances(client)[CHECKING] == before[CHECKING] - Decimal("89.90")
 
-    later = act(client, "payments", {"from_account_id": CHECKING, "amount": 50, "payee": PAYEE,
-                                     "execute_on": "2026-10-15"})  # fmt: skip
+    later = act(
+        client,
+        "payments",
+        {"from_account_id": CHECKING, "amount": 50, "payee": PAYEE, "execute_on": "2026-10-15"},
+    )
     assert later["status"] == "scheduled" and later["effects"]["transactions"] == []
     assert balances(client)[CHECKING] == before[CHECKING] - Decimal("89.90")
     listed = client.get(f"/customer/{JOHN}/payments?status=scheduled").json()
@@ -230,8 +244,9 @@ def test_closing_an_option_reaches_the_derivatives_and_the_summary(client: TestC
     before = read(client, "summary")["derivatives"]
     done = act(client, "orders", {"side": "close", "derivative_id": SHORT_CALL})
     position = done["effects"]["position"]
-    [closed] = [d for d in read(client, "derivatives")["derivative_transactions"]
-                if d["id"] == SHORT_CALL]  # fmt: skip
+    [closed] = [
+        d for d in read(client, "derivatives")["derivative_transactions"] if d["id"] == SHORT_CALL
+    ]
     assert closed["status"] == "closed" and closed["closed_on"] == done["booked_on"]
     after = read(client, "summary")["derivatives"]
     assert after["open_positions"] == before["open_positions"] - 1
@@ -241,8 +256,9 @@ def test_closing_an_option_reaches_the_derivatives_and_the_summary(client: TestC
 
 
 def test_an_instruction_reads_back_as_it_was_answered(client: TestClient) -> None:
-    done = act(client, "transfers", {"from_account_id": CHECKING, "to_account_id": BROKERAGE,
-                                     "amount": 5})  # fmt: skip
+    done = act(
+        client, "transfers", {"from_account_id": CHECKING, "to_account_id": BROKERAGE, "amount": 5}
+    )
     assert read(client, f"instructions/{done['instruction_id']}") == done
     listed = read(client, "instructions?kind=transfer")
     assert listed["total"] == 1 and listed["instructions"] == [done]
