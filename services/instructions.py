@@ -152,9 +152,10 @@ def own_account(
 
 
 def require_funds(account: BankAccount, debit: Decimal, field_name: str) -> None:
-    """``debit`` may leave the account only down to minus its overdraft limit."""
+    """``debit`` may leave the account only down to minus its overdraft limit (a debit of
+    zero or less takes nothing: it is never refused)."""
     available = account.balance + account.overdraft_limit
-    if debit > available:
+    if debit > 0 and debit > available:
         limit = (
             f" (with its overdraft limit of {account.overdraft_limit:,.2f})"
             if account.overdraft_limit

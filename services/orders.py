@@ -153,12 +153,18 @@ def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
             f"quantity: this customer holds {before.normalize():f} {info.symbol}; "
             f"cannot sell {quantity.normalize():f}",
         )
+    given = "quantity" if order.quantity is not None else "amount"
+    shown = f"{quantity.normalize():f}"
     gross = to_cents(quantity * price)
+    if gross <= 0:
+        raise Refused(
+            "amount_too_small",
+            f"{given}: {shown} {info.symbol} at {price.normalize():f} is worth less than a cent",
+        )
     fee = commission(info.asset_type, broker_country(session, account), quantity, gross)
     at_close = to_cents(quantity * close)
-    if buy:
-        require_funds(account, gross + fee, "quantity" if order.quantity is not None else "amount")
-    shown = f"{quantity.normalize():f}"
+    # A sale's commission may be more than it brings in (crypto's is 0.99 at least).
+    require_funds(account, gross + fee if buy else fee - gross, given)
     booking = Booking(
         oid,
         InstructionKind.order,

@@ -74,6 +74,14 @@ def with_overdraft(client: TestClient, engine: Engine) -> dict[str, object]:
     return {}
 
 
+def crypto_cash(amount: Decimal) -> Setup:
+    def setup(client: TestClient, engine: Engine) -> dict[str, object]:
+        change_row(engine, BankAccount, CRYPTO, balance=amount)
+        return {}
+
+    return setup
+
+
 def closed(account_id: int) -> Setup:
     def setup(client: TestClient, engine: Engine) -> dict[str, object]:
         change_row(engine, BankAccount, account_id, status="closed")
@@ -140,6 +148,10 @@ CASES = {
     ),
     "buy an amount beyond the cash": Case(
         "insufficient_funds", "amount", "orders", order("buy", "SPY", amount=30000)
+    ),
+    "sell for less than the commission, without the difference": Case(
+        "insufficient_funds", "quantity", "orders", order("sell", "BTC", quantity="0.00001"),
+        setup=crypto_cash(Decimal("0.10")),
     ),
     "sell more than held": Case(
         "insufficient_holdings", "quantity", "orders", order("sell", "AAPL", quantity="100.0001")
@@ -230,6 +242,12 @@ CASES = {
     ),
     "buy for a cent": Case(
         "amount_too_small", "amount", "orders", order("buy", "AAPL", amount="0.01")
+    ),
+    "sell crypto worth less than a cent": Case(
+        "amount_too_small", "quantity", "orders", order("sell", "BTC", quantity="0.00000001")
+    ),
+    "buy crypto worth less than a cent": Case(
+        "amount_too_small", "quantity", "orders", order("buy", "ETH", quantity="0.00000001")
     ),
     "convert a cent into nothing": Case(
         "amount_too_small", "amount", "transfers", transfer(CHECKING, EUR_SAVINGS, "0.01")
