@@ -378,7 +378,7 @@ def plan_transfer(session: Session, oid: str, order: TransferIn) -> Booking:
         details={
             "from_account_id": source.id,
             "to_account_id": target.id,
-            "amount": str(order.amount),
+            "amount": f"{order.amount:f}",
             "currency": currency,
             "reference": order.reference,
         },
@@ -486,7 +486,7 @@ def plan_payment(
         day,
         details={
             "from_account_id": source.id,
-            "amount": str(order.amount),
+            "amount": f"{order.amount:f}",
             "currency": source.currency,
             "payee": payee,
             "execute_on": execute_on.isoformat(),

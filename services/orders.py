@@ -173,7 +173,7 @@ def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
             "side": order.side,
             "symbol": info.symbol,
             "quantity": shown,
-            "amount": None if order.amount is None else str(order.amount),
+            "amount": None if order.amount is None else f"{order.amount:f}",
             "account_id": account.id,
         },
     )

@@ -265,3 +265,13 @@ def test_an_instruction_reads_back_as_it_was_answered(client: TestClient) -> Non
     assert date.fromisoformat(done["booked_on"]) == date.fromisoformat(
         read(client, "assets")["as_of"]
     )
+
+
+def test_an_amount_is_kept_in_plain_digits_however_it_was_written(client: TestClient) -> None:
+    done = act(
+        client,
+        "transfers",
+        {"from_account_id": CHECKING, "to_account_id": BROKERAGE, "amount": "1e3"},
+    )
+    assert done["details"]["amount"] == "1000"
+    assert [t["amount"] for t in done["effects"]["transactions"]] == [-1000, 1000]
