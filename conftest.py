@@ -115,6 +115,48 @@ def database_url(backend: str, seeded_template: str, tmp_path: Path) -> Iterator
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+class FreshDatabases:
+    """More copies of the seeded bank, for a test that needs several (a property test wants
+    one per example); each is dropped when asked, and whatever is left after the test."""
+
+    def __init__(self, backend: str, template: str, folder: Path) -> None:
+        self.backend, self.template, self.folder = backend, template, folder
+        self.made: list[str] = []
+
+    def make(self) -> str:
+        number = next(_numbers)
+        if self.backend == "sqlite":
+            path = self.folder / f"bank-{number}.db"
+            shutil.copyfile(make_url(self.template).database or "", path)
+            url = f"sqlite:///{path}"
+        else:
+            name = f"{_RUN}_{number}"
+            template = make_url(self.template).database
+            with _admin() as connection:
+                connection.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+            url = _database_url(name)
+        self.made.append(url)
+        return url
+
+    def drop(self, url: str) -> None:
+        self.made.remove(url)
+        if self.backend == "sqlite":
+            Path(make_url(url).database or "").unlink(missing_ok=True)
+            return
+        with _admin() as connection:
+            connection.execute(
+                text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+            )
+
+
+@pytest.fixture
+def fresh_databases(backend: str, seeded_template: str, tmp_path: Path) -> Iterator[FreshDatabases]:
+    made = FreshDatabases(backend, seeded_template, tmp_path)
+    yield made
+    for url in list(made.made):
+        made.drop(url)
+
+
 @pytest.fixture
 def sqlite_only(backend: str) -> None:
     """For tests of something SQLite has and PostgreSQL does not (a file, PRAGMAs)."""

@@ -80,8 +80,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(BankError)
     async def bank_error(request: Request, exc: BankError) -> Response:
         if isinstance(exc, Replayed):
+            body = exc.body
+            if exc.status_code >= 400:
+                # A kept refusal is an error like any other: it names this request.
+                body = {**body, "request_id": str(getattr(request.state, "request_id", ""))}
             return Response(
-                json.dumps(exc.body, ensure_ascii=False, separators=(",", ":")).encode(),
+                json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode(),
                 status_code=exc.status_code,
                 headers={"Idempotent-Replayed": "true"},
                 media_type="application/json",

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import Field, ValidationError
+from pydantic import Field, Strict, ValidationError
 
 from bank_mcp.tools import (
     READ_ONLY,
@@ -49,8 +49,11 @@ IdempotencyKeyArg = Annotated[
         "error or a timeout: the bank then answers as the first time and does nothing twice.",
     ),
 ]
+Number = str | Annotated[float, Strict()]
+"""A number or its text; strict, so that ``true`` is not taken for 1."""
+Id = Annotated[int, Strict(), Field(ge=1, le=2**62)]
 AmountArg = Annotated[
-    str | float,
+    Number,
     Field(description="A positive amount with at most two decimals, e.g. 500 or '1250.50'."),
 ]
 
@@ -139,8 +142,8 @@ def _body(
 async def transfer(
     ctx: Context,
     customer_oid: CustomerOidArg,
-    from_account_id: Annotated[int, Field(ge=1, description="Account the money leaves.")],
-    to_account_id: Annotated[int, Field(ge=1, description="Account the money reaches.")],
+    from_account_id: Annotated[Id, Field(description="Account the money leaves.")],
+    to_account_id: Annotated[Id, Field(description="Account the money reaches.")],
     amount: AmountArg,
     currency: Annotated[str | None, Field(max_length=3, description="Optional ISO code.")] = None,
     reference: Annotated[str | None, Field(max_length=140)] = None,
@@ -171,7 +174,7 @@ async def transfer(
 async def pay(
     ctx: Context,
     customer_oid: CustomerOidArg,
-    from_account_id: Annotated[int, Field(ge=1, description="A checking account's id.")],
+    from_account_id: Annotated[Id, Field(description="A checking account's id.")],
     amount: AmountArg,
     payee: PayeeIn,
     execute_on: Annotated[date | None, Field(description="YYYY-MM-DD; today by default.")] = None,
@@ -201,7 +204,7 @@ async def pay(
 async def cancel_payment(
     ctx: Context,
     customer_oid: CustomerOidArg,
-    payment_id: Annotated[int, Field(ge=1, le=2**62)],
+    payment_id: Id,
 ) -> Annotated[CallToolResult, InstructionOut]:
     return await answer(
         ctx,
@@ -225,10 +228,10 @@ async def order(
     customer_oid: CustomerOidArg,
     side: Literal["buy", "sell", "close"],
     symbol: Annotated[str | None, Field(max_length=16)] = None,
-    quantity: Annotated[str | float | None, Field(description="Units, e.g. 10.")] = None,
-    amount: Annotated[str | float | None, Field(description="Or: how much to trade for.")] = None,
-    derivative_id: Annotated[int | None, Field(ge=1, le=2**62)] = None,
-    account_id: Annotated[int | None, Field(ge=1, le=2**62)] = None,
+    quantity: Annotated[Number | None, Field(description="Units, e.g. 10.")] = None,
+    amount: Annotated[Number | None, Field(description="Or: how much to trade for.")] = None,
+    derivative_id: Id | None = None,
+    account_id: Id | None = None,
     idempotency_key: IdempotencyKeyArg = None,
 ) -> Annotated[CallToolResult, InstructionOut]:
     body = _body(

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
 
 from core.money import CURRENCIES, Decimal8, Money
 
@@ -39,7 +39,10 @@ Quantity = Annotated[
         examples=[10],
     ),
 ]
-AccountId = Annotated[int, Field(ge=1, le=2**62, description="One of the customer's accounts.")]
+AccountId = Annotated[
+    int, Strict(), Field(ge=1, le=2**62, description="One of the customer's accounts.")
+]
+"""Strict: a JSON ``true`` is no account 1."""
 CurrencyCode = Annotated[
     str,
     StringConstraints(
@@ -143,6 +146,7 @@ class OrderIn(BaseModel):
     )  # fmt: skip
     derivative_id: Annotated[
         int | None,
+        Strict(),
         Field(default=None, ge=1, le=2**62, description="For close: the open position's id."),
     ] = None
 

@@ -152,9 +152,10 @@ def own_account(
 
 
 def require_funds(account: BankAccount, debit: Decimal, field_name: str) -> None:
-    """``debit`` may leave the account only down to minus its overdraft limit."""
+    """``debit`` may leave the account only down to minus its overdraft limit (a debit of
+    zero or less takes nothing: it is never refused)."""
     available = account.balance + account.overdraft_limit
-    if debit > available:
+    if debit > 0 and debit > available:
         limit = (
             f" (with its overdraft limit of {account.overdraft_limit:,.2f})"
             if account.overdraft_limit
@@ -227,20 +228,22 @@ def run_instruction(
     except Refused as refusal:
         session.rollback()
         if retry is not None:
-            begin_write(session)
-            keep(
-                session,
-                oid,
-                retry,
-                refusal.status_code,
-                {"detail": refusal.detail, "rule": refusal.rule},
-            )
-            session.commit()
+            keep_refusal(session, oid, retry, refusal)
         raise
     except BaseException:
         session.rollback()
         raise
     return finish(session, booking, status, retry)
+
+
+def keep_refusal(session: Session, oid: str, retry: Retry, refusal: Refused) -> None:
+    """Keep ``refusal`` as the answer to the key. The rollback let the customer's lock go,
+    and a request racing with the same key may have kept its answer since: that first
+    answer stands (``Replayed``), as it would for any later retry."""
+    lock_customer(session, oid)
+    replay_if_known(session, oid, retry)
+    keep(session, oid, retry, refusal.status_code, {"detail": refusal.detail, "rule": refusal.rule})
+    session.commit()
 
 
 def finish(
@@ -380,7 +383,7 @@ def plan_transfer(session: Session, oid: str, order: TransferIn) -> Booking:
         details={
             "from_account_id": source.id,
             "to_account_id": target.id,
-            "amount": str(order.amount),
+            "amount": f"{order.amount:f}",
             "currency": currency,
             "reference": order.reference,
         },
@@ -488,7 +491,7 @@ def plan_payment(
         day,
         details={
             "from_account_id": source.id,
-            "amount": str(order.amount),
+            "amount": f"{order.amount:f}",
             "currency": source.currency,
             "payee": payee,
             "execute_on": execute_on.isoformat(),
@@ -542,7 +545,7 @@ def cancel_payment(session: Session, raw_oid: str, instruction_id: int) -> Instr
         session.rollback()
         raise Refused(
             "already_executed",
-            f"Payment {instruction_id} was executed on {instruction.execute_on}: "
+            f"payment_id: payment {instruction_id} was executed on {instruction.execute_on}: "
             "it cannot be cancelled",
         )
     if instruction.status == InstructionStatus.scheduled:

@@ -79,6 +79,9 @@ def settlement_account(
     session: Session, oid: str, info: InstrumentInfo, order: OrderIn, held: Asset | None
 ) -> BankAccount:
     kind = AccountType.crypto if info.asset_type == "crypto" else AccountType.brokerage
+    if order.account_id is not None:
+        # Someone else's account is refused as unknown before anything is said about it.
+        own_account(session, oid, order.account_id, "account_id")
     if held is not None and held.account_id is not None:
         if order.account_id is not None and order.account_id != held.account_id:
             raise Refused(
@@ -157,12 +160,18 @@ def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
             f"quantity: this customer holds {before.normalize():f} {info.symbol}; "
             f"cannot sell {quantity.normalize():f}",
         )
+    given = "quantity" if order.quantity is not None else "amount"
+    shown = f"{quantity.normalize():f}"
     gross = to_cents(quantity * price)
+    if gross <= 0:
+        raise Refused(
+            "amount_too_small",
+            f"{given}: {shown} {info.symbol} at {price.normalize():f} is worth less than a cent",
+        )
     fee = commission(info.asset_type, broker_country(session, account), quantity, gross)
     at_close = to_cents(quantity * close)
-    if buy:
-        require_funds(account, gross + fee, "quantity" if order.quantity is not None else "amount")
-    shown = f"{quantity.normalize():f}"
+    # A sale's commission may be more than it brings in (crypto's is 0.99 at least).
+    require_funds(account, gross + fee if buy else fee - gross, given)
     booking = Booking(
         oid,
         InstructionKind.order,
@@ -171,7 +180,7 @@ def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
             "side": order.side,
             "symbol": info.symbol,
             "quantity": shown,
-            "amount": None if order.amount is None else str(order.amount),
+            "amount": None if order.amount is None else f"{order.amount:f}",
             "account_id": account.id,
         },
     )
