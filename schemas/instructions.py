@@ -45,12 +45,17 @@ AccountId = Annotated[
 """Strict: a JSON ``true`` is no account 1."""
 CurrencyCode = Annotated[
     str,
-    StringConstraints(
-        pattern="^("
-        + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in CURRENCIES)
-        + ")$"
+    StringConstraints(max_length=10),
+    Field(
+        description=f"ISO 4217 code: {', '.join(CURRENCIES)} (in any case).",
+        examples=["EUR"],
+        # Documented for clients; checked by the service, which says which codes there are.
+        json_schema_extra={
+            "pattern": "^("
+            + "|".join("".join(f"[{c}{c.lower()}]" for c in code) for code in CURRENCIES)
+            + ")$"
+        },
     ),
-    Field(description=f"ISO 4217 code: {', '.join(CURRENCIES)} (in any case).", examples=["EUR"]),
 ]
 Reference = Annotated[
     str,
@@ -84,22 +89,25 @@ class PayeeIn(BaseModel):
     name: Annotated[str, Field(max_length=200, description="The payee's name, 2 to 70 characters.")]
     iban: Annotated[
         str | None,
-        Field(default=None, pattern=r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{10,40}$",
+        Field(default=None, max_length=50,
               description="An IBAN (spaces allowed), checked by its check digits.",
-              examples=["DE89370400440532013000"]),
+              examples=["DE89370400440532013000"],
+              json_schema_extra={"pattern": r"^[A-Za-z]{2}[0-9]{2}[A-Za-z0-9 ]{10,40}$"}),
     ] = None  # fmt: skip
     account_number: Annotated[
         str | None,
         Field(
             default=None,
-            pattern=r"^\s*[0-9]{4,17}\s*$",
+            max_length=50,
             description="A US account number, 4 to 17 digits.",
+            json_schema_extra={"pattern": r"^\s*[0-9]{4,17}\s*$"},
         ),
     ] = None
     routing_number: Annotated[
         str | None,
-        Field(default=None, pattern=r"^\s*[0-9]{9}\s*$", description="Its ABA routing "
-              "number (9 digits, checked by its check digit).", examples=["021000021"]),
+        Field(default=None, max_length=50, description="Its ABA routing number (9 digits, "
+              "checked by its check digit).", examples=["021000021"],
+              json_schema_extra={"pattern": r"^\s*[0-9]{9}\s*$"}),
     ] = None  # fmt: skip
 
 

@@ -13,7 +13,8 @@ then finds its answer.
 import hashlib
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
@@ -61,11 +62,12 @@ def checked_key(raw: str | None) -> str | None:
 
 def fingerprint(action: str, customer_oid: str, instruction: BaseModel | dict[str, Any]) -> str:
     """What makes two requests the same instruction: the action, the customer and the body
-    as understood (field order and spacing do not matter)."""
-    body = (
-        instruction.model_dump(mode="json") if isinstance(instruction, BaseModel) else instruction
+    as understood (field order, spacing and how a number is written do not matter: 100,
+    "100.00" and 1e2 are one amount)."""
+    body = instruction.model_dump() if isinstance(instruction, BaseModel) else instruction
+    text = json.dumps(
+        [action, customer_oid, body], sort_keys=True, separators=(",", ":"), default=_plain
     )
-    text = json.dumps([action, customer_oid, body], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -75,6 +77,15 @@ class Retry:
 
     key: str
     fingerprint: str
+
+
+def _plain(value: Any) -> str:
+    """A value JSON does not know, written one way: a decimal by its value, a date in ISO."""
+    if isinstance(value, Decimal):
+        return f"{value.normalize():f}"
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot fingerprint {type(value).__name__}")
 
 
 def replay_if_known(session: Session, customer_oid: str, retry: Retry) -> None:
@@ -96,8 +107,12 @@ def keep(
     """Keep the answer in the caller's transaction (which commits it with the instruction),
     and drop keys older than ``KEPT_FOR``."""
     now = datetime.now(UTC)
+    # This customer's old keys only: instructions of other customers never wait on it.
     session.exec(
-        delete(IdempotencyRecord).where(col(IdempotencyRecord.created_at) < now - KEPT_FOR)
+        delete(IdempotencyRecord).where(
+            col(IdempotencyRecord.customer_oid) == customer_oid,
+            col(IdempotencyRecord.created_at) < now - KEPT_FOR,
+        )
     )
     session.merge(
         IdempotencyRecord(

@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput, NotFound, Refused
 from core.identifiers import is_valid_iban, is_valid_routing_number, parse_customer_oid
-from core.money import CENT, PRICE_SCALE, to_cents
+from core.money import CENT, CURRENCIES, PRICE_SCALE, to_cents
 from core.names import clean_name
 from db import begin_write
 from market.trading import FX_MARGIN, customer_rate
@@ -201,7 +201,11 @@ def check_currency(
 ) -> str | None:
     if given is None:
         return None
-    code = given.upper()
+    code = given.strip().upper()
+    if code not in CURRENCIES:
+        raise InvalidInput(
+            f"{field_name}: '{given[:10]}' is not a currency of the bank ({', '.join(CURRENCIES)})"
+        )
     if code not in allowed:
         raise Refused(
             "wrong_currency",

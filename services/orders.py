@@ -132,6 +132,10 @@ def plan_trade(session: Session, oid: str, order: OrderIn) -> Booking:
     held = session.exec(
         select(Asset).where(Asset.customer_oid == oid, Asset.symbol == info.symbol)
     ).first()
+    if not buy and held is None:
+        raise Refused(
+            "insufficient_holdings", f"quantity: this customer holds no {info.symbol} to sell"
+        )
     account = settlement_account(session, oid, info, order, held)
     close = market.prices[info.symbol].values[-1]
     price = fill_price(close, info.asset_type, buy=buy)

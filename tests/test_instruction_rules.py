@@ -256,6 +256,10 @@ CASES = {
         "wrong_account", "account_id", "orders",
         order("buy", "AAPL", quantity=1, account_id=EUR_BROKERAGE),
     ),
+    "pay in another currency than the account's": Case(
+        "wrong_currency", "currency", "payments",
+        {"from_account_id": CHECKING, "amount": 10, "currency": "EUR", "payee": PAYEE},
+    ),
     "buy dollar shares in a euro account": Case(
         "wrong_currency", "account_id", "orders",
         order("buy", "TSLA", quantity=1, account_id=EUR_BROKERAGE),
@@ -361,10 +365,7 @@ BAD_INPUT = {
     "an unknown currency": ("transfers", transfer(CHECKING, EUR_SAVINGS, 10, currency="XYZ"),
                             "currency: 'XYZ'"),
     "a currency that is no code": ("transfers", transfer(CHECKING, BROKERAGE, 10, currency="US"),
-                                   "'currency'"),
-    "another currency than the account's": ("payments", {"from_account_id": CHECKING,
-                                            "amount": 10, "currency": "EUR", "payee": PAYEE},
-                                            "currency: 'EUR'"),
+                                   "currency: 'US'"),
     "a bad IBAN checksum": ("payments", {"from_account_id": CHECKING, "amount": 10, "payee":
                             {"name": "Bob Payee", "iban": "DE89370400440532013001"}},
                             "payee.iban: "),
