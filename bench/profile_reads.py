@@ -7,7 +7,9 @@ sockets, so what is measured is the app (middleware, routing, the database threa
 answer) plus the in-process client. The ``client alone`` line measures that client on
 its own, against a bare ASGI app that answers prebuilt bytes of the portfolio's size;
 the ``ceiling`` line is the bank's own stack answering those bytes (what ``bench_api.py``
-calls the ceiling). CPU time is ``time.process_time``: every thread of the process.
+calls the ceiling). CPU time is ``time.process_time``: every thread of the process; GC
+is the part of it spent collecting garbage (cProfile charges that to whichever function
+happened to allocate).
 
 With ``--profile`` each read runs again under cProfile: one profiler on the event loop's
 thread and one on the database threads. The profilers keep time by the clock (a thread's
@@ -27,6 +29,7 @@ serialisation included.
 import argparse
 import asyncio
 import cProfile
+import gc
 import json
 import logging
 import os
@@ -219,18 +222,37 @@ class Buckets:
         return dict(spent)
 
 
+class GcClock:
+    """Time spent collecting garbage, whatever frame the collection interrupted (the profile
+    charges it to that frame). Collections hold the interpreter: one at a time."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
+GC = GcClock()
+
+
 @dataclass
 class Timing:
     name: str
     size: int
     cpu_ms: list[float]
     wall_ms: list[float]
+    gc_ms: float
 
     def line(self) -> str:
         cpu, wall = statistics.fmean(self.cpu_ms), statistics.fmean(self.wall_ms)
         return (
             f"  {self.name:<50} {cpu:>8.2f} {statistics.median(self.cpu_ms):>8.2f} "
-            f"{wall:>8.2f} {self.size:>9,}"
+            f"{wall:>8.2f} {self.gc_ms:>6.2f} {self.size:>9,}"
         )
 
 
@@ -269,13 +291,13 @@ async def measure(
 ) -> Timing:
     for _ in range(warmup):
         size = await get(client, path)
-    cpu, wall = [], []
+    cpu, wall, collecting = [], [], GC.seconds
     for _ in range(repeats):
         cpu_before, wall_before = time.process_time(), time.perf_counter()
         size = await get(client, path)
         cpu.append((time.process_time() - cpu_before) * 1000)
         wall.append((time.perf_counter() - wall_before) * 1000)
-    return Timing(name, size, cpu, wall)
+    return Timing(name, size, cpu, wall, (GC.seconds - collecting) * 1000 / repeats)
 
 
 async def measure_crowd(
@@ -285,13 +307,14 @@ async def measure_crowd(
     threads then run side by side and share the interpreter. Per request, on average."""
     await asyncio.gather(*(get(client, path) for _ in range(crowd)))
     rounds = max(repeats // crowd, 1)
+    collecting = GC.seconds
     cpu_before, wall_before = time.process_time(), time.perf_counter()
     for _ in range(rounds):
         sizes = await asyncio.gather(*(get(client, path) for _ in range(crowd)))
     count = rounds * crowd
     cpu = (time.process_time() - cpu_before) * 1000 / count
     wall = (time.perf_counter() - wall_before) * 1000 / count
-    return Timing(name, sizes[0], [cpu], [wall])
+    return Timing(name, sizes[0], [cpu], [wall], (GC.seconds - collecting) * 1000 / count)
 
 
 @contextmanager
@@ -609,7 +632,7 @@ async def run(args: argparse.Namespace, database_url: str, synthetic: str, devnu
                 await measure(client, "client alone, bare ASGI app", "/", args.repeats, args.warmup)
             )
     print(f"\nper request, {args.repeats} requests after {args.warmup} to warm up, cache off")
-    print(f"  {'read':<50} {'CPU ms':>8} {'median':>8} {'wall ms':>8} {'bytes':>9}")
+    print(f"  {'read':<50} {'CPU ms':>8} {'median':>8} {'wall ms':>8} {'GC ms':>6} {'bytes':>9}")
     for timing in timings:
         print(timing.line())
     for name, stats in profiles:
@@ -648,6 +671,7 @@ def main() -> None:
             f"{time.perf_counter() - started:.1f} s; the synthetic customer read is {synthetic}; "
             f"transactions: John Doe {counts['John Doe']}, synthetic {counts['synthetic']}"
         )
+        gc.callbacks.append(GC)
         with open(os.devnull, "w") as devnull:
             asyncio.run(run(args, database_url, synthetic, devnull))
         if args.profile:
