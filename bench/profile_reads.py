@@ -8,19 +8,20 @@ answer) plus the in-process client. The ``client alone`` line measures that clie
 its own, against a bare ASGI app that answers prebuilt bytes of the portfolio's size;
 the ``ceiling`` line is the bank's own stack answering those bytes (what ``bench_api.py``
 calls the ceiling). CPU time is ``time.process_time``: every thread of the process; GC
-is the part of it spent collecting garbage (cProfile charges that to whichever function
-happened to allocate).
+is the part of it spent collecting garbage.
 
 With ``--profile`` each read runs again under cProfile: one profiler on the event loop's
 thread and one on the database threads. The profilers keep time by the clock (a thread's
 own CPU clock costs a system call per event, and would inflate the small functions
 most); one request is in flight at a time, so the only time that is not work is the
-loop's wait in ``epoll`` for the database thread, which is left out. Each function's own
-time goes to a bucket by where its code lives; a function that belongs to no bucket (a
-builtin, ``Decimal``, a schema's property) is charged to its callers, and pydantic's
-validation to the bank code that asked for it (rows read, or figures the bank computed).
-Then the sample portfolio's steps are timed one by one without the profiler,
-serialisation included.
+loop's wait in ``epoll`` for the database thread, which is left out (but a busy machine
+that takes the CPU away mid-function adds to that function). Garbage is collected between
+the profiled requests, not during them. Each function's own time goes to a bucket by where
+its code lives; a function that belongs to no bucket (a builtin, ``Decimal``, a schema's
+property) is charged to its callers, and pydantic's validation to the bank code that
+asked for it (rows read, or figures the bank computed). cProfile's own cost per call
+weighs most on code of many small calls (the analysis): the sample portfolio's steps are
+then timed one by one without it, serialisation included.
 
     .venv/bin/python bench/profile_reads.py                    # CPU ms per request
     .venv/bin/python bench/profile_reads.py --profile          # and where it goes
@@ -361,11 +362,18 @@ def merged(*profiles: cProfile.Profile) -> dict[Label, Entry]:
 
 async def profile_read(client: httpx2.AsyncClient, path: str, repeats: int) -> dict[Label, Entry]:
     loop_profile, thread_profile = cProfile.Profile(), cProfile.Profile()
-    with profiling_database_threads(thread_profile):
-        loop_profile.enable()
-        for _ in range(repeats):
-            await get(client, path)
-        loop_profile.disable()
+    # A collection would be charged to whichever function allocated when it began: garbage
+    # is collected between requests instead, unprofiled (the GC column says what it costs).
+    gc.disable()
+    try:
+        with profiling_database_threads(thread_profile):
+            for _ in range(repeats):
+                loop_profile.enable()
+                await get(client, path)
+                loop_profile.disable()
+                gc.collect(1)
+    finally:
+        gc.enable()
     return merged(loop_profile, thread_profile)
 
 
