@@ -26,6 +26,8 @@ from bank_mcp.tools import (
 from core.errors import BankError
 from core.identifiers import parse_customer_oid
 from schemas.instructions import (
+    MAX_ID,
+    NOT_A_BOOLEAN,
     InstructionOut,
     InstructionsPage,
     OrderIn,
@@ -51,7 +53,7 @@ IdempotencyKeyArg = Annotated[
 ]
 Number = str | Annotated[float, Strict()]
 """A number or its text; strict, so that ``true`` is not taken for 1."""
-Id = Annotated[int, Strict(), Field(ge=1, le=2**62)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), NOT_A_BOOLEAN]
 AmountArg = Annotated[
     Number,
     Field(description="A positive amount with at most two decimals, e.g. 500 or '1250.50'."),

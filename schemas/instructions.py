@@ -9,14 +9,51 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    model_validator,
+)
 
 from core.money import CURRENCIES, Decimal8, Money
 
 MAX_AMOUNT = Decimal(1_000_000_000)
 
+
+def _not_a_boolean(value: Any) -> Any:
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON number, not true, false or text")
+    return value
+
+
+NOT_A_BOOLEAN = BeforeValidator(_not_a_boolean)
+MAX_ID = 2**53 - 1
+"""The largest id the API takes: exact as a JSON number in every client."""
+
+DECIMAL_TEXT = r"^[0-9]{1,10}(\.[0-9]{1,8})?$"
+"""An amount or a quantity may come as a JSON string too (exact whatever the client's JSON
+library does with numbers): digits, then at most eight decimals."""
+
+
+def _number_or_text(minimum: str, maximum: int) -> WithJsonSchema:
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "exclusiveMinimum": 0, "maximum": maximum},
+                {"type": "string", "pattern": DECIMAL_TEXT},
+            ],
+            "description": f"A positive number ({minimum}), as a JSON number or string.",
+        }
+    )
+
+
 Amount = Annotated[
     Decimal,
+    _number_or_text("at most two decimal places, at most 1,000,000,000", 1_000_000_000),
     Field(
         gt=0,
         le=MAX_AMOUNT,
@@ -29,6 +66,7 @@ Amount = Annotated[
 ]
 Quantity = Annotated[
     Decimal,
+    _number_or_text("units; decimals as the instrument allows", 1_000_000_000),
     Field(
         gt=0,
         le=Decimal(1_000_000_000),
@@ -40,9 +78,9 @@ Quantity = Annotated[
     ),
 ]
 AccountId = Annotated[
-    int, Strict(), Field(ge=1, le=2**62, description="One of the customer's accounts.")
+    int, Field(ge=1, le=MAX_ID, description="One of the customer's accounts."), NOT_A_BOOLEAN
 ]
-"""Strict: a JSON ``true`` is no account 1."""
+"""A JSON ``true`` is no account 1 (a whole number written 2.0 is 2, as JSON Schema says)."""
 CurrencyCode = Annotated[
     str,
     StringConstraints(max_length=10),
@@ -154,8 +192,8 @@ class OrderIn(BaseModel):
     )  # fmt: skip
     derivative_id: Annotated[
         int | None,
-        Strict(),
-        Field(default=None, ge=1, le=2**62, description="For close: the open position's id."),
+        Field(default=None, ge=1, le=MAX_ID, description="For close: the open position's id."),
+        NOT_A_BOOLEAN,
     ] = None
 
     @model_validator(mode="after")

@@ -159,6 +159,14 @@ UNDESCRIBABLE_FRAGMENTS = (
     "payee.routing_number: ",
     "payee.account_number: ",
     "payee.name: ",
+    # An amount or quantity sent as a string: its bounds and decimals are the number's.
+    "Decimal input should have no more than",
+    "Input should be greater than 0",
+    "Input should be less than or equal to 1000000000",
+    "Input should be less than or equal to 1E+9",
+    # Task set and task ids: opaque and signed, like cursors.
+    "task_set_id: not a task set id",
+    "task_ids[",
     "field 'profile.date_of_birth': Value error",  # a past date, an adult's: relative to today
     "field 'profile.founded_on': Value error",  # a past date
     "field 'profile': Value error",  # across fields: a birth or a founding date, and kind

@@ -10,6 +10,7 @@ from api.params import CustomerOid
 from core.errors import Forbidden
 from db import DatabaseDep
 from schemas.instructions import (
+    MAX_ID,
     InstructionOut,
     InstructionsPage,
     OrderIn,
@@ -42,6 +43,7 @@ IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
+        json_schema_extra={"minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
         description="Any unique string up to 255 visible ASCII characters (a UUID, say): a "
         "retry with the same key and body gets the first answer back, and nothing happens "
         "twice; the same key with another body is refused (422). Kept 48 hours per customer.",
@@ -146,7 +148,7 @@ async def list_payments(
 )
 async def cancel_payment(
     customer_oid: CustomerOid,
-    payment_id: Annotated[int, Path(ge=1, le=2**62, description="The payment's instruction_id.")],
+    payment_id: Annotated[int, Path(ge=1, le=MAX_ID, description="The payment's instruction_id.")],
     database: DatabaseDep,
 ) -> InstructionOut:
     """A scheduled payment becomes `cancelled`; cancelling it again answers the same."""
@@ -206,7 +208,7 @@ async def list_instructions(
 )
 async def read_instruction(
     customer_oid: CustomerOid,
-    instruction_id: Annotated[int, Path(ge=1, le=2**62)],
+    instruction_id: Annotated[int, Path(ge=1, le=MAX_ID)],
     database: DatabaseDep,
 ) -> InstructionOut:
     return await database.run(
