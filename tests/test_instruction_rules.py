@@ -440,3 +440,44 @@ def test_an_unknown_customer_is_404_and_a_malformed_one_400(client: TestClient) 
     assert post(client, "transfers", transfer(1, 3, 10), oid=unknown).status_code == 404
     assert post(client, "transfers", transfer(1, 3, 10), oid="not-an-id").status_code == 400
     assert client.delete(f"/customer/{unknown}/payments/1").status_code == 404
+
+
+def test_another_customers_instructions_are_not_found_and_stay_as_they_are(
+    client: TestClient, engine: Engine
+) -> None:
+    # Instruction ids count through the whole bank: Jane must not reach John's by guessing.
+    scheduled = post(client, "payments", {"from_account_id": CHECKING, "amount": 10,
+                                          "payee": PAYEE, "execute_on": "2026-10-15"})  # fmt: skip
+    assert scheduled.status_code == 201, scheduled.text
+    payment_id = scheduled.json()["instruction_id"]
+    before = book(engine)
+    read = client.get(f"/customer/{JANE}/instructions/{payment_id}")
+    assert read.status_code == 404 and str(payment_id) in read.json()["detail"]
+    cancel = client.delete(f"/customer/{JANE}/payments/{payment_id}")
+    assert cancel.status_code == 404 and str(payment_id) in cancel.json()["detail"]
+    assert client.get(f"/customer/{JANE}/instructions").json()["total"] == 0
+    assert client.get(f"/customer/{JANE}/payments").json()["instructions"] == []
+    assert book(engine) == before
+    mine = client.get(f"/customer/{JOHN}/instructions/{payment_id}").json()
+    assert mine["status"] == "scheduled"
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("instructions?limit=0", "limit"),
+        ("instructions?limit=1001", "limit"),
+        ("instructions?kind=loan", "kind"),
+        ("payments?status=pending", "status"),
+        ("instructions/0", "instruction_id"),
+        ("instructions/x", "instruction_id"),
+        ("payments/9007199254740992", "payment_id"),
+    ],
+)
+def test_malformed_reads_and_cancels_are_400_naming_the_field(
+    client: TestClient, path: str, field: str
+) -> None:
+    method = "DELETE" if path.startswith("payments/") else "GET"
+    response = client.request(method, f"/customer/{JOHN}/{path}")
+    assert response.status_code == 400, response.text
+    assert f"'{field}'" in response.json()["detail"]
