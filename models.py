@@ -281,6 +281,46 @@ class DerivativeTransaction(SQLModel, table=True):
     closed_on: date | None = None
 
 
+class KeptBook(SQLModel, table=True):
+    """A customer's kept figures: what every read would otherwise derive from the whole
+    statement, kept by the writes that book the rows (``services/books.py``). Numbers are
+    exact decimal strings inside the JSON."""
+
+    __tablename__ = "kept_books"
+
+    customer_oid: str = Field(
+        primary_key=True, foreign_key="users.customer_oid", ondelete="CASCADE", max_length=36
+    )
+    transaction_count: int = Field(default=0, sa_type=BigInteger)
+    trades: str = Field(
+        default="{}", sa_type=Text, description="By symbol: [day, signed quantity, price]"
+    )
+    positions: str = Field(
+        default="{}", sa_type=Text, description="By symbol: [quantity, average cost or null]"
+    )
+    income: str = Field(
+        default="[]", sa_type=Text, description="[day, category, currency, amount, symbol]"
+    )
+    card_spending: str = Field(
+        default="[]", sa_type=Text, description="Summed per [day, category, currency, amount]"
+    )
+    book_stale: bool = Field(
+        default=False,
+        sa_column_kwargs={"server_default": sa_false()},
+        description="Set by a trigger when the customer's rows change outside the bank's own "
+        "writes: the figures are derived from the rows again until rebuilt",
+    )
+    summary: str | None = Field(
+        default=None, sa_type=Text, description="The portfolio summary's JSON, as last computed"
+    )
+    summary_key: str | None = Field(
+        default=None,
+        max_length=100,
+        description="What the summary was computed with (market data, analysis, base "
+        "currency): it is used only while these are the same",
+    )
+
+
 class CustomerProfile(SQLModel, table=True):
     """What a customer declared about itself: who it is, how to reach it, how it invests.
 
@@ -453,6 +493,7 @@ CUSTOMER_TABLES = (
     Transaction,
     Spending,
     DerivativeTransaction,
+    KeptBook,
 )
 """The tables whose rows belong to one customer (each has ``customer_oid``)."""
 

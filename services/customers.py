@@ -23,6 +23,7 @@ from schemas.customers import (
     RegisterCustomerResponse,
 )
 from schemas.profiles import ProfileIn
+from services.books import keep_book
 from services.changes import record_change
 
 NAME_MIN, NAME_MAX = 2, 100
@@ -42,10 +43,7 @@ class CustomerRef(NamedTuple):
 def get_customer(session: Session, raw_oid: str) -> CustomerRef:
     """The customer with this id in any spelling, or ``NotFound``."""
     oid = parse_customer_oid(raw_oid)
-    users = Customer.__table__.c  # type: ignore[attr-defined]
-    row = session.execute(
-        select(users.customer_oid, users.name).where(users.customer_oid == oid)
-    ).first()
+    row = session.connection().execute(_CUSTOMER, {"oid": oid}).first()
     if row is None:
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
     return CustomerRef(row.customer_oid, row.name)
@@ -149,6 +147,8 @@ def customer_exists(session: Session, raw_oid: str) -> CustomerExistsResponse:
 
 _USERS = Customer.__table__.c  # type: ignore[attr-defined]
 _NAME_OF = select(_USERS.name).where(_USERS.customer_oid == bindparam("oid"))
+# Built once: every read of a customer starts here.
+_CUSTOMER = select(_USERS.customer_oid, _USERS.name).where(_USERS.customer_oid == bindparam("oid"))
 
 
 def register_customer(
@@ -162,6 +162,7 @@ def register_customer(
         add_customer(session, oid, clean_name)
         if profile is not None:
             session.add(declared_profile(oid, profile))
+        keep_book(session, oid)
         record_change(session, oid)
         session.commit()
     except IntegrityError:

@@ -39,6 +39,7 @@ Booking = tuple[Any, ...]
 """A transaction without its id and customer, in ``TRANSACTION_COLUMNS`` order."""
 BY_DAY = itemgetter(0)
 ACCOUNT, AMOUNT, TYPE, CATEGORY, CURRENCY = 3, 5, 1, 4, 6
+SYMBOL, QUANTITY, PRICE = 7, 8, 9
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import random
 import uuid
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from faker.providers.person.de_DE import Provider as GermanNames
@@ -20,6 +21,7 @@ from sqlalchemy import Table
 from sqlmodel import SQLModel
 
 from core.identifiers import name_tokens
+from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.calendars import month_end
 from market.institutions import (
     ALBION_SECURITIES,
@@ -33,6 +35,7 @@ from market.institutions import (
 from market.merchants import CITIES
 from market.model import AS_OF, ScaledMarket, month_starts, monthly_spending, payouts
 from models import CUSTOMER_TABLES, Customer, CustomerNameToken
+from services.books import KEPT_TYPES, Book, KeptRow, fold_book, kept_row
 from synthetic.book import (
     ACCOUNT,
     AMOUNT,
@@ -41,6 +44,9 @@ from synthetic.book import (
     CURRENCY,
     INDUSTRIES,
     MONEY_UNIT,
+    PRICE,
+    QUANTITY,
+    SYMBOL,
     TRANSACTION_COLUMNS,
     TYPE,
     Backdrop,
@@ -71,6 +77,10 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     for table in TABLES
 }
 """Table -> columns, in the order of the generator's tuples."""
+
+
+def _unscaled(value: int | None, scale: int) -> Decimal | None:
+    return None if value is None else Decimal(value).scaleb(-scale)
 
 
 def uuid7(moment: datetime, random_bits: int) -> str:
@@ -168,6 +178,8 @@ class CustomerGenerator:
             oid, name, persona, locale.country, book.city if book else None, joined, record
         )
         rows["customer_profiles"].append(tuple(profile[c] for c in COLUMNS["customer_profiles"]))
+        kept = kept_row(oid, book.kept_book() if book else Book())
+        rows["kept_books"].append(tuple(kept[c] for c in COLUMNS["kept_books"]))
 
 
 class CustomerBook(Statements, Investments):
@@ -211,6 +223,25 @@ class CustomerBook(Statements, Investments):
         self.flush()
 
     # --- output --------------------------------------------------------------------------
+
+    def kept_book(self) -> Book:
+        """The figures the bank keeps for this customer (``services/books.py``), from the
+        bookings in the order ``flush`` gave them their ids."""
+        rows: list[KeptRow] = [
+            (
+                b[TYPE],
+                date.fromisoformat(b[0]),
+                b[SYMBOL],
+                _unscaled(b[QUANTITY], QUANTITY_SCALE),
+                _unscaled(b[PRICE], PRICE_SCALE),
+                b[CATEGORY],
+                b[CURRENCY],
+                Decimal(b[AMOUNT]).scaleb(-MONEY_SCALE),
+            )
+            for b in self.bookings
+            if b[TYPE] in KEPT_TYPES
+        ]
+        return fold_book(rows, len(self.bookings))
 
     def flush(self) -> None:
         bookings = self.bookings

@@ -16,6 +16,8 @@ from db import create_schema
 from market.institutions import load_institutions
 from market.model import load_market_data
 from models import Customer
+from services.books import keep_books
+from services.kept import keep_summaries
 from synthetic.sample_book import add_sample_customer
 from synthetic.samples import SAMPLE_CUSTOMERS
 
@@ -27,10 +29,15 @@ def seed_sample_data(engine: Engine) -> list[str]:
         market = load_market_data(session)
         institutions = load_institutions(session)
         taken = set(session.exec(select(Customer.customer_oid)))
+        oids = []
         for index, sample in enumerate(SAMPLE_CUSTOMERS, start=1):
             if sample.customer_oid not in taken:
                 add_sample_customer(session, sample, index, market, institutions)
                 added.append(sample.name)
+                oids.append(sample.customer_oid)
+        session.flush()
+        keep_books(session.connection(), oids)
+        keep_summaries(session, oids)
     return added
 
 
