@@ -54,8 +54,10 @@ from schemas.instructions import (
     PaymentIn,
     TransferIn,
 )
+from services.books import keep_book
 from services.changes import record_change
 from services.idempotency import Retry, keep, replay_if_known
+from services.kept import keep_summary
 from services.market import MarketSnapshot, market_snapshot
 from services.payees import bill_category
 
@@ -295,6 +297,8 @@ def finish(
     ]
     instruction.effects = effects.model_dump_json()
     session.add(instruction)
+    keep_book(session, booking.customer_oid)
+    keep_summary(session, booking.customer_oid)
     record_change(session, booking.customer_oid)
     answer = instruction_out(instruction)
     if retry is not None:

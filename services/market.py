@@ -6,6 +6,7 @@ change log says anything may have changed; a request then reads only the
 customer's own rows.
 """
 
+import hashlib
 import threading
 import weakref
 from bisect import bisect_left, bisect_right
@@ -48,6 +49,9 @@ class MarketSnapshot:
     """By symbol, in symbol order."""
     prices: dict[str, History]
     usd_per_unit: dict[str, History]
+    version: str = ""
+    """A digest of the data (``_fingerprint``): what figures kept in the database are
+    checked against before they are used."""
     _converters: dict[str, Converter] = field(default_factory=dict)
 
     def latest(self, symbol: str) -> tuple[Decimal, date]:
@@ -86,7 +90,25 @@ def load_snapshot(session: Session) -> MarketSnapshot:
         instruments=instruments,
         prices={symbol: History(points) for symbol, points in prices.items()},
         usd_per_unit={currency: History(points) for currency, points in rates.items()},
+        version=_fingerprint(instruments, prices, rates),
     )
+
+
+def _fingerprint(
+    instruments: dict[str, InstrumentInfo],
+    prices: dict[str, list[tuple[date, Decimal]]],
+    rates: dict[str, list[tuple[date, Decimal]]],
+) -> str:
+    """A digest of every instrument, close and rate: two snapshots with the same digest
+    value everything alike, so a figure kept with it holds as long as the digest does."""
+    digest = hashlib.sha256()
+    for info in instruments.values():
+        digest.update(f"{info}\n".encode())
+    for kind, series in (("price", prices), ("rate", rates)):
+        for name in sorted(series):
+            points = ";".join(f"{day}={value}" for day, value in series[name])
+            digest.update(f"{kind} {name} {points}\n".encode())
+    return digest.hexdigest()[:32]
 
 
 class _Holder:

@@ -8,8 +8,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import cast
+from typing import Any
 
+import orjson
 from sqlmodel import Session
 
 from analysis.risk import assess_risk
@@ -35,11 +36,11 @@ from schemas.portfolio import (
     SpendingGroup,
     SpendingOut,
     SpendingSection,
-    TransactionOut,
     TransactionsPage,
 )
 from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
+from services.books import Book, read_book, read_kept_summary, summary_key
 from services.customers import get_customer
 from services.market import MarketSnapshot, market_snapshot, resolve_currency
 from services.original import (
@@ -49,17 +50,12 @@ from services.original import (
 )
 from services.records import (
     TransactionFilter,
-    TransactionSlice,
-    cash_events,
     list_accounts,
     list_assets,
     list_derivatives,
     list_spending,
-    newest_transactions,
+    newest_transaction_values,
     query_transactions,
-    read_cash_events,
-    read_trades,
-    trades_by_symbol,
 )
 
 INSTRUMENT_CURRENCY = {spec.symbol: spec.currency for spec in INSTRUMENTS}
@@ -104,7 +100,7 @@ def read_assets(session: Session, raw_oid: str, currency: str | None = None) -> 
     view = open_view(session, raw_oid, currency)
     assets = list_assets(session, view.oid, view.market)
     holdings = value_holdings(
-        assets, read_trades(session, view.oid), view.market.converter(view.base), view.as_of
+        assets, read_book(session, view.oid).trades, view.market.converter(view.base), view.as_of
     )
     return AssetsSection(
         customer_oid=view.oid,
@@ -169,7 +165,7 @@ def read_spending(
         view.market.converter(view.base),
         view.as_of,
         by=group_by,
-        payments=read_cash_events(session, view.oid, ("card_payment",), other_than=view.base),
+        payments=read_book(session, view.oid).card_payments(other_than=view.base),
     )
     shares = shares_of_100(totals)
     if group_by == "category":
@@ -207,25 +203,26 @@ def portfolio_inputs(
     assets: Sequence[AssetOut],
     derivatives: Sequence[DerivativeOut],
     accounts: Sequence[BankAccountOut] = (),
-    transactions: Sequence[TransactionOut] = (),
+    book: Book | None = None,
     spending: Sequence[SpendingOut] = (),
 ) -> PortfolioInputs:
-    """What the analysis works from: the rows read, and the market of ``view``."""
+    """What the analysis works from: the rows read, the kept book, and the market of ``view``."""
+    kept = Book() if book is None else book
     return PortfolioInputs(
         customer_oid=view.oid,
         base_currency=view.base,
         as_of=view.as_of,
         assets=assets,
         accounts=accounts,
-        trades=trades_by_symbol(transactions),
+        trades=kept.trades,
         prices=view.market.prices,
         usd_per_unit=view.market.usd_per_unit,
         spending=spending,
         derivatives=derivatives,
-        transaction_count=len(transactions),
+        transaction_count=kept.transaction_count,
         converter=view.market.converter(view.base),
-        card_payments=cash_events(transactions, ("card_payment",), other_than=view.base),
-        income=cash_events(transactions, ("dividend", "interest")),
+        card_payments=kept.card_payments(other_than=view.base),
+        income=kept.income,
         instrument_currency=INSTRUMENT_CURRENCY,
         volatility=VOLATILITY,
     )
@@ -244,12 +241,35 @@ def read_risk(session: Session, raw_oid: str, currency: str | None = None) -> Ri
     return RiskSection(customer_oid=view.oid, **dict(report))
 
 
+def compute_summary(
+    session: Session, oid: str, market: MarketSnapshot, base: str
+) -> PortfolioSummary:
+    """The summary of a customer (``oid`` already checked) from its rows and kept book."""
+    view = View(oid, "", base, market)
+    return summarize(
+        portfolio_inputs(
+            view,
+            assets=list_assets(session, oid, market),
+            accounts=list_accounts(session, oid),
+            book=read_book(session, oid),
+            spending=list_spending(session, oid),
+            derivatives=list_derivatives(session, oid),
+        )
+    )
+
+
+def summary_json(session: Session, raw_oid: str, currency: str | None = None) -> bytes:
+    """The summary's JSON: kept (``services/kept.py``) when it holds for this market, code
+    and base currency, computed otherwise."""
+    view = open_view(session, raw_oid, currency)
+    kept = read_kept_summary(session, view.oid, summary_key(view.market, view.base))
+    if kept is not None:
+        return kept
+    return compute_summary(session, view.oid, view.market, view.base).model_dump_json().encode()
+
+
 def read_summary(session: Session, raw_oid: str, currency: str | None = None) -> PortfolioSummary:
-    summary = read_portfolio(
-        session, raw_oid, currency=currency, sections={"portfolio_summary"}
-    ).portfolio_summary
-    assert summary is not None
-    return summary
+    return PortfolioSummary.model_validate_json(summary_json(session, raw_oid, currency))
 
 
 def parse_sections(raw: str | None) -> set[str]:
@@ -266,6 +286,48 @@ def parse_sections(raw: str | None) -> set[str]:
     return chosen
 
 
+@dataclass(frozen=True)
+class PortfolioAnswer:
+    """A whole portfolio: the model without its transactions, and the transactions as the
+    JSON values the model would send (hundreds of rows: no model is made for each)."""
+
+    portfolio: Portfolio
+    transactions: list[dict[str, Any]]
+    summary: bytes | None = None
+    """The kept summary's JSON, when ``portfolio`` has none of its own."""
+
+    def to_json(self, exclude: set[str] | None = None) -> bytes:
+        """The portfolio's JSON, as ``Portfolio.model_dump_json`` would write it."""
+        body = self.portfolio.model_dump_json(exclude=exclude).encode()
+        left_out = exclude or set()
+        if "transactions" not in left_out:
+            # The empty list the model wrote is the first top-level "transactions" key, and
+            # the only place these bytes can occur: in a JSON string every quote is escaped.
+            head, empty, tail = body.partition(_NO_TRANSACTIONS)
+            assert empty, "the model always writes its transactions"
+            body = b"".join((head, _TRANSACTIONS, orjson.dumps(self.transactions), tail))
+        if self.summary is not None and "portfolio_summary" not in left_out:
+            # The summary is the model's last field.
+            assert body.endswith(_NO_SUMMARY)
+            body = body[: -len(_NO_SUMMARY)] + _SUMMARY + self.summary + b"}"
+        return body
+
+    def model(self) -> Portfolio:
+        """The whole portfolio as one model, its transactions validated (for Python callers)."""
+        update: dict[str, Any] = {
+            "transactions": [OriginalTransaction.model_validate(t) for t in self.transactions]
+        }
+        if self.summary is not None:
+            update["portfolio_summary"] = PortfolioSummary.model_validate_json(self.summary)
+        return self.portfolio.model_copy(update=update)
+
+
+_TRANSACTIONS = b'"transactions":'
+_NO_TRANSACTIONS = _TRANSACTIONS + b"[]"
+_SUMMARY = b'"portfolio_summary":'
+_NO_SUMMARY = _SUMMARY + b"null}"
+
+
 def read_portfolio(
     session: Session,
     raw_oid: str,
@@ -273,16 +335,21 @@ def read_portfolio(
     currency: str | None = None,
     sections: set[str] | None = None,
     transactions_limit: int | None = None,
-) -> Portfolio:
+) -> PortfolioAnswer:
     """Everything the bank knows about one customer, with a summary; empty lists, not errors.
 
     ``sections`` leaves out the parts not named (the summary still counts them);
-    ``transactions_limit`` keeps only the newest transactions.
+    ``transactions_limit`` keeps only the newest transactions. The summary is the kept one
+    (``services/kept.py``) when it holds, or computed from the kept book and the holdings,
+    never from the statement's rows.
     """
     view = open_view(session, raw_oid, currency)
     oid = view.oid
     wanted = set(PORTFOLIO_SECTIONS) if sections is None else sections
-    summary_needed = "portfolio_summary" in wanted
+    kept = None
+    if "portfolio_summary" in wanted:
+        kept = read_kept_summary(session, oid, summary_key(view.market, view.base))
+    summary_needed = "portfolio_summary" in wanted and kept is None
     assets = list_assets(session, oid, view.market) if summary_needed or "assets" in wanted else []
     accounts = list_accounts(session, oid) if summary_needed or "bank_accounts" in wanted else []
     spending = list_spending(session, oid) if summary_needed or "spending" in wanted else []
@@ -291,23 +358,18 @@ def read_portfolio(
         if summary_needed or "derivative_transactions" in wanted
         else []
     )
-    if summary_needed:
-        # Every transaction, once: the summary needs the trades and the count anyway.
-        every = query_transactions(session, oid, shape=OriginalTransaction).transactions
-        transactions = newest_transactions(oid, every, transactions_limit)
-    elif "transactions" in wanted:
-        transactions = query_transactions(
-            session, oid, limit=transactions_limit, shape=OriginalTransaction
-        )
-    else:
-        transactions = TransactionSlice([], 0, 0, None)
+    transactions = (
+        newest_transaction_values(session, oid, transactions_limit)
+        if "transactions" in wanted
+        else []
+    )
     summary = (
         summarize(
             portfolio_inputs(
                 view,
                 assets=assets,
                 accounts=accounts,
-                transactions=every,
+                book=read_book(session, oid),
                 spending=spending,
                 derivatives=derivatives,
             )
@@ -315,16 +377,13 @@ def read_portfolio(
         if summary_needed
         else None
     )
-    if "transactions" not in wanted:
-        transactions = TransactionSlice([], 0, 0, None)
-    return Portfolio(
+    portfolio = Portfolio(
         customer_oid=oid,
         user=UserOut(name=view.name, customer_oid=oid),
         assets=original_assets(assets),
         bank_accounts=original_accounts(accounts),
-        # Read as the original's shape above: the list holds nothing else.
-        transactions=cast("list[OriginalTransaction]", transactions.transactions),
         spending=spending,
         derivative_transactions=original_derivatives(derivatives),
         portfolio_summary=summary,
     )
+    return PortfolioAnswer(portfolio, transactions, kept)

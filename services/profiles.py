@@ -38,7 +38,9 @@ def income_window(as_of: date) -> tuple[date, date]:
 def read_profile(session: Session, raw_oid: str, currency: str | None = None) -> CustomerProfileOut:
     """The declared profile (null fields where nothing was declared) and the books' income and
     net worth in the base currency asked for; ``NotFound`` for an unknown customer."""
-    portfolio = read_portfolio(session, raw_oid, currency=currency, sections={"portfolio_summary"})
+    portfolio = read_portfolio(
+        session, raw_oid, currency=currency, sections={"portfolio_summary"}
+    ).model()
     summary = portfolio.portfolio_summary
     assert summary is not None
     oid, as_of, base = portfolio.customer_oid, summary.as_of, summary.base_currency

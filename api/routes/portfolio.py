@@ -66,7 +66,7 @@ async def read_portfolio(
             sections=wanted,
             transactions_limit=transactions_limit,
         ),
-        lambda found: found.model_dump_json(exclude=left_out).encode(),
+        lambda found: found.to_json(left_out),
     )
     return json_bytes(body)
 
@@ -81,8 +81,8 @@ async def read_summary(
     customer_oid: CustomerOid, database: DatabaseDep, currency: Currency = None
 ) -> Response:
     """The portfolio summary alone, in the base currency asked for."""
-    return await answer(
-        database, lambda session: portfolio.read_summary(session, customer_oid, currency)
+    return json_bytes(
+        await database.run(lambda session: portfolio.summary_json(session, customer_oid, currency))
     )
 
 
