@@ -27,12 +27,13 @@ Floats do the statistics; every figure is rounded into a ``Decimal`` when report
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from itertools import pairwise
+from typing import TypeVar
 
 from analysis.pricing import RISK_FREE_RATE
 from analysis.stress import option_risk, stress_tests
@@ -64,6 +65,7 @@ VOLATILITY_DIVISOR, STRESS_DIVISOR = 4.0, 8.0
 """The risk score's two halves: volatility in percent over 4, worst stress loss over 8."""
 CATEGORIES = ((2.5, "conservative"), (5.0, "moderate"), (7.5, "aggressive"))
 RATIO = Decimal("0.0001")
+T = TypeVar("T")
 PERCENT = Decimal("0.01")
 
 
@@ -119,6 +121,13 @@ def read_series(
         filled_closes.append(close)
         filled_rates.append(rate)
     return Series(filled_closes, filled_rates)
+
+
+def _returns(
+    p: PortfolioInputs, fx: Converter, symbol: str, days: tuple[date, ...]
+) -> tuple[Series | None, list[float]]:
+    found = read_series(p, fx, symbol, days)
+    return found, [] if found is None else found.base_returns
 
 
 def quantile(values: Sequence[float], level: float) -> float:
@@ -178,26 +187,59 @@ def stdev(values: Sequence[float]) -> float:
     return math.sqrt(covariance(values, values))
 
 
-def average_correlation(weights: dict[str, float], returns: dict[str, list[float]]) -> float | None:
-    """Sum of w_i x w_j x correlation_ij over the pairs i < j, over the sum of w_i x w_j; a
-    series that never moves has no correlation and leaves its pairs out."""
-    centred, norms = {}, {}
-    for symbol in sorted(weights):
-        series = returns[symbol]
+Correlation = Callable[[str, str, dict[str, list[float]]], float | None]
+"""The correlation of two symbols' returns (a before b), None when either never moves."""
+
+
+def correlation(a: str, b: str, returns: dict[str, list[float]]) -> float | None:
+    centred, norms = [], []
+    for series in (returns[a], returns[b]):
         middle = mean(series)
         deviations = [x - middle for x in series]
-        norm = math.sqrt(math.fsum(x * x for x in deviations))
-        if norm:
-            centred[symbol], norms[symbol] = deviations, norm
-    symbols = list(centred)
+        centred.append(deviations)
+        norms.append(math.sqrt(math.fsum(x * x for x in deviations)))
+    if not norms[0] or not norms[1]:
+        return None
+    return math.fsum(x * y for x, y in zip(*centred, strict=True)) / (norms[0] * norms[1])
+
+
+def _kept_correlation(fx: Converter, days: tuple[date, ...]) -> Correlation:
+    """``correlation``, kept with the converter's market figures: it is the market's."""
+
+    def kept(a: str, b: str, returns: dict[str, list[float]]) -> float | None:
+        return _kept(fx, ("correlation", a, b, days), lambda: correlation(a, b, returns))
+
+    return kept
+
+
+def average_correlation(
+    weights: dict[str, float],
+    returns: dict[str, list[float]],
+    pair: Correlation = correlation,
+) -> float | None:
+    """Sum of w_i x w_j x correlation_ij over the pairs i < j, over the sum of w_i x w_j; a
+    series that never moves has no correlation and leaves its pairs out."""
+    symbols = sorted(weights)
     paired = weighted = 0.0
     for i, a in enumerate(symbols):
         for b in symbols[i + 1 :]:
-            found = math.fsum(x * y for x, y in zip(centred[a], centred[b], strict=True))
+            found = pair(a, b, returns)
+            if found is None:
+                continue
             both = weights[a] * weights[b]
             paired += both
-            weighted += both * found / (norms[a] * norms[b])
+            weighted += both * found
     return weighted / paired if paired else None
+
+
+def _kept(fx: Converter, key: Hashable, work: Callable[[], T]) -> T:
+    """``work()``, remembered under ``key`` among the market figures of ``fx``."""
+    figures = fx.market_figures
+    try:
+        found: T = figures[key]
+    except KeyError:
+        found = figures[key] = work()
+    return found
 
 
 def _herfindahl(shares: dict[str, float]) -> float:
@@ -209,7 +251,11 @@ def _slices(shares: dict[str, float]) -> list[Slice]:
     return [Slice(key=k, percent=_ratio(v * 100, PERCENT) or Decimal(0)) for k, v in ordered]
 
 
-def diversification(weights: dict[str, float], returns: dict[str, list[float]]) -> Diversification:
+def diversification(
+    weights: dict[str, float],
+    returns: dict[str, list[float]],
+    pair: Correlation = correlation,
+) -> Diversification:
     """Concentration by holding, sector and country, and the weighted pairwise correlation."""
     if not weights:
         return Diversification(
@@ -231,7 +277,7 @@ def diversification(weights: dict[str, float], returns: dict[str, list[float]]) 
         holdings_concentration=_ratio(concentration),
         sector_concentration=_ratio(_herfindahl(sectors)),
         geographic_concentration=_ratio(_herfindahl(countries)),
-        correlation_risk=_ratio(average_correlation(weights, returns)),
+        correlation_risk=_ratio(average_correlation(weights, returns, pair)),
         sectors=_slices(sectors),
         countries=_slices(countries),
     )
@@ -279,10 +325,13 @@ def assess_risk(p: PortfolioInputs, fx: Converter, holdings: Sequence[Holding]) 
         d for d in p.derivatives if d.status == "open" and d.underlying_symbol in p.prices
     ]
     symbols = {h.symbol for h in holdings} | {d.underlying_symbol for d in open_derivatives}
-    series = {
-        s: found for s in sorted(symbols | {BENCHMARK}) if (found := read_series(p, fx, s, days))
-    }
-    returns = {s: found.base_returns for s, found in series.items()}
+    series: dict[str, Series] = {}
+    returns: dict[str, list[float]] = {}
+    for symbol in sorted(symbols | {BENCHMARK}):
+        # The market's alone: each instrument's series is worked out once per snapshot.
+        found, moves = _kept(fx, ("returns", symbol, days), partial(_returns, p, fx, symbol, days))
+        if found is not None:
+            series[symbol], returns[symbol] = found, moves
     observations = len(days) - 1
     pnl = [0.0] * observations
     exposure = {h.symbol: float(h.market_value_base) for h in holdings}
@@ -389,7 +438,9 @@ def assess_risk(p: PortfolioInputs, fx: Converter, holdings: Sequence[Holding]) 
         value_at_risk=var_rows,
         stress_tests=stresses,
         worst_scenario=worst.name if worst is not None and worst.pnl < 0 else None,
-        diversification=diversification(weights, {s: returns[s] for s in weights}),
+        diversification=diversification(
+            weights, {s: returns[s] for s in weights}, _kept_correlation(fx, days)
+        ),
         options=options,
     )
 

@@ -7,11 +7,12 @@ Nothing here touches the database, and everything is ``Decimal``.
 """
 
 from bisect import bisect_right
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from typing import Any
 
 from analysis.pricing import black_scholes
 from schemas.portfolio import AssetOut, BankAccountOut, DerivativeOut, SpendingOut
@@ -85,6 +86,10 @@ class Converter:
         self.base = base
         self._rates: dict[tuple[str, date], tuple[Decimal, date]] = {}
         self._columns: dict[tuple[str, tuple[date, ...]], list[Decimal | None]] = {}
+        self.market_figures: dict[Hashable, Any] = {}
+        """Figures that depend on the market and the base currency alone (an instrument's
+        returns, a pair's correlation), kept as long as the converter: a converter belongs
+        to one market snapshot, which never changes."""
 
     def _usd(self, currency: str, day: date) -> tuple[Decimal, date | None]:
         if currency == "USD":
