@@ -5,12 +5,19 @@ a ratio to a ceiling route on the same server that returns prebuilt bytes of the
 same size (``bench/ceiling_app.py``), measured in the same run, and with the
 server's CPU time per request read from ``/proc``. Workloads:
 
-- cache off: a sample customer's portfolio and summary, /health, /exists;
+- cache off: a sample customer's portfolio and summary, /health, /exists, and the two
+  workloads below, so that no figure owes anything to the response cache;
 - cache on, N customers: portfolios spread evenly over every customer (each a
   miss at first), and the five samples with 5% registrations mixed in.
 
+With ``--original DIR`` (a checkout of the original implementation: a ``main.py`` whose
+``app`` is the API, and the ``reset_database.py`` that fills its database) the same
+sample portfolio and /health are measured on it too, in a copy of DIR, and printed as
+ratios of ours to its.
+
     .venv/bin/python bench/bench_api.py                      # SQLite, 10,000 customers
     .venv/bin/python bench/bench_api.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
+    .venv/bin/python bench/bench_api.py --original ../original-bank
 
 Needs wrk (apt-get install wrk). Targets are ratios, not absolute figures: the
 machine is shared, and the ceiling moves with it.
@@ -136,13 +143,15 @@ def wrk(
     return Result("", rps, latency("50%"), latency("99%"), errors, spent * 1000 / max(total, 1))
 
 
-def start_server(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    env: dict[str, str], port: int, app: str = "bench.ceiling_app:app", cwd: Path = PROJECT
+) -> subprocess.Popen[bytes]:
     server = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "bench.ceiling_app:app", "--host", "127.0.0.1",
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1",
          "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log",
          # As the bank runs itself (BANK_EVENT_LOOP): uvicorn alone would pick uvloop.
          "--loop", os.environ.get("BANK_EVENT_LOOP", "asyncio")],
-        cwd=PROJECT,
+        cwd=cwd,
         env=env,
         stderr=subprocess.DEVNULL,  # the access log is written (that costs), not kept
     )  # fmt: skip
@@ -196,13 +205,20 @@ def main() -> None:
         "--db-dir", type=Path, default=Path(tempfile.gettempdir()) / "dummy-bank-bench",
         help="where the SQLite benchmark databases are built and kept for the next run",
     )  # fmt: skip
+    parser.add_argument(
+        "--original", type=Path, help="a checkout of the original implementation to compare with"
+    )
     args = parser.parse_args()
+    if args.original and not (args.original / "main.py").exists():
+        parser.error(f"--original: {args.original} holds no main.py")
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: apt-get install wrk")
     args.db_dir.mkdir(parents=True, exist_ok=True)
     database_url = ensure_database(args)
     everyone = every_customer(database_url)
     john = SAMPLES[0]
+    portfolios = [f"/user-portfolio/{c}" for c in everyone]
+    samples = [f"/user-portfolio/{c}" for c in SAMPLES]
     results: list[Result] = []
     with tempfile.TemporaryDirectory() as folder:
         workdir = Path(folder)
@@ -213,29 +229,37 @@ def main() -> None:
         print("cache off", flush=True)
         server = start_server(env | {"BANK_CACHE_MB": "0"}, port)
         try:
-            for name, paths in {
-                "cache off: /user-portfolio/{sample}": [f"/user-portfolio/{john}"],
-                "cache off: /customer/{sample}/summary": [f"/customer/{john}/summary"],
-                "cache off: /health": ["/health"],
-                "cache off: /customer/{id}/exists": [f"/customer/{c}/exists" for c in everyone],
-            }.items():
-                results.append(measure(name, paths, args, workdir, server, base))
+            for name, paths, writes in (
+                ("cache off: /user-portfolio/{sample}", [f"/user-portfolio/{john}"], "0"),
+                ("cache off: /customer/{sample}/summary", [f"/customer/{john}/summary"], "0"),
+                ("cache off: /health", ["/health"], "0"),
+                (
+                    "cache off: /customer/{id}/exists",
+                    [f"/customer/{c}/exists" for c in everyone],
+                    "0",
+                ),
+                (f"cache off: portfolios of all {len(everyone):,}", portfolios, "0"),
+                ("cache off: 5 samples + 5% registrations", samples, "0.05"),
+            ):
+                results.append(
+                    measure(name, paths, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
+                )
         finally:
             stop(server)
 
         print(f"cache on ({args.cache_mb} MiB)", flush=True)
-        for name, paths, writes in (
-            (f"cache on: portfolios of all {len(everyone):,}", everyone, "0"),
-            ("cache on: 5 samples + 5% registrations", SAMPLES, "0.05"),
+        for name, urls, writes in (
+            (f"cache on: portfolios of all {len(everyone):,}", portfolios, "0"),
+            ("cache on: 5 samples + 5% registrations", samples, "0.05"),
         ):
             server = start_server(env | {"BANK_CACHE_MB": str(args.cache_mb)}, port)
             try:
-                urls = [f"/user-portfolio/{c}" for c in paths]
                 results.append(
                     measure(name, urls, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
                 )
             finally:
                 stop(server)
+        originals = measure_original(args, workdir, port) if args.original else []
 
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(
@@ -251,6 +275,47 @@ def main() -> None:
             f"{r.name:<44} {r.rps:>8,.0f} {r.ceiling_rps:>8,.0f} {r.rps / r.ceiling_rps:>6.3f} "
             f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.cpu_ms:>7.2f} {r.errors:>6}"
         )
+    if originals:
+        ours = {r.name: r for r in results}
+        print(f"\nagainst the original implementation ({args.original}), cache off")
+        print(f"{'route':<44} {'ours':>8} {'original':>8} {'ratio':>6} {'CPU ms':>7} {'theirs':>7}")
+        for route, theirs in originals:
+            mine = ours[f"cache off: {route}"]
+            print(
+                f"{route:<44} {mine.rps:>8,.0f} {theirs.rps:>8,.0f} {mine.rps / theirs.rps:>6.2f} "
+                f"{mine.cpu_ms:>7.2f} {theirs.cpu_ms:>7.2f}"
+            )
+
+
+def measure_original(
+    args: argparse.Namespace, workdir: Path, port: int
+) -> list[tuple[str, Result]]:
+    """The sample portfolio and /health on the original implementation, in a copy of it."""
+    copy = workdir / "original"
+    shutil.copytree(args.original, copy, ignore=shutil.ignore_patterns(".git", "*.db", ".venv"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BANK_")}
+    if (copy / "reset_database.py").exists():
+        subprocess.run(
+            [sys.executable, "reset_database.py"], cwd=copy, env=env, check=True,
+            stdout=subprocess.DEVNULL, input=b"y\n",
+        )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(env, port, app="main:app", cwd=copy)
+    found = []
+    try:
+        for route, path in (
+            ("/user-portfolio/{sample}", f"/user-portfolio/{SAMPLES[0]}"),
+            ("/health", "/health"),
+        ):
+            result = wrk(base, [path], args, workdir, server.pid)
+            result.name = route
+            print(
+                f"  original: {route:<34} {result.rps:>8,.0f} req/s  {result.cpu_ms:>6.2f} ms CPU"
+            )
+            found.append((route, result))
+    finally:
+        stop(server)
+    return found
 
 
 if __name__ == "__main__":

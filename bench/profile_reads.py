@@ -72,6 +72,7 @@ from core.settings import Settings
 from db import Database, create_db_engine
 from main import create_app
 from schemas.original import OriginalTransaction, Portfolio
+from services.books import read_book
 from services.market import MarketSnapshot
 from services.original import original_accounts, original_assets, original_derivatives
 from services.portfolio import open_view, portfolio_inputs, read_portfolio
@@ -82,7 +83,7 @@ from services.records import (
     list_assets,
     list_derivatives,
     list_spending,
-    query_transactions,
+    newest_transaction_values,
 )
 from synthetic.bulk_load import load_synthetic
 from synthetic.samples import SAMPLE_CUSTOMERS
@@ -451,11 +452,12 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
         view = open_view(session, oid, None)
         market, fx, count = view.market, view.market.converter(view.base), len(rows)
         answer = read_portfolio(session, oid)
+        book = read_book(session, oid)
         inputs = portfolio_inputs(
             view,
             assets=list_assets(session, oid, market),
             accounts=list_accounts(session, oid),
-            transactions=shape.validate_python(dicts),
+            book=book,
             spending=list_spending(session, oid),
             derivatives=list_derivatives(session, oid),
         )
@@ -464,7 +466,8 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
         open_ones = [d for d in inputs.derivatives if d.status == "open"]
         symbols = {h.symbol for h in holdings} | {d.underlying_symbol for d in open_ones}
         days = window_days(view.as_of)
-        plain = answer.model_dump(mode="json")
+        model = answer.model()
+        plain = model.model_dump(mode="json")
         instruments = sorted(symbols | {BENCHMARK})
 
         def open_the_view() -> object:
@@ -479,13 +482,12 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
         def original_shapes() -> object:
             return Portfolio(
                 customer_oid=oid,
-                user=answer.user,
+                user=answer.portfolio.user,
                 assets=original_assets(inputs.assets),
                 bank_accounts=original_accounts(inputs.accounts),
-                transactions=answer.transactions,
                 spending=inputs.spending,
                 derivative_transactions=original_derivatives(inputs.derivatives),
-                portfolio_summary=answer.portfolio_summary,
+                portfolio_summary=answer.portfolio.portfolio_summary,
             )
 
         def rows_into_dicts() -> object:
@@ -494,8 +496,11 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
         def one_at_a_time() -> object:
             return [dict(zip(names, row, strict=True)) for row in connection.execute(every)]
 
+        def kept_book() -> object:
+            return read_book(session, oid)
+
         def whole_read() -> object:
-            return query_transactions(session, oid, shape=OriginalTransaction)
+            return newest_transaction_values(session, oid)
 
         def other_rows() -> object:
             return (
@@ -510,7 +515,7 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
                 view,
                 assets=inputs.assets,
                 accounts=inputs.accounts,
-                transactions=answer.transactions,
+                book=book,
                 spending=inputs.spending,
                 derivatives=inputs.derivatives,
             )
@@ -526,7 +531,8 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
             (f"  {count} rows into dicts", rows_into_dicts),
             (f"  {count} rows fetched one at a time, into dicts", one_at_a_time),
             (f"  {count} dicts validated into models", lambda: shape.validate_python(dicts)),
-            ("  the whole read (query_transactions)", whole_read),
+            ("  the whole read, as JSON values (newest_transaction_values)", whole_read),
+            ("the kept book (read_book)", kept_book),
             ("assets, accounts, spending, derivatives as models", other_rows),
             ("what the analysis works from (portfolio_inputs)", gather_inputs),
             ("the summary (summarize), of which:", summary),
@@ -545,8 +551,9 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
             ("    stress scenarios", lambda: stress_tests(inputs, fx, holdings, open_ones, worth)),
             ("the original's shapes and the Portfolio model", original_shapes),
             ("the whole answer as a model (read_portfolio)", whole_answer),
-            ("its JSON: model_dump_json (pydantic)", answer.model_dump_json),
-            ("  model_dump(mode='json'): plain values", lambda: answer.model_dump(mode="json")),
+            ("its JSON: the model's and the rows' (to_json)", answer.to_json),
+            ("  for comparison: one model, model_dump_json (pydantic)", model.model_dump_json),
+            ("  model_dump(mode='json'): plain values", lambda: model.model_dump(mode="json")),
             ("  json.dumps of those plain values (stdlib)", lambda: json.dumps(plain)),
         ]
         print(f"\n== the sample portfolio step by step ({repeats} times each, no profiler)")
@@ -554,19 +561,20 @@ def portfolio_steps(database_url: str, oid: str, repeats: int) -> None:
         for label, work in steps:
             spent[work] = cpu_ms(work, repeats)
             print(f"  {spent[work]:>8.2f} ms  {label}")
-        parts = (open_the_view, whole_read, other_rows, gather_inputs, summary, original_shapes)
+        parts = [open_the_view, whole_read, kept_book, other_rows, gather_inputs, summary]
+        parts.append(original_shapes)
         print(
             f"  {sum(spent[part] for part in parts):>8.2f} ms  read_portfolio's own steps above, "
             "timed apart, added up"
         )
-        callbacks = serialiser_calls(answer)
+        callbacks = serialiser_calls(model)
         amount = Decimal("12345.678")
         one = cpu_ms(lambda: [_money_json(amount) for _ in range(1000)], 20) / 1000
         print(
             f"  {callbacks * one:>8.2f} ms  of model_dump_json: {callbacks:,} calls of the "
             f"money and decimal serialisers (Python), at {one * 1000:.2f} us each"
         )
-        print(f"  answer: {len(answer.model_dump_json()):,} bytes, {count} transactions")
+        print(f"  answer: {len(answer.to_json()):,} bytes, {count} transactions")
     engine.dispose()
 
 

@@ -53,6 +53,8 @@ from core.money import CENT, to_cents
 from core.settings import Settings
 from main import create_app
 from models import BankAccount, Instrument
+from services.books import disagreements
+from services.kept import stale_summaries
 from tests.bank_book import book, change_row, market_holiday
 from tests.helpers import JANE, JOHN, sample_oid
 from tests.ledger_checks import check_ledger, read_ledger, read_market
@@ -467,6 +469,13 @@ class LedgerMachine(RuleBasedStateMachine):
     @invariant()
     def the_ledger_balances(self) -> None:
         check_ledger(self.opening, read_ledger(self.engine), self.market, DAILY_LIMIT)
+
+    @invariant()
+    def the_kept_figures_are_the_rows(self) -> None:
+        # Closing an account here is a write outside the bank: that book is marked stale.
+        with self.engine.connect() as connection:
+            assert disagreements(connection, stale_ok=True) == []
+        assert stale_summaries(self.engine) == []
 
 
 def test_the_ledger_balances_whatever_is_instructed(fresh_databases: "FreshDatabases") -> None:
