@@ -206,8 +206,11 @@ function dateAxis(maxTicks) {
   };
 }
 
-function moneyAxis() {
-  return { ticks: { callback: (v) => twoDecimals.format(v).replace(/\.00$/, "") } };
+function moneyAxis(maxTicks) {
+  const ticks = { callback: (v) => twoDecimals.format(v).replace(/\.00$/, "") };
+  // A horizontal money axis: flat labels, as few as fit with room between them.
+  if (maxTicks) Object.assign(ticks, { maxTicksLimit: maxTicks, maxRotation: 0, autoSkipPadding: 16 });
+  return { ticks };
 }
 
 // ---- the customers page ----
@@ -425,7 +428,7 @@ async function riskPanel(base) {
     },
     options: {
       indexAxis: "y",
-      scales: { x: moneyAxis() },
+      scales: { x: moneyAxis(6) },
       plugins: { legend: { display: false },
         tooltip: { callbacks: { label: (c) => ` ${money(c.raw, CURRENCY)} (${percent(scenarios[c.dataIndex].pnl_percent, true)})` } } },
     },
@@ -796,13 +799,15 @@ async function marketPage() {
 
 // ---- sandboxes: the header's selector, the list and a sandbox's page ----
 
-const when = new Intl.DateTimeFormat("en-GB", {
-  year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit",
-  timeZone: "UTC", hour12: false,
-});
-
+// An instant of the API (ISO 8601, UTC) as a person reads it: "2026-11-26 04:00:01 UTC".
 function moment(iso) {
-  return iso ? `${when.format(new Date(iso)).replace(",", "")} UTC` : "—";
+  return iso ? `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC` : "—";
+}
+
+// The trace names a fault "<rule number> <pattern>", numbered from 0 as the rules are listed.
+function faultName(fault) {
+  const match = /^(\d+) (.*)$/.exec(fault || "");
+  return match ? `rule ${match[1]}: ${match[2]}` : fault || "";
 }
 
 function chooseSandbox(sandboxId) {
@@ -822,7 +827,10 @@ async function listSandboxes() {
 
 async function sandboxSelector() {
   const select = document.getElementById("sandbox");
-  const keyed = sandboxOfKey(sessionStorage.getItem(KEY_STORAGE));
+  const keyOfSandbox = () => sandboxOfKey(sessionStorage.getItem(KEY_STORAGE));
+  // Listing may ask for the key; the key given may be a sandbox's own.
+  const sandboxes = keyOfSandbox() ? null : await listSandboxes();
+  const keyed = keyOfSandbox();
   if (keyed) {
     // A sandbox key reaches its own sandbox and nothing else.
     chooseSandbox(keyed);
@@ -830,7 +838,6 @@ async function sandboxSelector() {
     select.disabled = true;
     return;
   }
-  const sandboxes = await listSandboxes();
   const chosen = chosenSandbox();
   if (sandboxes === null) {
     select.title = "Listing sandboxes needs the full API key";
@@ -844,7 +851,9 @@ async function sandboxSelector() {
     if (chosen && !sandboxes.some((s) => s.sandbox_id === chosen)) {
       // Expired or deleted since it was chosen: the pages read the shared bank again.
       chooseSandbox("");
-      showError(new Error(`The sandbox ${chosen} is gone (expired or deleted): showing the shared bank.`));
+      const notice = document.getElementById("notice");
+      notice.textContent = `The sandbox ${chosen} is gone (expired or deleted): these pages show the shared bank.`;
+      notice.hidden = false;
     }
   }
   select.addEventListener("change", () => {
@@ -938,8 +947,8 @@ function faultsSection(base) {
   function show(data) {
     plan = data;
     document.getElementById("faults-seed").textContent = `seed ${data.seed}`;
-    fillTable("faults", data.rules.map((r) => [
-      cell(r.match, "mono"), cell(percent(r.rate * 100), "num"), cell(r.status === null ? "delay only" : String(r.status), "num"),
+    fillTable("faults", data.rules.map((r, index) => [
+      cell(String(index), "num"), cell(r.match, "mono"), cell(percent(r.rate * 100), "num"), cell(r.status === null ? "delay only" : String(r.status), "num"),
       cell(`${r.delay_ms} ms`, "num"), cell(r.status === 429 || r.status === 503 ? `${r.retry_after_s} s` : "—", "num"),
       cell(String(r.fired), r.fired ? "num loss" : "num"),
     ]), "No fault rules: every call is answered as in the shared bank.");
@@ -1034,7 +1043,7 @@ function traceSection(base) {
         cell(c.arguments ? JSON.stringify(c.arguments) : "", "mono small args"),
         cell(c.status === null ? "running" : String(c.status), c.status >= 400 ? "num loss" : "num"),
         cell(c.result_status || ""), cell(c.latency_ms === null ? "—" : `${twoDecimals.format(c.latency_ms)} ms`, "num"),
-        cell(c.fault || "", c.fault ? "loss" : ""),
+        cell(faultName(c.fault), c.fault ? "loss" : ""),
       ],
     })), calls.length ? "No call matches these filters." : "No calls yet.");
     buttons.first.disabled = start === 0;
