@@ -179,6 +179,26 @@ def test_customer_page_shows_the_apis_figures_formatted_for_people(
     assert "short" in browser.find_element(By.ID, "derivatives").text
 
 
+def test_market_page_shows_the_apis_quotes_and_a_year_of_closes(
+    browser: "WebDriver", live_server: str
+) -> None:
+    market = httpx2.get(f"{live_server}/market-data").json()
+    open_page(browser, f"{live_server}/explorer/market")
+    assert browser.find_element(By.ID, "market-as-of").text == f"as of {market['as_of']}"
+    rows = table_rows(browser, "quotes")
+    assert len(rows) == len(market["quotes"])
+    for row, quote in zip(rows, market["quotes"], strict=True):
+        assert row.startswith(f"{quote['symbol']} {quote['name']} ")
+        assert f"{quote['price']:,.2f} {quote['currency']}" in row
+    symbol = market["quotes"][0]["symbol"]
+    closes = httpx2.get(f"{live_server}/market-data/{symbol}/history").json()["closes"]
+    drawn = browser.execute_script(
+        f"return Chart.getChart('history-{symbol}').data.datasets[0].data"
+    )
+    assert drawn == [close["close"] for close in closes]
+    assert_clean(browser, live_server)
+
+
 PROFILES_READ = "return !document.querySelector('#customers td.muted')"
 """Each listed customer's profile cells are filled (they read "…" until then)."""
 
@@ -553,6 +573,19 @@ def test_risk_panel_and_profile_show_the_apis_figures(
     assert_clean(browser, live_server)
 
 
+def test_with_nothing_invested_the_risk_panel_says_why(
+    browser: "WebDriver", live_server: str
+) -> None:
+    registered = httpx2.post(f"{live_server}/register-customer", json={"name": "Idle Saver"})
+    oid = registered.json()["customer_oid"]
+    reason = httpx2.get(f"{live_server}/customer/{oid}/risk").json()["reason"]
+    assert reason
+    open_page(browser, f"{live_server}/explorer/customers/{oid}")
+    assert browser.find_element(By.ID, "risk-reason").text == reason
+    assert browser.find_element(By.ID, "risk-content").is_displayed() is False
+    assert_clean(browser, live_server)
+
+
 def create_sandbox(base_url: str, headers: dict[str, str] | None = None, **body: Any) -> Any:
     created = httpx2.post(f"{base_url}/sandboxes", json=body, headers=headers or {}, timeout=60)
     assert created.status_code == 201, created.text
@@ -665,6 +698,14 @@ def test_sandbox_page_shows_settings_fault_rules_and_the_trace(
     assert "Reset" in browser.find_element(By.ID, "sandbox-said").text
     assert_clean(browser, live_server)
 
+    try:
+        browser.find_element(By.ID, "sandbox-use").click()
+        wait_until(browser, f"return document.getElementById('sandbox').value === '{sandbox_id}'")
+        wait_until(browser, "return document.body.dataset.state === 'ready'")
+        assert browser.find_element(By.ID, "sandbox-use").is_enabled() is False
+    finally:
+        browser.execute_script(f"sessionStorage.removeItem('{SANDBOX_STORAGE}')")
+
 
 def test_an_unknown_sandbox_gets_a_sentence(browser: "WebDriver", live_server: str) -> None:
     gone = "sbx_AAAAAAAAAAAAAAAAAAAA"
@@ -685,6 +726,13 @@ def test_the_header_reads_the_explorer_through_a_chosen_sandbox(
     inside = httpx2.get(f"{live_server}/customers", headers={"X-Bank-Sandbox": sandbox_id})
     shared_total = httpx2.get(f"{live_server}/customers").headers["X-Total-Count"]
     assert inside.headers["X-Total-Count"] == "7" != shared_total
+    open_page(browser, f"{live_server}/explorer/sandboxes")
+    listed = httpx2.get(f"{live_server}/sandboxes").json()
+    rows = table_rows(browser, "sandboxes")
+    assert len(rows) == len(listed)
+    row = next(row for row in rows if row.startswith(sandbox_id))
+    assert row.startswith(f"{sandbox_id} two more 5 2 read only ")
+    assert_clean(browser, live_server)
     open_page(browser, f"{live_server}/explorer")
     options = browser.execute_script(
         "return [...document.getElementById('sandbox').options].map(o => o.value)"

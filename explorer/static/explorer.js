@@ -391,6 +391,9 @@ async function riskPanel(base) {
   const reason = document.getElementById("risk-reason");
   reason.hidden = !r.reason;
   reason.textContent = r.reason || "";
+  // With nothing invested the statistics are null: the reason says it all.
+  document.getElementById("risk-content").hidden = Boolean(r.reason);
+  if (r.reason) return;
   const var95 = r.value_at_risk.find((v) => v.confidence_percent === 95 && v.horizon_days === 1);
   const d = r.drawdown;
   const worst = r.stress_tests.find((s) => s.name === r.worst_scenario);
@@ -399,9 +402,9 @@ async function riskPanel(base) {
     figureCard("Value at risk, 95%, 1 day", var95 ? amount(var95.historical_var) : "—", {
       unit: CURRENCY, tone: "loss",
       note: var95 ? `historical; ${percent(var95.historical_var_percent)} of holdings` : "" }),
-    figureCard("Maximum drawdown", d ? percent(d.max_drawdown_percent) : "—", {
+    figureCard("Maximum drawdown", d.max_drawdown_percent === null ? "—" : percent(d.max_drawdown_percent), {
       tone: "loss",
-      note: d ? `peak ${d.peak_date}, trough ${d.trough_date}; ` +
+      note: d.peak_date ? `peak ${d.peak_date}, trough ${d.trough_date}; ` +
         (d.recovery_date ? `recovered ${d.recovery_date}` : "not recovered") : "" }),
     figureCard("Volatility, annualized", r.volatility_percent === null ? "—" : percent(r.volatility_percent), {
       note: r.risk_category ? `risk ${r.risk_category}, ${r.risk_score} of 10` : "" }),
@@ -834,7 +837,7 @@ async function sandboxSelector() {
   if (keyed) {
     // A sandbox key reaches its own sandbox and nothing else.
     chooseSandbox(keyed);
-    select.replaceChildren(new Option(`sandbox ${keyed} (its key)`, keyed, true, true));
+    select.replaceChildren(new Option(`${keyed}, by its key`, keyed, true, true));
     select.disabled = true;
     return;
   }
