@@ -1,4 +1,4 @@
-"""The explorer: read-only web pages over the bank, for people who want to see what agents see.
+"""The explorer: web pages over the bank, for people who want to see what agents see.
 
 The pages are shells: they hold no customer data, only layout. Their scripts read
 everything from the REST API with ``fetch`` (sending the API key the visitor gave
@@ -8,7 +8,8 @@ gets and is held to the same keys. That is why the shells are served by
 before it can ask for a key. The one figure the API has no route for, the value
 of today's holdings over the last year, comes from ``holdings_value_router``,
 which sits behind the key check like every API route and stays out of the
-OpenAPI document.
+OpenAPI document. The pages only read, except a sandbox page's controls, which call that
+sandbox's own routes (reset, fault rules) with the visitor's key.
 """
 
 from pathlib import Path
