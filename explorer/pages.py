@@ -1,4 +1,4 @@
-"""The explorer: read-only web pages over the bank, for people who want to see what agents see.
+"""The explorer: web pages over the bank, for people who want to see what agents see.
 
 The pages are shells: they hold no customer data, only layout. Their scripts read
 everything from the REST API with ``fetch`` (sending the API key the visitor gave
@@ -8,10 +8,12 @@ gets and is held to the same keys. That is why the shells are served by
 before it can ask for a key. The one figure the API has no route for, the value
 of today's holdings over the last year, comes from ``holdings_value_router``,
 which sits behind the key check like every API route and stays out of the
-OpenAPI document.
+OpenAPI document. The pages only read, except a sandbox page's controls, which call that
+sandbox's own routes (reset, fault rules) with the visitor's key.
 """
 
 from pathlib import Path
+from urllib.parse import quote
 
 from fastapi import APIRouter
 from starlette.applications import Starlette
@@ -30,14 +32,17 @@ from core.identifiers import parse_customer_oid
 from core.money import CURRENCIES
 from db import DatabaseDep
 from models import TransactionType
+from sandboxes.registry import check_sandbox_id
 from schemas.portfolio import HoldingsValueHistory
 from services.holdings_history import read_holdings_value_history
 from services.market import resolve_currency
 
 HERE = Path(__file__).parent
 PREFIX = "/explorer"
-SHELL_PATHS = ("", "/", "/market")
-"""Pages under PREFIX besides the customer pages and the static files."""
+SHELL_PATHS = ("", "/", "/market", "/sandboxes")
+"""Pages under PREFIX besides the customer and sandbox pages and the static files."""
+ONE_SEGMENT_PAGES = ("/customers/", "/customer/", "/sandboxes/")
+"""Pages under PREFIX named by one more path segment (``/customer/`` redirects)."""
 
 # Every script, style and image comes from this server; the browser refuses anything else.
 CONTENT_SECURITY_POLICY = (
@@ -99,8 +104,28 @@ async def customer_page(request: Request) -> Response:
     )
 
 
+async def customer_redirect(request: Request) -> Response:
+    """``/customer/{oid}`` is the API's word; the page lives at ``/customers/{oid}``."""
+    target = f"{PREFIX}/customers/{quote(str(request.path_params['customer_oid']), safe='')}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return RedirectResponse(target, status_code=308)
+
+
 async def market_page(request: Request) -> Response:
     return _page(request, "market.html", page="market")
+
+
+async def sandboxes_page(request: Request) -> Response:
+    return _page(request, "sandboxes.html", page="sandboxes")
+
+
+async def sandbox_page(request: Request) -> Response:
+    try:
+        sandbox_id = check_sandbox_id(str(request.path_params["sandbox_id"]))
+    except InvalidInput as error:
+        return _refusal(request, error.detail)
+    return _page(request, "sandbox.html", page="sandbox", sandbox_id=sandbox_id)
 
 
 shell = Starlette(
@@ -108,7 +133,10 @@ shell = Starlette(
         Route(PREFIX, customers_page),
         Route(f"{PREFIX}/", customers_page),
         Route(f"{PREFIX}/customers/{{customer_oid}}", customer_page),
+        Route(f"{PREFIX}/customer/{{customer_oid}}", customer_redirect),
         Route(f"{PREFIX}/market", market_page),
+        Route(f"{PREFIX}/sandboxes", sandboxes_page),
+        Route(f"{PREFIX}/sandboxes/{{sandbox_id}}", sandbox_page),
         Mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static")),
     ]
 )
@@ -120,8 +148,11 @@ def _is_shell_path(path: str) -> bool:
     rest = path[len(PREFIX) :]
     if rest in SHELL_PATHS or rest.startswith("/static/"):
         return True
-    customer = rest.removeprefix("/customers/")
-    return customer != rest and customer != "" and "/" not in customer
+    for page in ONE_SEGMENT_PAGES:
+        name = rest.removeprefix(page)
+        if name != rest:
+            return name != "" and "/" not in name
+    return False
 
 
 class ExplorerMiddleware:

@@ -31,11 +31,39 @@ function askForKey(refused) {
   return keyPrompt;
 }
 
-async function api(path) {
+const SANDBOX_STORAGE = "dummy-bank-sandbox";
+
+// The sandbox the pages read through, if one was chosen in the header (kept for this tab).
+function chosenSandbox() {
+  return sessionStorage.getItem(SANDBOX_STORAGE) || "";
+}
+
+// A sandbox key names its sandbox: sbk_<the id's 20 characters>_<secret>.
+function sandboxOfKey(key) {
+  const match = /^sbk_([A-Z2-7]{20})_/.exec(key || "");
+  return match ? `sbx_${match[1]}` : "";
+}
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(`${status}: ${detail}`);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+// Reads (and a sandbox page's own controls) with the visitor's key, through the chosen
+// sandbox; the sandboxes' own routes are the bank's, never a sandbox's.
+async function api(path, { method = "GET", json } = {}) {
   for (;;) {
     const key = sessionStorage.getItem(KEY_STORAGE);
+    const headers = { Accept: "application/json" };
+    if (key) headers["X-API-Key"] = key;
+    const sandbox = chosenSandbox();
+    if (sandbox && !path.startsWith("/sandboxes")) headers["X-Bank-Sandbox"] = sandbox;
+    if (json !== undefined) headers["Content-Type"] = "application/json";
     const response = await fetch(path, {
-      headers: key ? { "X-API-Key": key, Accept: "application/json" } : { Accept: "application/json" },
+      method, headers, body: json === undefined ? undefined : JSON.stringify(json),
     });
     if (response.status === 401) {
       await askForKey(Boolean(key));
@@ -44,7 +72,7 @@ async function api(path) {
     if (!response.ok) {
       let detail = response.statusText;
       try { detail = (await response.json()).detail; } catch (_) { /* not JSON: keep the status */ }
-      throw new Error(`${response.status}: ${detail}`);
+      throw new ApiError(response.status, detail);
     }
     return { data: await response.json(), headers: response.headers };
   }
@@ -165,8 +193,24 @@ function donut(id, slices) {
   });
 }
 
-function moneyAxis() {
-  return { ticks: { callback: (v) => twoDecimals.format(v).replace(/\.00$/, "") } };
+const monthYear = new Intl.DateTimeFormat("en-US", { month: "short", year: "numeric", timeZone: "UTC" });
+
+// A time axis of daily labels: a few ticks, flat, named by month ("Oct 2025"), each with
+// room around it, so that neighbours never print over each other in a small chart.
+function dateAxis(maxTicks) {
+  return {
+    ticks: {
+      maxTicksLimit: maxTicks, maxRotation: 0, autoSkip: true, autoSkipPadding: 24,
+      callback(value) { return monthYear.format(new Date(this.getLabelForValue(value))); },
+    },
+  };
+}
+
+function moneyAxis(maxTicks) {
+  const ticks = { callback: (v) => twoDecimals.format(v).replace(/\.00$/, "") };
+  // A horizontal money axis: flat labels, as few as fit with room between them.
+  if (maxTicks) Object.assign(ticks, { maxTicksLimit: maxTicks, maxRotation: 0, autoSkipPadding: 16 });
+  return { ticks };
 }
 
 // ---- the customers page ----
@@ -175,9 +219,11 @@ function customersPage() {
   const limit = 20;
   const form = document.getElementById("search");
   const next = document.getElementById("customers-next");
+  const previous = document.getElementById("customers-previous");
   const first = document.getElementById("customers-first");
+  // The API pages forward only; the pages seen so far are how to go back.
+  let pages = [];
   let nextUrl = null;
-  let pageNumber = 1;
 
   function firstUrl() {
     const name = document.getElementById("search-name").value.trim();
@@ -186,19 +232,22 @@ function customersPage() {
     return `/customers?${query}`;
   }
 
-  async function load(url, number) {
+  async function load(url, seen) {
     clearError();
     try {
       const { data, headers } = await api(url);
-      pageNumber = number;
-      fillTable("customers", data.map((c) => {
-        const link = document.createElement("a");
+      pages = [...seen, url];
+      const number = pages.length;
+      const rows = data.map((c) => {
+        const link = element("a", "", c.name);
         link.href = `${PREFIX}/customers/${encodeURIComponent(c.customer_oid)}?currency=${CURRENCY}`;
-        link.textContent = c.name;
-        const name = document.createElement("td");
+        const name = element("td");
         name.append(link);
-        return [name, cell(c.customer_oid, "mono")];
-      }), "No customer matches.");
+        const row = { cells: [name, cell(c.customer_oid, "mono"), cell("…", "muted"), cell("…", "num muted"),
+          cell("…", "muted"), cell("…", "muted"), cell("…", "num muted")], customer: c };
+        return row;
+      });
+      fillTable("customers", rows, "No customer matches.");
       const total = Number(headers.get("X-Total-Count") || data.length);
       document.getElementById("customer-count").textContent =
         `${total.toLocaleString("en-US")} customer${total === 1 ? "" : "s"}`;
@@ -206,19 +255,40 @@ function customersPage() {
       // The Link carries the server's own host name; the path and query are what matter here.
       nextUrl = match ? new URL(match[1], location.href).pathname + new URL(match[1], location.href).search : null;
       next.disabled = !nextUrl;
+      previous.disabled = number === 1;
       first.disabled = number === 1;
       const start = (number - 1) * limit + 1;
       document.getElementById("customers-page").textContent =
         data.length ? `${start}–${start + data.length - 1} of ${total.toLocaleString("en-US")}` : "";
+      await Promise.all(rows.map(profileCells));
     } catch (error) {
       showError(error);
     }
   }
 
-  form.addEventListener("submit", (event) => { event.preventDefault(); load(firstUrl(), 1); });
-  next.addEventListener("click", () => nextUrl && load(nextUrl, pageNumber + 1));
-  first.addEventListener("click", () => load(firstUrl(), 1));
-  return load(firstUrl(), 1);
+  form.addEventListener("submit", (event) => { event.preventDefault(); load(firstUrl(), []); });
+  next.addEventListener("click", () => nextUrl && load(nextUrl, pages));
+  previous.addEventListener("click", () => pages.length > 1 && load(pages.at(-2), pages.slice(0, -2)));
+  first.addEventListener("click", () => load(firstUrl(), []));
+  return load(firstUrl(), []);
+}
+
+// The list gives names and ids; the rest of a row is the customer's profile, read per row.
+async function profileCells(row) {
+  const [, , kind, age, tolerance, style, worth] = row.cells;
+  const put = (td, text) => { td.textContent = text; td.classList.remove("muted"); };
+  try {
+    const { data: p } = await api(withCurrency(`/customer/${encodeURIComponent(row.customer.customer_oid)}/profile`));
+    put(kind, p.kind);
+    put(age, p.kind === "company" && p.founded_on ? `founded ${p.founded_on.slice(0, 4)}` : p.age === null ? "—" : String(p.age));
+    put(tolerance, p.risk_tolerance ? words(p.risk_tolerance) : "—");
+    put(style, p.portfolio_style ? words(p.portfolio_style) : "—");
+    put(worth, money(p.net_worth));
+  } catch (error) {
+    // A customer deleted since the list was read has no profile; the row says so.
+    put(kind, error.status === 404 ? "deleted" : "—");
+    if (error.status !== 404) throw error;
+  }
 }
 
 // ---- the customer page ----
@@ -226,11 +296,15 @@ function customersPage() {
 async function customerPage() {
   const oid = body.dataset.customerOid;
   const base = `/customer/${encodeURIComponent(oid)}`;
-  const transactions = transactionsSection(base);
   try {
-    const [{ data: exists }, { data: summary }] = await Promise.all([
-      api(`${base}/exists`), api(withCurrency(`${base}/summary`)),
-    ]);
+    // Known or not is asked first: an unknown customer gets a sentence, not an empty page.
+    const { data: exists } = await api(`${base}/exists`);
+    if (!exists.exists) {
+      customerNotFound(oid);
+      return;
+    }
+    const transactions = transactionsSection(base);
+    const { data: summary } = await api(withCurrency(`${base}/summary`));
     document.getElementById("customer-name").textContent = exists.name;
     document.title = `${exists.name} · Dummy Bank explorer`;
     document.getElementById("as-of").textContent = summary.as_of;
@@ -239,11 +313,12 @@ async function customerPage() {
     donut("chart-currency", summary.allocation.by_currency);
     holdingsTable(summary.holdings);
     document.getElementById("performance").textContent = summary.performance.periods
-      .map((p) => `${p.period} ${percent(p.return_percent, true)}`).join(" · ");
+      .map((p) => `${p.period} ${percent(p.return_percent, true)}`).join(" · ") || "—";
     // Accounts and positions are read once: their tables and the instructions both name them.
     const accounts = api(withCurrency(`${base}/accounts`)).then(({ data }) => data);
     const derivatives = api(`${base}/derivatives`).then(({ data }) => data.derivative_transactions);
     await Promise.all([
+      profilePanel(base), riskPanel(base),
       holdingsValue(base), spendingChart(base, summary.spending.by_month),
       accounts.then(accountsTable), derivatives.then((d) => derivativesTable(d, summary.as_of)),
       instructionsPanel(base, accounts, derivatives), payeesTable(base), transactions,
@@ -253,32 +328,137 @@ async function customerPage() {
   }
 }
 
+function customerNotFound(oid) {
+  const sandbox = chosenSandbox();
+  document.getElementById("customer-content").hidden = true;
+  document.getElementById("as-of-line").hidden = true;
+  document.getElementById("customer-name").textContent = "No such customer";
+  document.title = "No such customer · Dummy Bank explorer";
+  document.getElementById("not-found-text").textContent =
+    `No customer has the CustomerOID ${oid} in ${sandbox ? `the sandbox ${sandbox}` : "this bank"}: ` +
+    "it was never registered, or it was deleted.";
+  document.getElementById("not-found").hidden = false;
+}
+
+// Label and value pairs of a description list, skipping what the API left empty.
+function describe(list, pairs) {
+  list.replaceChildren(...pairs.filter(([, value]) => value !== null && value !== undefined && value !== "")
+    .flatMap(([label, value]) => [element("dt", "", label), element("dd", "", value)]));
+}
+
+async function profilePanel(base) {
+  const { data: p } = await api(withCurrency(`${base}/profile`));
+  describe(document.getElementById("profile"), [
+    ["Kind", p.kind],
+    [p.kind === "company" ? "Founded" : "Born", p.kind === "company" ? p.founded_on :
+      p.date_of_birth && `${p.date_of_birth} (age ${p.age})`],
+    ["Email", p.email], ["Phone", p.phone],
+    ["Risk tolerance", p.risk_tolerance && words(p.risk_tolerance)],
+    ["Experience", p.investment_experience && words(p.investment_experience)],
+    ["Goals", p.investment_goals.map(words).join(", ")],
+    ["Horizon", p.time_horizon && words(p.time_horizon)],
+    ["Style", p.portfolio_style && words(p.portfolio_style)],
+    ["ESG investing", p.esg_investing === null ? null : p.esg_investing ? "yes" : "no"],
+    ["Contact by", p.communication_method && words(p.communication_method)],
+    ["Income, last 12 months", `${money(p.annual_income, p.base_currency)} (${p.income_from} to ${p.income_to})`],
+    ["Net worth", money(p.net_worth, p.base_currency)],
+  ]);
+}
+
+// A headline figure: the number large, its currency small beside it, a note below.
+function figureCard(label, value, { unit = "", note = "", tone = "" } = {}) {
+  const card = element("div", "card");
+  const figure = element("div", `figure ${tone}`, value);
+  if (unit && value !== "—") figure.append(" ", element("span", "unit", unit));
+  card.append(element("div", "label", label), figure);
+  if (note) card.append(element("div", "note", note));
+  return card;
+}
+
+function amount(value) {
+  return value === null || value === undefined ? "—" : twoDecimals.format(value);
+}
+
+function toneOf(value) {
+  return value > 0 ? "gain" : value < 0 ? "loss" : "";
+}
+
+async function riskPanel(base) {
+  const { data: r } = await api(withCurrency(`${base}/risk`));
+  const w = r.window;
+  document.getElementById("risk-window").textContent =
+    w ? `${w.start_date} to ${w.end_date}, ${w.observations} trading days (${w.calendar})` : "";
+  const reason = document.getElementById("risk-reason");
+  reason.hidden = !r.reason;
+  reason.textContent = r.reason || "";
+  // With nothing invested the statistics are null: the reason says it all.
+  document.getElementById("risk-content").hidden = Boolean(r.reason);
+  if (r.reason) return;
+  const var95 = r.value_at_risk.find((v) => v.confidence_percent === 95 && v.horizon_days === 1);
+  const d = r.drawdown;
+  const worst = r.stress_tests.find((s) => s.name === r.worst_scenario);
+  const ratio = (value) => (value === null ? "—" : String(value));
+  document.getElementById("risk-figures").replaceChildren(
+    figureCard("Value at risk, 95%, 1 day", var95 ? amount(var95.historical_var) : "—", {
+      unit: CURRENCY, tone: "loss",
+      note: var95 ? `historical; ${percent(var95.historical_var_percent)} of holdings` : "" }),
+    figureCard("Maximum drawdown", d.max_drawdown_percent === null ? "—" : percent(d.max_drawdown_percent), {
+      tone: "loss",
+      note: d.peak_date ? `peak ${d.peak_date}, trough ${d.trough_date}; ` +
+        (d.recovery_date ? `recovered ${d.recovery_date}` : "not recovered") : "" }),
+    figureCard("Volatility, annualized", r.volatility_percent === null ? "—" : percent(r.volatility_percent), {
+      note: r.risk_category ? `risk ${r.risk_category}, ${r.risk_score} of 10` : "" }),
+    figureCard(`Beta to ${r.benchmark}`, r.beta === null ? "—" : quantity(r.beta), {
+      note: `Sharpe ${ratio(r.sharpe_ratio)}, Sortino ${ratio(r.sortino_ratio)}` }),
+    figureCard("Worst stress scenario", worst ? amount(worst.pnl) : "—", {
+      unit: CURRENCY, tone: worst ? toneOf(worst.pnl) : "",
+      note: worst ? `${worst.title} (${percent(worst.pnl_percent, true)})` : "" }),
+  );
+  fillTable("value-at-risk", r.value_at_risk.map((v) => [
+    cell(`${v.confidence_percent}%`), cell(`${v.horizon_days} day${v.horizon_days === 1 ? "" : "s"}`),
+    cell(money(v.historical_var), signClass(v.historical_var)),
+    cell(money(v.historical_expected_shortfall), signClass(v.historical_expected_shortfall)),
+    cell(money(v.parametric_var), signClass(v.parametric_var)),
+    cell(money(v.parametric_expected_shortfall), signClass(v.parametric_expected_shortfall)),
+  ]), "Nothing invested: no value at risk.");
+  const scenarios = r.stress_tests;
+  chart("chart-stress", {
+    type: "bar",
+    data: {
+      labels: scenarios.map((s) => s.title),
+      datasets: [{ data: scenarios.map((s) => s.pnl),
+        backgroundColor: scenarios.map((s) => (s.pnl < 0 ? "#c62828" : "#1a7f37")) }],
+    },
+    options: {
+      indexAxis: "y",
+      scales: { x: moneyAxis(6) },
+      plugins: { legend: { display: false },
+        tooltip: { callbacks: { label: (c) => ` ${money(c.raw, CURRENCY)} (${percent(scenarios[c.dataIndex].pnl_percent, true)})` } } },
+    },
+  });
+  const positions = r.options ? r.options.positions : [];
+  fillTable("greeks", positions.map((o) => [
+    cell(o.underlying_symbol, "mono"), cell(o.option_type), cell(o.side), cell(quantity(o.contracts), "num"),
+    cell(price(o.strike), "num"), cell(o.expiry_date), cell(quantity(o.delta), signClass(o.delta)),
+    cell(quantity(o.gamma), signClass(o.gamma)), cell(money(o.vega), signClass(o.vega)),
+    cell(money(o.theta), signClass(o.theta)), cell(money(o.delta_exposure), signClass(o.delta_exposure)),
+  ]), "No open options.");
+}
+
 function totalsCards(summary) {
   const t = summary.totals;
   const year = summary.performance.periods.find((p) => p.period === "1y");
-  const cards = [
-    ["Net worth", money(t.net_worth, CURRENCY), ""],
-    ["Cash", money(t.cash, CURRENCY), ""],
-    ["Invested", money(t.invested, CURRENCY), ""],
-    ["Unrealized gain", `${money(t.unrealized_gain, CURRENCY)} (${percent(t.unrealized_gain_percent, true)})`,
-      t.unrealized_gain > 0 ? "gain" : t.unrealized_gain < 0 ? "loss" : ""],
-    ["Holdings, 1 year", year ? percent(year.return_percent, true) : "—",
-      year && year.return_percent > 0 ? "gain" : year && year.return_percent < 0 ? "loss" : ""],
-    ["Spending, average month", money(summary.spending.average_month, CURRENCY), ""],
-  ];
-  const section = document.getElementById("totals");
-  section.replaceChildren(...cards.map(([label, value, tone]) => {
-    const card = document.createElement("div");
-    card.className = "card";
-    const title = document.createElement("div");
-    title.className = "label";
-    title.textContent = label;
-    const figure = document.createElement("div");
-    figure.className = `figure ${tone}`;
-    figure.textContent = value;
-    card.append(title, figure);
-    return card;
-  }));
+  const inBase = { unit: CURRENCY };
+  document.getElementById("totals").replaceChildren(
+    figureCard("Net worth", amount(t.net_worth), inBase),
+    figureCard("Cash", amount(t.cash), inBase),
+    figureCard("Invested", amount(t.invested), inBase),
+    figureCard("Unrealized gain", amount(t.unrealized_gain), {
+      unit: CURRENCY, tone: toneOf(t.unrealized_gain), note: percent(t.unrealized_gain_percent, true) }),
+    figureCard("Holdings, 1 year", year ? percent(year.return_percent, true) : "—",
+      { tone: year ? toneOf(year.return_percent) : "" }),
+    figureCard("Spending, average month", amount(summary.spending.average_month), inBase),
+  );
 }
 
 function holdingsTable(holdings) {
@@ -303,7 +483,7 @@ async function holdingsValue(base) {
         pointRadius: 0, borderWidth: 2 }],
     },
     options: {
-      scales: { y: moneyAxis(), x: { ticks: { maxTicksLimit: 12 } } },
+      scales: { y: moneyAxis(), x: dateAxis(7) },
       plugins: { legend: { display: false },
         tooltip: { callbacks: { label: (c) => ` ${money(c.raw, CURRENCY)}` } } },
     },
@@ -609,7 +789,7 @@ async function marketPage() {
             pointRadius: 0, borderWidth: 1.5 }],
         },
         options: {
-          scales: { x: { ticks: { maxTicksLimit: 4 } }, y: { ticks: { maxTicksLimit: 5 } } },
+          scales: { x: dateAxis(4), y: { ticks: { maxTicksLimit: 5 } } },
           plugins: { legend: { display: false },
             tooltip: { callbacks: { label: (c) => ` ${price(c.raw, q.currency)}` } } },
         },
@@ -618,6 +798,280 @@ async function marketPage() {
   } catch (error) {
     showError(error);
   }
+}
+
+// ---- sandboxes: the header's selector, the list and a sandbox's page ----
+
+// An instant of the API (ISO 8601, UTC) as a person reads it: "2026-11-26 04:00:01 UTC".
+function moment(iso) {
+  return iso ? `${new Date(iso).toISOString().slice(0, 19).replace("T", " ")} UTC` : "—";
+}
+
+// The trace names a fault "<rule number> <pattern>", numbered from 0 as the rules are listed.
+function faultName(fault) {
+  const match = /^(\d+) (.*)$/.exec(fault || "");
+  return match ? `rule ${match[1]}: ${match[2]}` : fault || "";
+}
+
+function chooseSandbox(sandboxId) {
+  if (sandboxId) sessionStorage.setItem(SANDBOX_STORAGE, sandboxId);
+  else sessionStorage.removeItem(SANDBOX_STORAGE);
+}
+
+// The sandboxes, or null when this key may not list them (a read key, a sandbox key).
+async function listSandboxes() {
+  try {
+    return (await api("/sandboxes")).data;
+  } catch (error) {
+    if (error.status === 403) return null;
+    throw error;
+  }
+}
+
+async function sandboxSelector() {
+  const select = document.getElementById("sandbox");
+  const keyOfSandbox = () => sandboxOfKey(sessionStorage.getItem(KEY_STORAGE));
+  // Listing may ask for the key; the key given may be a sandbox's own.
+  const sandboxes = keyOfSandbox() ? null : await listSandboxes();
+  const keyed = keyOfSandbox();
+  if (keyed) {
+    // A sandbox key reaches its own sandbox and nothing else.
+    chooseSandbox(keyed);
+    select.replaceChildren(new Option(`${keyed}, by its key`, keyed, true, true));
+    select.disabled = true;
+    return;
+  }
+  const chosen = chosenSandbox();
+  if (sandboxes === null) {
+    select.title = "Listing sandboxes needs the full API key";
+    if (chosen) select.append(new Option(chosen, chosen, true, true));
+    select.disabled = !chosen;
+  } else {
+    for (const sandbox of sandboxes) {
+      const name = sandbox.label ? `${sandbox.label} (${sandbox.sandbox_id})` : sandbox.sandbox_id;
+      select.append(new Option(name, sandbox.sandbox_id, false, sandbox.sandbox_id === chosen));
+    }
+    if (chosen && !sandboxes.some((s) => s.sandbox_id === chosen)) {
+      // Expired or deleted since it was chosen: the pages read the shared bank again.
+      chooseSandbox("");
+      const notice = document.getElementById("notice");
+      notice.textContent = `The sandbox ${chosen} is gone (expired or deleted): these pages show the shared bank.`;
+      notice.hidden = false;
+    }
+  }
+  select.addEventListener("change", () => {
+    chooseSandbox(select.value);
+    location.reload();
+  });
+}
+
+async function sandboxesPage() {
+  try {
+    const sandboxes = await listSandboxes();
+    if (sandboxes === null) {
+      const refused = document.getElementById("sandboxes-refused");
+      refused.textContent = "This API key may not list sandboxes: that needs the full key.";
+      refused.hidden = false;
+      return;
+    }
+    fillTable("sandboxes", sandboxes.map((s) => {
+      const link = element("a", "mono", s.sandbox_id);
+      link.href = `${PREFIX}/sandboxes/${s.sandbox_id}?currency=${CURRENCY}`;
+      const id = element("td");
+      id.append(link);
+      return [id, cell(s.label || "—"), cell(String(s.seed), "num"), cell(String(s.customers), "num"),
+        cell(s.allow_writes ? "allowed" : "read only"), cell(moment(s.created_at), "nowrap"),
+        cell(moment(s.reset_at), "nowrap"), cell(moment(s.expires_at), "nowrap")];
+    }), "No sandbox is live: create one with POST /sandboxes.");
+  } catch (error) {
+    showError(error);
+  }
+}
+
+async function sandboxPage() {
+  const sandboxId = body.dataset.sandboxId;
+  const base = `/sandboxes/${sandboxId}`;
+  const said = document.getElementById("sandbox-said");
+  const faults = faultsSection(base);
+  const trace = traceSection(base);
+
+  async function settings() {
+    const { data: s } = await api(base);
+    document.getElementById("sandbox-label").textContent = s.label ? `“${s.label}”` : "";
+    document.title = `Sandbox ${s.label || s.sandbox_id} · Dummy Bank explorer`;
+    describe(document.getElementById("settings"), [
+      ["Label", s.label || "—"], ["Seed", String(s.seed)],
+      ["Customers", `the five samples and ${s.customers} synthetic`],
+      ["Writes", s.allow_writes ? "allowed: instructions and MCP write tools" : "refused (read only)"],
+      ["Created", moment(s.created_at)], ["Last reset", moment(s.reset_at)], ["Expires", moment(s.expires_at)],
+    ]);
+  }
+
+  const use = document.getElementById("sandbox-use");
+  const using = () => { use.disabled = chosenSandbox() === sandboxId; };
+  use.addEventListener("click", () => { chooseSandbox(sandboxId); location.reload(); });
+  using();
+  document.getElementById("sandbox-reset").addEventListener("click", async () => {
+    if (!window.confirm(`Reset ${sandboxId}? Every write made in it and its trace are gone.`)) return;
+    clearError();
+    try {
+      await api(`${base}/reset`, { method: "POST" });
+      said.textContent = "Reset: the sandbox is as it was created.";
+      await Promise.all([settings(), faults.load(), trace.load()]);
+    } catch (error) {
+      showError(error);
+    }
+  });
+  try {
+    await settings();
+    await Promise.all([faults.load(), trace.load()]);
+  } catch (error) {
+    if (error.status === 404) {
+      document.getElementById("sandbox-content").hidden = true;
+      document.getElementById("not-found-text").textContent =
+        `No live sandbox has the id ${sandboxId}: it expired, was deleted or never was.`;
+      document.getElementById("not-found").hidden = false;
+      document.title = "No such sandbox · Dummy Bank explorer";
+      return;
+    }
+    showError(error);
+  }
+}
+
+function faultsSection(base) {
+  const form = document.getElementById("fault-form");
+  let plan = { seed: 0, rules: [] };
+
+  async function load() {
+    const { data } = await api(`${base}/faults`);
+    show(data);
+  }
+
+  function show(data) {
+    plan = data;
+    document.getElementById("faults-seed").textContent = `seed ${data.seed}`;
+    fillTable("faults", data.rules.map((r, index) => [
+      cell(String(index), "num"), cell(r.match, "mono"), cell(percent(r.rate * 100), "num"), cell(r.status === null ? "delay only" : String(r.status), "num"),
+      cell(`${r.delay_ms} ms`, "num"), cell(r.status === 429 || r.status === 503 ? `${r.retry_after_s} s` : "—", "num"),
+      cell(String(r.fired), r.fired ? "num loss" : "num"),
+    ]), "No fault rules: every call is answered as in the shared bank.");
+  }
+
+  async function put(rules) {
+    clearError();
+    try {
+      show((await api(`${base}/faults`, { method: "PUT", json: { seed: plan.seed, rules } })).data);
+    } catch (error) {
+      showError(error);
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const given = new FormData(form);
+    const rule = {
+      match: String(given.get("match")).trim(), rate: Number(given.get("rate")),
+      status: given.get("status") ? Number(given.get("status")) : null,
+      delay_ms: Number(given.get("delay_ms") || 0), retry_after_s: Number(given.get("retry_after_s") || 0),
+    };
+    const kept = plan.rules.map(({ fired, ...r }) => r);
+    put([...kept, rule]);
+  });
+  document.getElementById("faults-clear").addEventListener("click", async () => {
+    clearError();
+    try {
+      show((await api(`${base}/faults`, { method: "DELETE" })).data);
+    } catch (error) {
+      showError(error);
+    }
+  });
+  return { load };
+}
+
+const TRACE_PAGE = 1000;
+
+// The trace route pages forward by number and has no filters; the trace is at most 10,000
+// calls, so it is read whole, then filtered and paged here.
+function traceSection(base) {
+  const form = document.getElementById("trace-filters");
+  const buttons = Object.fromEntries(["first", "previous", "next"].map(
+    (name) => [name, document.getElementById(`trace-${name}`)]));
+  let calls = [];
+  let shown = [];
+  let start = 0;
+
+  async function load() {
+    const read = [];
+    let cursor = null;
+    do {
+      const query = new URLSearchParams({ limit: String(TRACE_PAGE) });
+      if (cursor) query.set("cursor", cursor);
+      const { data } = await api(`${base}/requests?${query}`);
+      read.push(...data.requests);
+      cursor = data.next_cursor;
+    } while (cursor);
+    calls = read;
+    filter();
+  }
+
+  function perPage() {
+    return Number(new FormData(form).get("limit"));
+  }
+
+  function filter() {
+    const given = new FormData(form);
+    const text = String(given.get("text")).trim().toLowerCase();
+    const kind = given.get("kind");
+    const status = given.get("status");
+    const fault = given.get("fault");
+    shown = calls.filter((c) => (!text || callName(c).toLowerCase().includes(text))
+      && (!kind || (kind === "mcp") === (c.mcp_method !== null))
+      && (!status || String(c.status || "").startsWith(status))
+      && (!fault || (fault === "yes") === (c.fault !== null)));
+    // Newest first: what an agent just did is what a person watching looks for.
+    shown.reverse();
+    document.getElementById("trace-count").textContent =
+      `${calls.length.toLocaleString("en-US")} call${calls.length === 1 ? "" : "s"}`;
+    page(0);
+  }
+
+  function page(at) {
+    const size = perPage();
+    start = at;
+    const rows = shown.slice(start, start + size);
+    fillTable("trace", rows.map((c) => ({
+      className: c.fault ? "faulted" : "",
+      cells: [
+        cell(String(c.number), "num"), cell(moment(c.called_at), "nowrap"), cell(callName(c), "mono"),
+        cell(c.arguments ? JSON.stringify(c.arguments) : "", "mono small args"),
+        cell(c.status === null ? "running" : String(c.status), c.status >= 400 ? "num loss" : "num"),
+        cell(c.result_status || ""), cell(c.latency_ms === null ? "—" : `${twoDecimals.format(c.latency_ms)} ms`, "num"),
+        cell(faultName(c.fault), c.fault ? "loss" : ""),
+      ],
+    })), calls.length ? "No call matches these filters." : "No calls yet.");
+    buttons.first.disabled = start === 0;
+    buttons.previous.disabled = start === 0;
+    buttons.next.disabled = start + size >= shown.length;
+    document.getElementById("trace-page").textContent = rows.length
+      ? `${start + 1}–${start + rows.length} of ${shown.length.toLocaleString("en-US")}` : `0 of ${shown.length}`;
+  }
+
+  form.addEventListener("submit", (event) => { event.preventDefault(); filter(); });
+  buttons.first.addEventListener("click", () => page(0));
+  buttons.previous.addEventListener("click", () => page(Math.max(0, start - perPage())));
+  buttons.next.addEventListener("click", () => page(start + perPage()));
+  document.getElementById("trace-refresh").addEventListener("click", async () => {
+    clearError();
+    try { await load(); } catch (error) { showError(error); }
+  });
+  return { load };
+}
+
+// What a call was, as a person names it: the MCP tool or method, or the HTTP method and path.
+function callName(call) {
+  if (call.tool) return `mcp ${call.tool}`;
+  if (call.mcp_method) return `mcp ${call.mcp_method}`;
+  return `${call.method} ${call.path}`;
 }
 
 // ---- start ----
@@ -633,10 +1087,15 @@ function start() {
     url.searchParams.set("currency", event.target.value);
     location.href = url.toString();
   });
-  const pages = { customers: customersPage, customer: customerPage, market: marketPage };
+  const pages = {
+    customers: customersPage, customer: customerPage, market: marketPage,
+    sandboxes: sandboxesPage, sandbox: sandboxPage,
+  };
   const page = pages[body.dataset.page] || (async () => {});
+  // The bank to read is settled before the page reads it.
+  const ready = sandboxSelector().catch(showError).then(page);
   // Tests and screenshots wait for this: every first read has landed (or failed, visibly).
-  Promise.resolve(page()).finally(() => { body.dataset.state = "ready"; });
+  ready.finally(() => { body.dataset.state = "ready"; });
 }
 
 start();
