@@ -41,7 +41,8 @@ CurrencyArg = Annotated[
     Field(
         max_length=10,
         description=CURRENCY_DESCRIPTION,
-        json_schema_extra={"pattern": CURRENCY_PATTERN},
+        # The codes as a model writes them; the service also takes them in any case.
+        json_schema_extra={"enum": list(CURRENCIES)},
     ),
 ]
 

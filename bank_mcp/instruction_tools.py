@@ -254,9 +254,9 @@ async def order(
     name="bank_payees",
     title="Payees",
     annotations=READ_ONLY,
-    description="Whom the customer pays (billers, landlords, suppliers and earlier payments' "
-    "payees), with the category, the last amount and date, and the account each is paid "
-    "into: what bank_pay needs. A payee not listed here has no known account.",
+    description="Whom the customer pays (billers, landlords, suppliers, earlier payments' "
+    "payees): category, last amount and date, and the account each is paid into, which is "
+    "what bank_pay needs. A payee not listed has no known account. About 0.2 KB a payee.",
 )
 async def list_payees(
     ctx: Context, customer_oid: CustomerOidArg
@@ -284,7 +284,8 @@ async def list_payees(
     title="Instructions given",
     annotations=READ_ONLY,
     description="The customer's transfers, payments and orders, newest first, each with its "
-    "status and effects (rows booked, balances and holdings after). Filter by kind or status.",
+    "status and effects (rows booked, balances and holdings after); filter by kind or "
+    "status. About 1 KB an instruction.",
 )
 async def list_instructions(
     ctx: Context,
