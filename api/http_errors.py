@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from core.errors import BankError
@@ -58,8 +59,24 @@ def error_responses(**by_code: str) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": text} for code, text in described.items()}
 
 
-def describe_validation_error(exc: RequestValidationError) -> str:
-    """One readable sentence per problem, naming the field and the rule."""
+def media_type(headers: Headers) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    """Whether a body of this media type is read as JSON (FastAPI reads one without a
+    Content-Type as JSON too)."""
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def describe_validation_error(exc: RequestValidationError, media: str = "") -> str:
+    """One readable sentence per problem, naming the field and the rule; a body sent as
+    something else than JSON (``media``, curl's -d sends a form) is one problem, what to fix."""
+    if not is_json(media) and any(error.get("loc", ())[:1] == ("body",) for error in exc.errors()):
+        return (
+            "Invalid request: request body: send it as JSON, with Content-Type: "
+            f"application/json (it came as {media[:60]})"
+        )
     problems = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
@@ -95,7 +112,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 400, describe_validation_error(exc))
+        return error_response(
+            request, 400, describe_validation_error(exc, media_type(request.headers))
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
