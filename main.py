@@ -214,7 +214,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(mcp_http.routes)
     install_middleware(app, settings)
     install_error_handlers(app)
-    app.openapi = lambda: add_examples(openapi_without_422(app))  # type: ignore[method-assign]
+    keys = bool(settings.api_key or settings.read_api_key)
+    app.openapi = lambda: add_examples(openapi_without_422(app, keys=keys))  # type: ignore[method-assign]
     return app
 
 

@@ -154,17 +154,12 @@ OPEN_OPERATIONS = {"/health"}
 """Answered without a key even when the bank has keys."""
 
 
-def _document_keys(schema: dict[str, Any]) -> None:
-    """API keys, as the key middleware takes them: optional (a bank without keys is open),
-    and when the bank has keys, 401 without one and 403 for a write with the read key."""
-    schema.setdefault("components", {})["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY, "
-                   "BANK_READ_API_KEY or a sandbox's key (sbk_..., from POST /sandboxes, "
-                   "good in that sandbox only), as Authorization: Bearer <key>."},
-        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                   "description": "The same keys, as X-API-Key: <key>."},
-    }  # fmt: skip
-    schema["security"] = [{}, {"bearer": []}, {"apiKey": []}]
+def _document_keys(schema: dict[str, Any], keys: bool) -> None:
+    """API keys, as the key middleware takes them: 401 without one and 403 for a write with
+    the read key, where the bank has keys. Only a bank with keys asks for one (a padlock on
+    each route in Swagger UI): a bank without keys is open, and /health always is."""
+    if keys:
+        _require_keys(schema)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     for path, operations in schema.get("paths", {}).items():
         if path in OPEN_OPERATIONS:
@@ -183,9 +178,24 @@ def _document_keys(schema: dict[str, Any]) -> None:
                 )
 
 
-def openapi_without_422(app: FastAPI) -> dict[str, Any]:
+def _require_keys(schema: dict[str, Any]) -> None:
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY, "
+                   "BANK_READ_API_KEY or a sandbox's key (sbk_..., from POST /sandboxes, "
+                   "good in that sandbox only), as Authorization: Bearer <key>."},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                   "description": "The same keys, as X-API-Key: <key>."},
+    }  # fmt: skip
+    schema["security"] = [{"bearer": []}, {"apiKey": []}]
+    for path in OPEN_OPERATIONS:
+        for operation in schema.get("paths", {}).get(path, {}).values():
+            operation["security"] = []
+
+
+def openapi_without_422(app: FastAPI, *, keys: bool) -> dict[str, Any]:
     """The OpenAPI document, minus FastAPI's default 422 (validation): this API answers 400
-    instead. A route's own 422, a bank rule's refusal, stays."""
+    instead. A route's own 422, a bank rule's refusal, stays. ``keys``: whether the bank
+    has API keys, and so asks for one."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -201,6 +211,6 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
                     responses.pop("422")
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
-        _document_keys(schema)
+        _document_keys(schema, keys)
         app.openapi_schema = schema
     return app.openapi_schema
