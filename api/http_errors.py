@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.params import plain_parameters
 from core.errors import BankError
 from schemas.common import ErrorResponse
 from services.idempotency import Replayed
@@ -195,7 +196,7 @@ def _require_keys(schema: dict[str, Any]) -> None:
 def openapi_without_422(app: FastAPI, *, keys: bool) -> dict[str, Any]:
     """The OpenAPI document, minus FastAPI's default 422 (validation): this API answers 400
     instead. A route's own 422, a bank rule's refusal, stays. ``keys``: whether the bank
-    has API keys, and so asks for one."""
+    has API keys, and so asks for one. Parameters are plain (``params.plain_parameters``)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -212,5 +213,6 @@ def openapi_without_422(app: FastAPI, *, keys: bool) -> dict[str, Any]:
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
         _document_keys(schema, keys)
+        plain_parameters(schema)
         app.openapi_schema = schema
     return app.openapi_schema

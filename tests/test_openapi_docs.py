@@ -99,3 +99,27 @@ def test_a_bank_with_keys_asks_for_one_everywhere_but_health(database_url: str) 
         if "security" in operation
     ]
     assert open_operations == [("/health", "get")]
+
+
+def test_parameters_are_plain_single_schemas(client: TestClient) -> None:
+    # ReDoc showed anyOf [string, null] with titles as "Cursor (string) or Cursor (null)".
+    document = client.get("/openapi.json").json()
+    parameters = [p for operation in operations(document) for p in operation.get("parameters", [])]
+    assert len(parameters) > 50
+    for parameter in parameters:
+        schema = parameter["schema"]
+        assert "anyOf" not in schema and "title" not in schema, parameter
+        assert "description" not in schema or schema["description"] != parameter.get(
+            "description"
+        ), parameter
+    transactions = document["paths"]["/customer/{customer_oid}/transactions"]["get"]
+    cursor = next(p for p in transactions["parameters"] if p["name"] == "cursor")
+    assert cursor["required"] is False
+    assert cursor["schema"] == {
+        "type": "string",
+        "maxLength": 500,
+        "pattern": "^[A-Za-z0-9_-]+$",
+        "minLength": 20,
+    }
+    kind = next(p for p in transactions["parameters"] if p["name"] == "type")
+    assert kind["schema"] == {"$ref": "#/components/schemas/TransactionType"}
