@@ -219,7 +219,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.router.routes.extend(mcp_http.routes)
     install_middleware(app, settings)
     install_error_handlers(app)
-    app.openapi = lambda: add_examples(openapi_without_422(app))  # type: ignore[method-assign]
+    keys = bool(settings.api_key or settings.read_api_key)
+    app.openapi = lambda: add_examples(openapi_without_422(app, keys=keys))  # type: ignore[method-assign]
     return app
 
 
@@ -241,10 +242,14 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+def parse_args(
+    argv: Sequence[str] | None = None, prog: str = "python main.py"
+) -> argparse.Namespace:
+    """The options, with ``prog`` the command the usage line names (``scripts/serve`` runs
+    this too)."""
     settings = get_settings()
     parser = argparse.ArgumentParser(
-        prog="python main.py",
+        prog=prog,
         description="Serve the Dummy Bank: the REST API, MCP at /mcp and the explorer at "
         "/explorer, with the sample data on a new database.",
         epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
@@ -284,10 +289,10 @@ def _bounded(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def main(argv: Sequence[str] | None = None, prog: str = "python main.py") -> None:
     import uvicorn  # only to serve: importing the app stays free of its process machinery
 
-    args = parse_args(argv)
+    args = parse_args(argv, prog)
     # Through the environment, so that worker processes, which re-import this module, agree.
     os.environ.update(
         BANK_HOST=args.host,

@@ -20,23 +20,50 @@ from synthetic.seeding import seed_sample_data
 def main() -> None:
     from core.settings import add_database_url_option
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python seed.py",
+        description="Fill a database with the five sample customers and the market data, "
+        "adding back any that is missing, and top it up with synthetic customers (--customers). "
+        "Everything comes from fixed seeds: two runs with the same options agree to the cent.",
+        epilog="--database-url defaults to BANK_DATABASE_URL, from the environment or a .env "
+        "file in the current directory.",
+    )
     add_database_url_option(parser, "the database to fill")
     parser.add_argument(
         "--customers",
         type=int,
         default=0,
-        help="top the bank up to this many synthetic customers (beside the five samples)",
+        metavar="N",
+        help="top the bank up to N synthetic customers beside the five samples; 0 adds none "
+        "(default %(default)s)",
     )
-    parser.add_argument("--seed", type=int, default=1, help="seed of the synthetic customers")
-    parser.add_argument("--batch-size", type=int, default=100, help="customers per transaction")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        metavar="S",
+        help="seed of the synthetic customers: the same seed, the same customers "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=100,
+        metavar="N",
+        help="synthetic customers written per database transaction, at least 1 "
+        "(default %(default)s)",
+    )
     parser.add_argument(
         "--history-months",
         type=int,
         default=12,
-        help="months of statements per synthetic customer, 1 to 36 (fewer: a smaller bank)",
+        metavar="M",
+        help="months of statements per synthetic customer, 1 to 36; fewer make a smaller bank "
+        "(default %(default)s)",
     )
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--quiet", action="store_true", help="print no progress bar while loading (default: shown)"
+    )
     args = parser.parse_args()
     if args.customers < 0 or args.batch_size < 1 or not 1 <= args.history_months <= 36:
         parser.error(

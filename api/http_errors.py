@@ -14,8 +14,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import Response
 from sqlalchemy.exc import DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.params import plain_parameters
 from core.errors import BankError
 from schemas.common import ErrorResponse
 from services.idempotency import Replayed
@@ -58,8 +60,24 @@ def error_responses(**by_code: str) -> dict[int | str, dict[str, Any]]:
     return {code: {"model": ErrorResponse, "description": text} for code, text in described.items()}
 
 
-def describe_validation_error(exc: RequestValidationError) -> str:
-    """One readable sentence per problem, naming the field and the rule."""
+def media_type(headers: Headers) -> str:
+    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def is_json(media: str) -> bool:
+    """Whether a body of this media type is read as JSON (FastAPI reads one without a
+    Content-Type as JSON too)."""
+    return media in ("", "application/json") or media.endswith("+json")
+
+
+def describe_validation_error(exc: RequestValidationError, media: str = "") -> str:
+    """One readable sentence per problem, naming the field and the rule; a body sent as
+    something else than JSON (``media``, curl's -d sends a form) is one problem, what to fix."""
+    if not is_json(media) and any(error.get("loc", ())[:1] == ("body",) for error in exc.errors()):
+        return (
+            "Invalid request: request body: send it as JSON, with Content-Type: "
+            f"application/json (it came as {media[:60]})"
+        )
     problems = []
     for error in exc.errors():
         location = [str(part) for part in error.get("loc", ())]
@@ -95,7 +113,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> Response:
-        return error_response(request, 400, describe_validation_error(exc))
+        return error_response(
+            request, 400, describe_validation_error(exc, media_type(request.headers))
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
@@ -135,17 +155,12 @@ OPEN_OPERATIONS = {"/health"}
 """Answered without a key even when the bank has keys."""
 
 
-def _document_keys(schema: dict[str, Any]) -> None:
-    """API keys, as the key middleware takes them: optional (a bank without keys is open),
-    and when the bank has keys, 401 without one and 403 for a write with the read key."""
-    schema.setdefault("components", {})["securitySchemes"] = {
-        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY, "
-                   "BANK_READ_API_KEY or a sandbox's key (sbk_..., from POST /sandboxes, "
-                   "good in that sandbox only), as Authorization: Bearer <key>."},
-        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
-                   "description": "The same keys, as X-API-Key: <key>."},
-    }  # fmt: skip
-    schema["security"] = [{}, {"bearer": []}, {"apiKey": []}]
+def _document_keys(schema: dict[str, Any], keys: bool) -> None:
+    """API keys, as the key middleware takes them: 401 without one and 403 for a write with
+    the read key, where the bank has keys. Only a bank with keys asks for one (a padlock on
+    each route in Swagger UI): a bank without keys is open, and /health always is."""
+    if keys:
+        _require_keys(schema)
     error = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}
     for path, operations in schema.get("paths", {}).items():
         if path in OPEN_OPERATIONS:
@@ -164,9 +179,24 @@ def _document_keys(schema: dict[str, Any]) -> None:
                 )
 
 
-def openapi_without_422(app: FastAPI) -> dict[str, Any]:
+def _require_keys(schema: dict[str, Any]) -> None:
+    schema.setdefault("components", {})["securitySchemes"] = {
+        "bearer": {"type": "http", "scheme": "bearer", "description": "BANK_API_KEY, "
+                   "BANK_READ_API_KEY or a sandbox's key (sbk_..., from POST /sandboxes, "
+                   "good in that sandbox only), as Authorization: Bearer <key>."},
+        "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key",
+                   "description": "The same keys, as X-API-Key: <key>."},
+    }  # fmt: skip
+    schema["security"] = [{"bearer": []}, {"apiKey": []}]
+    for path in OPEN_OPERATIONS:
+        for operation in schema.get("paths", {}).get(path, {}).values():
+            operation["security"] = []
+
+
+def openapi_without_422(app: FastAPI, *, keys: bool) -> dict[str, Any]:
     """The OpenAPI document, minus FastAPI's default 422 (validation): this API answers 400
-    instead. A route's own 422, a bank rule's refusal, stays."""
+    instead. A route's own 422, a bank rule's refusal, stays. ``keys``: whether the bank
+    has API keys, and so asks for one. Parameters are plain (``params.plain_parameters``)."""
     if app.openapi_schema is None:
         schema = get_openapi(
             title=app.title,
@@ -182,6 +212,7 @@ def openapi_without_422(app: FastAPI) -> dict[str, Any]:
                     responses.pop("422")
         for unused in ("HTTPValidationError", "ValidationError"):
             schema.get("components", {}).get("schemas", {}).pop(unused, None)
-        _document_keys(schema)
+        _document_keys(schema, keys)
+        plain_parameters(schema)
         app.openapi_schema = schema
     return app.openapi_schema

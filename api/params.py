@@ -5,7 +5,7 @@ descriptions, bounds and defaults below are what both document and enforce.
 """
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import Path, Query
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
@@ -41,7 +41,8 @@ CurrencyArg = Annotated[
     Field(
         max_length=10,
         description=CURRENCY_DESCRIPTION,
-        json_schema_extra={"pattern": CURRENCY_PATTERN},
+        # The codes as a model writes them; the service also takes them in any case.
+        json_schema_extra={"enum": list(CURRENCIES)},
     ),
 ]
 
@@ -139,3 +140,27 @@ class TransactionQuery(BaseModel):
             min_amount=Decimal(self.min_amount) if self.min_amount is not None else None,
             max_amount=Decimal(self.max_amount) if self.max_amount is not None else None,
         )
+
+
+def plain_parameters(document: dict[str, Any]) -> None:
+    """Each parameter's schema in ``document`` as a reader wants it: an optional parameter
+    is one schema and not required (a query string has no null), without pydantic's title or
+    a copy of the parameter's description.
+    ReDoc showed ``anyOf [string, null]`` as "Cursor (string) or Cursor (null) (Cursor)"."""
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                schema = dict(parameter.get("schema", {}))
+                schema.pop("title", None)
+                if "description" in schema and schema["description"] == parameter.get(
+                    "description"
+                ):
+                    del schema["description"]  # the parameter's own, shown once
+                if schema.get("default", ...) is None:
+                    del schema["default"]
+                options = schema.get("anyOf")
+                if isinstance(options, list) and {"type": "null"} in options:
+                    rest = [option for option in options if option != {"type": "null"}]
+                    del schema["anyOf"]
+                    schema = {**rest[0], **schema} if len(rest) == 1 else {"anyOf": rest, **schema}
+                parameter["schema"] = schema

@@ -9,7 +9,8 @@ One pure-ASGI layer reads a JSON body once, checks it, and hands it on unchanged
   neither a string nor an integer is JSON-RPC's Invalid Request (-32600) with ``id`` null
   (the SDK would take it for a notification and answer 202 with no body).
 
-A body that is not JSON at all goes on as it came: the route's own parsing says what is wrong.
+A body that is not JSON at all goes on as it came: the route's own parsing says what is wrong
+(and, for a body sent as a form or text, ``http_errors`` says to send it as JSON).
 """
 
 import json
@@ -19,6 +20,7 @@ from mcp.types import INVALID_REQUEST
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.http_errors import is_json, media_type
 from api.middleware import send_error
 
 MCP_PATH = "/mcp"
@@ -49,15 +51,6 @@ def duplicate_key(body: bytes) -> tuple[str | None, Any]:
         return duplicate.key, None
     except (ValueError, RecursionError):
         return None, None
-
-
-def media_type(headers: Headers) -> str:
-    return headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
-def _is_json(media: str) -> bool:
-    # FastAPI parses a body without a Content-Type as JSON too.
-    return media in ("", "application/json") or media.endswith("+json")
 
 
 def valid_id(message: Any) -> bool:
@@ -112,7 +105,7 @@ class JsonBodyMiddleware:
                 [(b"accept-post", b"application/json")],
             )
             return
-        if not _is_json(media):
+        if not is_json(media):
             await self.app(scope, receive, send)
             return
         messages: list[Message] = []

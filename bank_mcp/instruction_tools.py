@@ -135,11 +135,11 @@ def _body(
     name="bank_transfer",
     title="Transfer between own accounts",
     annotations=ACTS,
-    description="Move money between two of the customer's own accounts (checking, savings, "
-    "brokerage; ids from bank_accounts), executed at once. Across currencies the bank converts "
-    "at its mid rate less 0.5%. amount is in the source account's currency unless currency "
-    "names the destination's. Refused, with the rule named and nothing changed, when funds or "
-    "the daily limit do not allow it.",
+    description="Move money between two of the customer's own accounts (ids from "
+    "bank_accounts), at once; across currencies at the mid rate less 0.5%. amount is in the "
+    "source account's currency unless currency names the destination's. Refused, the rule "
+    "named and nothing changed, when funds or the daily limit do not allow it. Answers the "
+    "instruction and its effects, about 1 KB.",
 )
 async def transfer(
     ctx: Context,
@@ -171,7 +171,7 @@ async def transfer(
     description="Pay a payee from a checking account: today (executed at once) or on a later "
     "execute_on date (scheduled; cancel with bank_cancel_payment). The payee needs a name and "
     "an iban, or an account_number with a routing_number; bank_payees lists the customer's "
-    "payees with theirs. Do not invent account details.",
+    "payees with theirs. Do not invent account details. About 1 KB.",
 )
 async def pay(
     ctx: Context,
@@ -223,7 +223,7 @@ async def cancel_payment(
     description="A market order filled at the day's close plus (buy) or minus (sell) half "
     "the spread, with the broker's commission, settled in the brokerage account in the "
     "instrument's currency. Give symbol and either quantity or amount; or side='close' with "
-    "derivative_id (from bank_derivatives) to close an open option.",
+    "derivative_id (from bank_derivatives) to close an open option. About 1 KB.",
 )
 async def order(
     ctx: Context,
@@ -254,9 +254,9 @@ async def order(
     name="bank_payees",
     title="Payees",
     annotations=READ_ONLY,
-    description="Whom the customer pays (billers, landlords, suppliers and earlier payments' "
-    "payees), with the category, the last amount and date, and the account each is paid "
-    "into: what bank_pay needs. A payee not listed here has no known account.",
+    description="Whom the customer pays (billers, landlords, suppliers, earlier payments' "
+    "payees): category, last amount and date, and the account each is paid into, which is "
+    "what bank_pay needs. A payee not listed has no known account. About 0.2 KB a payee.",
 )
 async def list_payees(
     ctx: Context, customer_oid: CustomerOidArg
@@ -284,7 +284,8 @@ async def list_payees(
     title="Instructions given",
     annotations=READ_ONLY,
     description="The customer's transfers, payments and orders, newest first, each with its "
-    "status and effects (rows booked, balances and holdings after). Filter by kind or status.",
+    "status and effects (rows booked, balances and holdings after); filter by kind or "
+    "status. About 1 KB an instruction.",
 )
 async def list_instructions(
     ctx: Context,

@@ -16,11 +16,13 @@ from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
 from mcp.types import Tool as MCPTool
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
+from pydantic.fields import FieldInfo
 from sqlmodel import Session
 
 from api.middleware import MCP_ACCESS, MCP_FAULT
 from bank_mcp import instruction_tools  # noqa: F401 (registers its tools)
+from bank_mcp.listing import lean_input_schema, outline_output_schema
 from bank_mcp.tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
 from core.errors import BankError, InvalidInput
 from core.identifiers import parse_customer_oid
@@ -89,11 +91,19 @@ class BankMcpServer(MCPServer):
                     "in the bank, start it with BANK_MCP_ALLOW_WRITES=true"
                 )
             fields = found.fn_metadata.arg_model.model_fields
-            known = {field.alias or key for key, field in fields.items()}
-            unknown = sorted(set(arguments) - known)
+            names = [argument_names(key, field) for key, field in fields.items()]
+            unknown = sorted(set(arguments) - {name for synonyms in names for name in synonyms})
             if unknown:
                 shown = ", ".join(f"'{key[:40]}'" for key in unknown[:5])
                 return tool_error(f"Invalid arguments: {shown}: unknown argument, not allowed")
+            for synonyms in names:
+                given = [name for name in synonyms if name in arguments]
+                clash = [name for name in given[1:] if arguments[name] != arguments[given[0]]]
+                if clash:
+                    return tool_error(
+                        f"Invalid arguments: '{given[0]}' and '{clash[0]}' are two names of "
+                        "one argument, given different values: give one of them"
+                    )
             try:
                 found.fn_metadata.arg_model.model_validate(arguments)
             except ValidationError as error:
@@ -112,6 +122,14 @@ class BankMcpServer(MCPServer):
                 {argument.name for argument in found.arguments or []}, arguments or {}
             )
         return await super().get_prompt(name, arguments, context)
+
+
+def argument_names(key: str, field: FieldInfo) -> list[str]:
+    """Every name a tool argument is taken under: its REST name first, then its synonyms."""
+    choices = field.validation_alias
+    if isinstance(choices, AliasChoices):
+        return [choice for choice in choices.choices if isinstance(choice, str)]
+    return [field.alias or key]
 
 
 def checked_prompt_arguments(known: set[str], arguments: dict[str, Any]) -> dict[str, Any]:
@@ -157,6 +175,13 @@ def build_server(database: Callable[[], Database], *, allow_writes: bool) -> Ban
             description=spec.description,
             annotations=spec.annotations,
         )
+        registered = server._tool_manager.get_tool(spec.name)
+        assert registered is not None
+        registered.parameters = lean_input_schema(registered.parameters)
+        if registered.fn_metadata.output_schema is not None:
+            registered.fn_metadata.output_schema = outline_output_schema(
+                registered.fn_metadata.output_schema
+            )
     _add_resources_and_prompts(server)
     return server
 

@@ -16,7 +16,7 @@ from typing import Annotated, Literal, Protocol, TypeVar
 
 from mcp.server.mcpserver import Context
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from sqlmodel import Session
 
 from api.params import (
@@ -31,6 +31,7 @@ from api.params import (
     TypeFilter,
 )
 from core.errors import BankError
+from core.text import count_of
 from db import Database
 from models import DerivativeStatus
 from schemas.customers import (
@@ -70,11 +71,17 @@ READ_ONLY = ToolAnnotations(
 CustomerOidArg = Annotated[
     str,
     Field(
-        description="The customer's id: a UUID such as 550e8400-e29b-41d4-a716-446655440001 "
-        "(any spelling) or a legacy upper-case id. Get one from bank_find_customers.",
+        description="A UUID (any spelling) or a legacy id such as CUST0001; from "
+        "bank_find_customers.",
         max_length=100,
     ),
 ]
+
+# The REST query's names (from, to, type) first, as the listing shows them; the tools' first
+# names are still taken. Both at once with different values is a tool error (``server``).
+FromArg = Annotated[DateFrom, Field(validation_alias=AliasChoices("from", "date_from"))]
+ToArg = Annotated[DateTo, Field(validation_alias=AliasChoices("to", "date_to"))]
+TypeArg = Annotated[TypeFilter, Field(validation_alias=AliasChoices("type", "transaction_type"))]
 
 
 def _money(value: Decimal, currency: str = "") -> str:
@@ -175,10 +182,10 @@ async def answer(
     name="bank_find_customers",
     title="Find customers",
     annotations=READ_ONLY,
-    description="Find customers by a fragment of their name (any case), oldest first, a page "
-    "at a time. Returns customer_oid and name for each, how many match in all and how many "
-    "remain after this page; pass next_cursor back to get the next page. Leave name empty "
-    "to list everyone.",
+    description="Customers whose name contains a fragment (any case), or everyone: "
+    "customer_oid and name, oldest first, with how many match and remain. Use it to get the "
+    "customer_oid every other tool needs. About 40 bytes a customer; pass next_cursor back "
+    "for the next page.",
 )
 async def find_customers(
     ctx: Context,
@@ -193,7 +200,7 @@ async def find_customers(
     def render(page: CustomersPage) -> str:
         lines = [f"{c.name} ({c.customer_oid})" for c in page.customers]
         more = f"; {page.remaining} more (pass next_cursor)" if page.remaining else ""
-        return f"{page.total} matching customers{more}:\n" + "\n".join(lines)
+        return f"{count_of(page.total, 'matching customer')}{more}:\n" + "\n".join(lines)
 
     return await answer(
         ctx, lambda s: customers.search_customers(s, name, limit=limit, cursor=cursor), render
@@ -204,8 +211,8 @@ async def find_customers(
     name="bank_customer_exists",
     title="Check a customer exists",
     annotations=READ_ONLY,
-    description="Check whether a customer_oid is registered; returns the canonical id and "
-    "the name. An unknown but well-formed id is exists=false, not an error.",
+    description="Whether a customer_oid is registered, with its canonical form and the name; "
+    "an unknown id is exists=false, not an error. The cheapest check (under 100 bytes).",
 )
 async def customer_exists(
     ctx: Context,
@@ -221,10 +228,10 @@ async def customer_exists(
     name="bank_customer_profile",
     title="Customer profile",
     annotations=READ_ONLY,
-    description="Who one customer is: person or company, date of birth (or founding), contact "
-    "details, risk tolerance, investment experience, goals, time horizon and preferences as "
-    "declared, with the income booked over the last twelve months and the net worth from "
-    "the books. derived_from_books names the fields read from the books.",
+    description="Who one customer is: person or company, age or founding date, contact, "
+    "risk tolerance, experience, goals, horizon and preferences as declared; a year's income "
+    "and net worth from the books (derived_from_books names those read from them). Use it "
+    "for suitability questions. About 0.7 KB.",
 )
 async def customer_profile(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
@@ -251,10 +258,10 @@ async def customer_profile(
     name="bank_portfolio_summary",
     title="Portfolio summary",
     annotations=READ_ONLY,
-    description="The analysed overview of one customer: net worth, cash by currency, every "
-    "holding valued with cost and unrealized gain, allocation by asset type and currency, "
-    "concentration, performance over 1d/mtd/1m/3m/ytd/1y with volatility, derivative exposure "
-    "and spending trend. Use this first for any question about a customer's finances.",
+    description="One customer's analysed overview: net worth, cash by currency, holdings "
+    "with cost and gain, allocation, concentration, performance (1d to 1y) and volatility, "
+    "derivatives exposure, spending trend, risk headline. Call it first for any question "
+    "about a customer's finances; drill down with the other tools. About 7 KB.",
 )
 async def portfolio_summary(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
@@ -265,8 +272,8 @@ async def portfolio_summary(
         return (
             f"As of {s.as_of} in {s.base_currency}: net worth {_money(t.net_worth)} "
             f"(cash {_money(t.cash)}, invested {_money(t.invested)}); unrealized gain "
-            f"{_money(t.unrealized_gain)}; {len(s.holdings)} holdings, largest {top}; "
-            f"{s.derivatives.open_positions} open derivative positions; "
+            f"{_money(t.unrealized_gain)}; {count_of(len(s.holdings), 'holding')}, largest {top}; "
+            f"{count_of(s.derivatives.open_positions, 'open derivative position')}; "
             f"average monthly spending {_money(s.spending.average_month)}."
         )
 
@@ -277,12 +284,11 @@ async def portfolio_summary(
     name="bank_risk",
     title="Risk analysis",
     annotations=READ_ONLY,
-    description="The risk of one customer's holdings and open derivatives over the last 252 "
-    "trading days: a 0-10 risk score and category, annualised volatility, beta against SPY, "
-    "Sharpe and Sortino ratios, maximum drawdown with its dates, value at risk and expected "
-    "shortfall (95%/99%, 1 and 10 days, historical and parametric, losses negative), six "
-    "stress scenarios (2008, 2020, 2000, 2022 rates, crypto winter, 2011 euro crisis) with "
-    "each holding's P&L, sector and country concentration, correlation, and option greeks.",
+    description="Risk of one customer's holdings and open derivatives over 252 trading "
+    "days: 0-10 score, volatility, beta to SPY, Sharpe, Sortino, max drawdown, VaR and "
+    "expected shortfall (95/99%, 1/10 days; losses negative), six historical stress "
+    "scenarios, concentration, correlation, option greeks. For risk questions only. "
+    "About 7 KB.",
 )
 async def risk(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
@@ -308,8 +314,9 @@ async def risk(
     name="bank_holdings",
     title="Holdings",
     annotations=READ_ONLY,
-    description="One customer's holdings (stocks, ETFs, bonds, crypto) with quantity, price, "
-    "average cost, market value, unrealized gain and weight, largest first.",
+    description="One customer's holdings (stocks, ETFs, bonds, crypto), largest first: "
+    "quantity, price, average cost, market value, unrealized gain, weight. About 0.7 KB a "
+    "holding.",
 )
 async def holdings(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
@@ -320,7 +327,8 @@ async def holdings(
             f"{_money(h.market_value_base, a.base_currency)} ({h.weight_percent}%)"
             for h in a.holdings
         ]
-        head = f"{len(a.holdings)} holdings worth {_money(a.total_market_value, a.base_currency)}"
+        worth = _money(a.total_market_value, a.base_currency)
+        head = f"{count_of(len(a.holdings), 'holding')} worth {worth}"
         return head + (":\n" + "\n".join(lines) if lines else ".")
 
     return await answer(ctx, lambda s: portfolio.read_assets(s, customer_oid, currency), render)
@@ -330,8 +338,9 @@ async def holdings(
     name="bank_accounts",
     title="Bank accounts",
     annotations=READ_ONLY,
-    description="One customer's bank, brokerage and crypto accounts with balance, currency, "
-    "IBAN and institution, and the cash total per currency and in the base currency.",
+    description="One customer's bank, brokerage and crypto accounts: id (what bank_transfer "
+    "and bank_pay take), balance, currency, IBAN, institution; cash per currency and in "
+    "total. About 0.4 KB an account.",
 )
 async def accounts(
     ctx: Context, customer_oid: CustomerOidArg, currency: CurrencyArg = None
@@ -342,7 +351,8 @@ async def accounts(
             f"{_money(b.balance, b.currency)}"
             for b in a.bank_accounts
         ]
-        head = f"Cash {_money(a.total_cash_balance, a.base_currency)} in {len(lines)} accounts"
+        cash = _money(a.total_cash_balance, a.base_currency)
+        head = f"Cash {cash} in {count_of(len(lines), 'account')}"
         return head + (":\n" + "\n".join(lines) if lines else ".")
 
     return await answer(ctx, lambda s: portfolio.read_accounts(s, customer_oid, currency), render)
@@ -352,16 +362,17 @@ async def accounts(
     name="bank_transactions",
     title="Transactions",
     annotations=READ_ONLY,
-    description="One customer's transactions, newest first by default, filtered and paged. "
-    "Amounts are signed (negative leaves the account). Returns total matches, how many "
-    "remain and next_cursor; call again with the same filters and cursor for more.",
+    description="One customer's transactions, newest first, filtered by dates, type, symbol "
+    "or amount (signed: negative leaves the account), with how many match and remain. Filter "
+    "rather than page through everything: about 0.5 KB a row; call again with the same "
+    "filters and next_cursor for more.",
 )
 async def transactions(
     ctx: Context,
     customer_oid: CustomerOidArg,
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
-    transaction_type: TypeFilter = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
+    transaction_type: TypeArg = None,
     symbol: SymbolFilter = None,
     min_amount: MinAmount = None,
     max_amount: MaxAmount = None,
@@ -388,7 +399,7 @@ async def transactions(
             for t in p.transactions
         ]
         more = f"; {p.remaining} more after these (pass next_cursor)" if p.remaining else ""
-        return f"{len(lines)} of {p.total} transactions{more}:\n" + "\n".join(lines)
+        return f"{len(lines):,} of {count_of(p.total, 'transaction')}{more}:\n" + "\n".join(lines)
 
     return await answer(
         ctx,
@@ -403,8 +414,8 @@ async def transactions(
     name="bank_spending",
     title="Spending",
     annotations=READ_ONLY,
-    description="One customer's card spending totals grouped by category or by month over a "
-    "range of months, with each group's share, in the base currency.",
+    description="One customer's card spending totals by category or by month over a range "
+    "of months, each with its share, in the base currency. About 6 KB.",
 )
 async def spending(
     ctx: Context,
@@ -440,8 +451,8 @@ async def spending(
     name="bank_derivatives",
     title="Derivatives",
     annotations=READ_ONLY,
-    description="One customer's option and futures positions, newest first, optionally only "
-    "those with one status (open, closed, expired, exercised).",
+    description="One customer's option and futures positions, newest first, optionally of "
+    "one status; ids here are what bank_order closes. About 0.5 KB a position.",
 )
 async def derivatives(
     ctx: Context,
@@ -457,7 +468,7 @@ async def derivatives(
             f"expiring {d.expiry_date} ({d.status})"
             for d in p.derivative_transactions
         ]
-        return f"{p.count} derivative positions:\n" + "\n".join(lines)
+        return f"{count_of(p.count, 'derivative position')}:\n" + "\n".join(lines)
 
     return await answer(
         ctx,
@@ -470,8 +481,9 @@ async def derivatives(
     name="bank_market_data",
     title="Market data",
     annotations=READ_ONLY,
-    description="Latest price, currency and change over 1 day, 30 days and 1 year of up to "
-    "10 symbols (stocks, ETFs, bonds, crypto, GC for gold), as of the market's last day.",
+    description="Latest price, currency and 1-day, 30-day and 1-year change of up to 10 "
+    "symbols (stocks, ETFs, bonds, crypto, GC for gold), as of the market's last day. Needs "
+    "no customer. About 0.5 KB a symbol.",
 )
 async def market_data(
     ctx: Context,
@@ -495,18 +507,18 @@ async def market_data(
     title="Price history",
     annotations=READ_ONLY,
     description="Daily closes of one symbol between two dates, oldest first; by default the "
-    "30 days to the market's last day (a year of closes is a long answer: ask for what you "
-    "need). Days without trading have no close.",
+    "30 days to the market's last day. About 42 bytes a close: a year is 10 KB (15 KB for "
+    "crypto, which trades daily), so ask for what you need.",
 )
 async def price_history(
     ctx: Context,
     symbol: Annotated[str, Field(max_length=16, description="Symbol, e.g. 'AAPL'.")],
-    date_from: DateFrom = None,
-    date_to: DateTo = None,
+    date_from: FromArg = None,
+    date_to: ToArg = None,
 ) -> Annotated[CallToolResult, PriceHistory]:
     def render(h: PriceHistory) -> str:
         lines = [f"{point.date} {_price(point.close, h.currency)}" for point in h.closes]
-        return f"{h.symbol} ({h.name}), {len(lines)} closes:\n" + "\n".join(lines)
+        return f"{h.symbol} ({h.name}), {count_of(len(lines), 'close')}:\n" + "\n".join(lines)
 
     def read(session: Session) -> PriceHistory:
         start = date_from
@@ -524,11 +536,9 @@ async def price_history(
     annotations=ToolAnnotations(
         read_only_hint=False, destructive_hint=False, idempotent_hint=False
     ),
-    description="Register a new customer with no data. A UUID is generated unless "
-    "customer_oid is given. The name is 2 to 100 visible characters, each word in one "
-    "script; the profile (date of birth or "
-    "founding date, contact, risk tolerance, experience, goals, horizon, preferences) is "
-    "optional.",
+    description="Register a new customer, with no accounts or holdings. A UUID is "
+    "generated unless customer_oid is given; the name is 2 to 100 visible characters, each "
+    "word in one script; the profile is optional.",
 )
 async def register_customer(
     ctx: Context,
@@ -553,7 +563,7 @@ async def register_customer(
     title="Delete a customer",
     annotations=ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=False),
     description="Permanently delete a customer and all of its accounts, holdings, "
-    "transactions, spending and derivatives. This cannot be undone.",
+    "transactions, spending and derivatives. Cannot be undone.",
 )
 async def delete_customer(
     ctx: Context,

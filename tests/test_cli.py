@@ -35,8 +35,33 @@ def test_main_help_lists_the_options_and_serves_nothing() -> None:
 def test_serve_script_help_starts_no_server() -> None:
     result = run(str(PROJECT / "scripts" / "serve"), "--help")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("usage: python main.py")
+    assert result.stdout.startswith("usage: scripts/serve [-h] [--host HOST]")
+    assert "main.py" not in result.stdout
     assert "Uvicorn running" not in result.stderr
+
+
+def test_serve_script_errors_name_the_script() -> None:
+    result = run(str(PROJECT / "scripts" / "serve"), "--port", "0")
+    assert result.returncode == 2
+    assert "scripts/serve: error: argument --port: 0 is not between 1 and 65535" in result.stderr
+
+
+def test_seed_help_explains_every_option_with_its_default() -> None:
+    result = run(sys.executable, str(PROJECT / "seed.py"), "--help")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("usage: python seed.py")
+    text = " ".join(result.stdout.split())
+    for option, default in (
+        ("--customers N", "(default 0)"),
+        ("--seed S", "(default 1)"),
+        ("--batch-size N", "(default 100)"),
+        ("--history-months M", "(default 12)"),
+        ("--quiet", "(default: shown)"),
+        ("--database-url DATABASE_URL", "(BANK_DATABASE_URL; now sqlite:///banking.db)"),
+    ):
+        described = text.split(f" {option} ", 1)[1].split(" --", 1)[0]
+        assert described.endswith(default), (option, described)
+        assert len(described) > len(default) + 10, (option, described)
 
 
 def test_mcp_server_help_lists_its_options() -> None:

@@ -199,3 +199,23 @@ def test_the_readme_names_every_rule_an_instruction_can_break() -> None:
     listed = re.findall(r"^\| `(\w+)` \| .* \| (\d{3}) \|$", section, re.MULTILINE)
     assert {rule for rule, _ in listed} == raised
     assert {status for _, status in listed} == {"422"}
+
+
+def test_the_readme_registration_examples_leave_no_customer_behind(
+    live_server: str, tmp_path: Path
+) -> None:
+    # Read in order, the README's later sections count on the five samples alone.
+    if shutil.which("curl") is None:
+        require_or_skip("curl", "curl is not installed")
+    readme = (PROJECT / "README.md").read_text()
+    blocks = [
+        block.group(2)
+        for block in FENCE.finditer(readme)
+        if block.group(1) == "sh" and "/register-customer" in block.group(2)
+    ]
+    assert len(blocks) == 2, blocks
+    before = httpx2.get(f"{live_server}/customers").json()
+    printed = run_examples(blocks, live_server, tmp_path)
+    assert all('"detail"' not in output for output in printed), printed
+    assert printed[0].count("Customer and all associated data deleted successfully") == 2
+    assert httpx2.get(f"{live_server}/customers").json() == before

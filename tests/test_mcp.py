@@ -85,17 +85,100 @@ async def test_tools_have_schemas_descriptions_and_annotations(engine: Engine) -
         assert tool.annotations and tool.annotations.read_only_hint is True
         assert tool.annotations.destructive_hint is False
     transactions = tools["bank_transactions"].input_schema["properties"]
-    assert {
-        "date_from",
-        "date_to",
-        "transaction_type",
-        "symbol",
-        "min_amount",
-        "max_amount",
-    } <= set(transactions)
+    # The REST query's names; the tool's earlier names are taken too, unlisted.
+    assert {"from", "to", "type", "symbol", "min_amount", "max_amount"} <= set(transactions)
     assert {"order", "limit", "cursor"} <= set(transactions)
     assert transactions["limit"]["maximum"] == 100
     assert tools["bank_portfolio_summary"].input_schema["required"] == ["customer_oid"]
+
+
+@pytest.mark.parametrize("allow_writes", [False, True])
+async def test_the_tool_listing_is_lean(engine: Engine, allow_writes: bool) -> None:
+    # An agent pays for the whole listing in its context on every session.
+    async with connect(engine, allow_writes=allow_writes) as client:
+        tools = (await client.list_tools()).tools
+    sizes = {
+        tool.name: len(json.dumps(tool.model_dump(mode="json", by_alias=True, exclude_none=True)))
+        for tool in tools
+    }
+    assert sum(sizes.values()) / len(sizes) <= 2048, sizes
+    for tool in tools:
+        listed = json.dumps(tool.input_schema)
+        for noise in ('"title"', '"examples"', '{"type": "null"}', '"$defs"', '"$ref"'):
+            assert noise not in listed, (tool.name, noise)
+        assert tool.description and len(tool.description) <= 400, tool.name
+        assert tool.output_schema and set(tool.output_schema["properties"]) >= set(
+            tool.output_schema.get("required", [])
+        )
+
+
+async def test_the_listing_keeps_the_constraints_that_matter(engine: Engine) -> None:
+    async with connect(engine, allow_writes=True) as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+    transactions = tools["bank_transactions"].input_schema["properties"]
+    assert transactions["type"]["enum"][:2] == ["deposit", "withdrawal"]
+    assert transactions["min_amount"]["pattern"] and transactions["from"]["format"] == "date"
+    assert transactions["cursor"] == {
+        "maxLength": 500,
+        "type": "string",
+        "description": "next_cursor of the previous page.",
+    }
+    assert tools["bank_holdings"].input_schema["properties"]["currency"]["enum"] == [
+        "USD",
+        "EUR",
+        "GBP",
+    ]
+    payee = tools["bank_pay"].input_schema["properties"]["payee"]
+    assert payee["required"] == ["name"] and payee["additionalProperties"] is False
+    assert payee["properties"]["routing_number"]["pattern"]
+    profile = tools["bank_register_customer"].input_schema["properties"]["profile"]
+    assert profile["properties"]["risk_tolerance"]["enum"] == [
+        "conservative",
+        "moderate",
+        "aggressive",
+    ]
+    outline = tools["bank_transactions"].output_schema
+    assert outline is not None
+    assert outline["properties"]["next_cursor"] == {"type": ["string", "null"]}
+    assert outline["properties"]["transactions"] == {"type": "array"}
+    assert "total" in outline["required"]
+
+
+async def test_filters_take_the_rest_names_and_the_earlier_ones(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+        rest_names = {"from": "2025-01-01", "to": "2026-06-30", "type": "buy"}
+        earlier = {"date_from": "2025-01-01", "date_to": "2026-06-30", "transaction_type": "buy"}
+        by_rest = await call(mcp, "bank_transactions", customer_oid=JOHN, **rest_names)
+        assert by_rest["total"] > 0
+        assert {row["transaction_type"] for row in by_rest["transactions"]} == {"buy"}
+        assert by_rest == await call(mcp, "bank_transactions", customer_oid=JOHN, **earlier)
+        both = await call(mcp, "bank_transactions", customer_oid=JOHN, **rest_names, **earlier)
+        assert both == by_rest
+        week = {"from": "2026-09-21", "to": "2026-09-25"}
+        closes = await call(mcp, "bank_price_history", symbol="BTC", **week)
+        assert closes == await call(
+            mcp, "bank_price_history", symbol="BTC", date_from="2026-09-21", date_to="2026-09-25"
+        )
+        assert len(closes["closes"]) == 5
+
+
+async def test_a_filter_given_under_both_names_with_different_values_is_refused(
+    engine: Engine,
+) -> None:
+    async with connect(engine) as mcp:
+        clash = await error_text(
+            mcp, "bank_transactions", customer_oid=JOHN, type="buy", transaction_type="sell"
+        )
+        assert clash == (
+            "Invalid arguments: 'type' and 'transaction_type' are two names of one argument, "
+            "given different values: give one of them"
+        )
+        dates = await error_text(
+            mcp, "bank_price_history", symbol="BTC", to="2026-09-25", date_to="2026-09-24"
+        )
+        assert "'to' and 'date_to' are two names of one argument" in dates
+        bad = await error_text(mcp, "bank_transactions", customer_oid=JOHN, **{"from": "May"})
+        assert bad.startswith("Invalid arguments: argument 'from': ")
 
 
 async def test_write_tools_exist_only_when_allowed(engine: Engine, client: TestClient) -> None:
@@ -415,6 +498,39 @@ def test_quantities_are_written_without_exponent_or_trailing_zeros(
 )
 def test_prices_have_two_decimals_unless_under_one_unit(price: str, text: str) -> None:
     assert mcp_tools._price(Decimal(price), "USD") == text
+
+
+async def test_counts_in_text_answers_agree_with_their_nouns(engine: Engine) -> None:
+    async with connect(engine) as mcp:
+
+        async def first_line(tool: str, **arguments: Any) -> str:
+            result = await mcp.call_tool(tool, arguments)
+            assert not result.is_error, result.content
+            text: str = result.content[0].text  # type: ignore[union-attr]
+            return text.splitlines()[0]
+
+        assert await first_line("bank_find_customers", name="smith") == "1 matching customer:"
+        assert await first_line("bank_find_customers", limit=2) == (
+            "5 matching customers; 3 more (pass next_cursor):"
+        )
+        summary = await first_line("bank_portfolio_summary", customer_oid=JOHN)
+        assert "; 6 holdings, " in summary and "; 1 open derivative position; " in summary
+        jane = await first_line("bank_portfolio_summary", customer_oid=JANE)
+        assert "; 2 open derivative positions; " in jane
+        opened = await first_line("bank_derivatives", customer_oid=JOHN, status="open")
+        assert opened == "1 derivative position:"
+        assert await first_line("bank_derivatives", customer_oid=JOHN) == (
+            "2 derivative positions:"
+        )
+        one = await first_line("bank_transactions", customer_oid=JOHN, type="buy", limit=1)
+        assert re.fullmatch(
+            r"1 of \d+ transactions; \d+ more after these \(pass next_cursor\):", one
+        )
+        day = await first_line(
+            "bank_price_history", symbol="BTC", **{"from": "2026-09-25"}, to="2026-09-25"
+        )
+        assert day.endswith(", 1 close:")
+        assert (await first_line("bank_accounts", customer_oid=JANE)).endswith(" in 3 accounts:")
 
 
 def readme_snippets() -> dict[str, dict[str, Any]]:

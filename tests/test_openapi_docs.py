@@ -10,6 +10,8 @@ from fastapi.testclient import TestClient
 from api.openapi_examples import EXAMPLE_REQUESTS, ask, load_examples, made_up_examples
 from api.routes import TAGS
 from core.identifiers import OID_PATTERN
+from core.settings import Settings
+from main import create_app
 
 
 def operations(document: dict[str, Any]) -> list[dict[str, Any]]:
@@ -70,3 +72,54 @@ def test_customer_oid_is_explained_in_words_and_keeps_its_pattern(client: TestCl
     assert parameter["schema"]["pattern"] == OID_PATTERN
     for form in ("lowercase and hyphenated", "urn:uuid:", "CUST0001", "upper case"):
         assert form in parameter["description"]
+
+
+def test_a_bank_without_keys_asks_for_none(client: TestClient) -> None:
+    # Swagger UI draws a padlock on every operation that declares a security requirement.
+    document = client.get("/openapi.json").json()
+    assert "security" not in document
+    assert "securitySchemes" not in document.get("components", {})
+    assert all("security" not in operation for operation in operations(document))
+
+
+def test_a_bank_with_keys_asks_for_one_everywhere_but_health(database_url: str) -> None:
+    settings = Settings(database_url=database_url, api_key="full-key", read_api_key="read-key")
+    with TestClient(create_app(settings)) as keyed:
+        response = keyed.get("/openapi.json")
+        assert keyed.get("/health").status_code == 200
+        assert keyed.get("/customers").status_code == 401
+    document = response.json()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
+    assert document["security"] == [{"bearer": []}, {"apiKey": []}]
+    assert document["paths"]["/health"]["get"]["security"] == []
+    open_operations = [
+        (path, method)
+        for path, ops in document["paths"].items()
+        for method, operation in ops.items()
+        if "security" in operation
+    ]
+    assert open_operations == [("/health", "get")]
+
+
+def test_parameters_are_plain_single_schemas(client: TestClient) -> None:
+    # ReDoc showed anyOf [string, null] with titles as "Cursor (string) or Cursor (null)".
+    document = client.get("/openapi.json").json()
+    parameters = [p for operation in operations(document) for p in operation.get("parameters", [])]
+    assert len(parameters) > 50
+    for parameter in parameters:
+        schema = parameter["schema"]
+        assert "anyOf" not in schema and "title" not in schema, parameter
+        assert "description" not in schema or schema["description"] != parameter.get(
+            "description"
+        ), parameter
+    transactions = document["paths"]["/customer/{customer_oid}/transactions"]["get"]
+    cursor = next(p for p in transactions["parameters"] if p["name"] == "cursor")
+    assert cursor["required"] is False
+    assert cursor["schema"] == {
+        "type": "string",
+        "maxLength": 500,
+        "pattern": "^[A-Za-z0-9_-]+$",
+        "minLength": 20,
+    }
+    kind = next(p for p in transactions["parameters"] if p["name"] == "type")
+    assert kind["schema"] == {"$ref": "#/components/schemas/TransactionType"}

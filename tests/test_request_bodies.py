@@ -188,3 +188,49 @@ def test_the_rules_hold_with_keys_too(database_url: str) -> None:
             headers={**JSON, "X-API-Key": "full"},
         )
         assert duplicated.status_code == 400
+
+
+SEND_AS_JSON = (
+    "Invalid request: request body: send it as JSON, with Content-Type: application/json "
+    "(it came as {media})"
+)
+
+
+def test_a_form_body_is_400_saying_to_send_json(client: TestClient) -> None:
+    # What curl -d sends without -H "Content-Type: application/json".
+    response = client.post("/register-customer", data={"name": "Ann Lee"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == SEND_AS_JSON.format(
+        media="application/x-www-form-urlencoded"
+    )
+    assert client.get("/customers").headers["X-Total-Count"] == "5"
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/register-customer", b'{"name": "Ann Lee"}'),
+        ("/sandboxes", b'{"seed": 1}'),
+        (f"/customer/{JOHN}/transfers", b'{"from_account_id": 1, "to_account_id": 3}'),
+        ("/register-customer", b""),
+    ],
+)
+def test_json_sent_as_text_is_400_saying_to_send_it_as_json(
+    client: TestClient, path: str, body: bytes
+) -> None:
+    response = client.post(path, content=body, headers={"Content-Type": "text/plain"})
+    assert response.status_code == 400
+    assert response.json()["detail"] == SEND_AS_JSON.format(media="text/plain")
+
+
+def test_a_form_content_type_without_a_body_where_none_is_needed_is_not_refused(
+    client: TestClient,
+) -> None:
+    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+    assert client.post("/sandboxes", content=b"", headers=headers).status_code == 201
+
+
+def test_a_json_body_with_a_bad_field_still_names_the_field(client: TestClient) -> None:
+    response = client.post("/register-customer", json={"name": ["x"]})
+    assert response.status_code == 400
+    assert response.json()["detail"].startswith("Invalid request: body field 'name': ")

@@ -262,10 +262,8 @@ def test_uvicorn_on_every_address_still_answers_loopback(tmp_path: Any) -> None:
         server.wait(timeout=20)
 
 
-def test_openapi_documents_the_keys(client: TestClient) -> None:
+def test_openapi_documents_what_keys_would_answer(client: TestClient) -> None:
     document = client.get("/openapi.json").json()
-    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey"}
-    assert {} in document["security"]
     register = document["paths"]["/register-customer"]["post"]["responses"]
     assert {"401", "403"} <= set(register)
     assert "401" not in document["paths"]["/health"]["get"]["responses"]
