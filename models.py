@@ -11,7 +11,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy import false as sa_false
 from sqlmodel import Field, SQLModel
 
@@ -312,6 +321,12 @@ class KeptBook(SQLModel, table=True):
     )
     summary: str | None = Field(
         default=None, sa_type=Text, description="The portfolio summary's JSON, as last computed"
+    )
+    statement: bytes | None = Field(
+        default=None,
+        sa_type=LargeBinary,
+        description="Every transaction, newest first, as /user-portfolio sends them: JSON, "
+        "compressed with zlib; kept and dropped with the summary",
     )
     summary_key: str | None = Field(
         default=None,

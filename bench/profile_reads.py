@@ -73,6 +73,7 @@ from db import Database, create_db_engine
 from main import create_app
 from schemas.original import OriginalTransaction, Portfolio
 from services.books import read_book
+from services.kept import fill_summaries
 from services.market import MarketSnapshot
 from services.original import original_accounts, original_assets, original_derivatives
 from services.portfolio import open_view, portfolio_inputs, read_portfolio
@@ -597,6 +598,7 @@ def build_bank(database_url: str, customers: int) -> tuple[str, dict[str, int]]:
     prepare_database(engine)
     if customers:
         load_synthetic(engine, customers, seed=1, progress=False)
+        fill_summaries(engine)  # as seed.py does after a load
     samples = {s.customer_oid for s in SAMPLE_CUSTOMERS}
     with engine.connect() as connection:
         oids = connection.execute(text("SELECT customer_oid FROM users ORDER BY id")).scalars()
@@ -623,6 +625,7 @@ async def run(args: argparse.Namespace, database_url: str, synthetic: str, devnu
         "GET /customer/{John Doe}/summary": f"/customer/{JOHN}/summary",
         "GET /customer/{John Doe}/risk": f"/customer/{JOHN}/risk",
         "GET /customer/{synthetic}/summary": f"/customer/{synthetic}/summary",
+        "GET /user-portfolio/{synthetic}": f"/user-portfolio/{synthetic}",
         "GET /health": "/health",
     }
     timings: list[Timing] = []

@@ -24,6 +24,7 @@ migration 0010): it is derived from the rows on each read until rebuilt.
 
 import hashlib
 import json
+import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -33,7 +34,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
 from sqlmodel import Session
 
 from analysis.summary import average_cost
@@ -241,7 +242,7 @@ def keep_book(session: Session, oid: str) -> None:
         connection.execute(insert(_B).values(customer_oid=oid, **values))
 
 
-NO_SUMMARY = {"summary": None, "summary_key": None, "book_stale": False}
+NO_SUMMARY = {"summary": None, "statement": None, "summary_key": None, "book_stale": False}
 
 BATCH = 500
 
@@ -337,12 +338,26 @@ def summary_key(market: MarketSnapshot, base: str = BASE_CURRENCY) -> str:
     return f"{market.version}:{CODE_VERSION}:{base}"
 
 
-_KEPT = select(_B.c.summary).where(
+_KEPT_SUMMARY = select(_B.c.summary, null().label("statement")).where(
     _B.c.customer_oid == bindparam("oid"), _B.c.summary_key == bindparam("key")
 )
+_KEPT_BOTH = _KEPT_SUMMARY.with_only_columns(_B.c.summary, _B.c.statement)
 
 
-def read_kept_summary(session: Session, oid: str, key: str) -> bytes | None:
-    """The kept summary's JSON if it was computed with ``key``; None otherwise."""
-    found = session.connection().execute(_KEPT, {"oid": oid, "key": key}).scalar()
-    return None if found is None else found.encode()
+@dataclass(frozen=True)
+class KeptAnswers:
+    summary: bytes
+    """The summary's JSON."""
+    statement: bytes | None
+    """Every transaction, newest first, as the JSON array /user-portfolio sends (when
+    asked for)."""
+
+
+def read_kept(session: Session, oid: str, key: str, *, statement: bool) -> KeptAnswers | None:
+    """The kept summary, and the statement if asked, when they were computed with ``key``."""
+    query = _KEPT_BOTH if statement else _KEPT_SUMMARY
+    found = session.connection().execute(query, {"oid": oid, "key": key}).first()
+    if found is None or found.summary is None:
+        return None
+    kept = None if found.statement is None else zlib.decompress(found.statement)
+    return KeptAnswers(found.summary.encode(), kept)

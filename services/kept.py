@@ -13,8 +13,10 @@ summary by a trigger (migration 0010).
 """
 
 import time
+import zlib
 from collections.abc import Sequence
 
+import orjson
 from sqlalchemy import Connection, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,6 +27,7 @@ from models import Customer, KeptBook
 from services.books import summary_key
 from services.market import MarketSnapshot, load_snapshot, market_snapshot
 from services.portfolio import compute_summary
+from services.records import newest_transaction_values
 
 _B = KeptBook.__table__  # type: ignore[attr-defined]
 _USERS = Customer.__table__.c  # type: ignore[attr-defined]
@@ -40,8 +43,17 @@ def keep_summary(session: Session, oid: str, market: MarketSnapshot | None = Non
     session.connection().execute(
         update(_B)
         .where(_B.c.customer_oid == oid)
-        .values(summary=summary.model_dump_json(), summary_key=summary_key(market))
+        .values(
+            summary=summary.model_dump_json(),
+            statement=zlib.compress(statement_json(session, oid)),
+            summary_key=summary_key(market),
+        )
     )
+
+
+def statement_json(session: Session, oid: str) -> bytes:
+    """Every transaction of the customer, newest first, as /user-portfolio sends them."""
+    return orjson.dumps(newest_transaction_values(session, oid))
 
 
 def keep_summaries(session: Session, oids: Sequence[str]) -> None:
@@ -93,11 +105,14 @@ def stale_summaries(engine: Engine, oids: Sequence[str] | None = None) -> list[s
     with Session(engine) as session:
         market = load_snapshot(session)
         key = summary_key(market)
-        query = select(_B.c.customer_oid, _B.c.summary).where(_B.c.summary_key == key)
+        query = select(_B.c.customer_oid, _B.c.summary, _B.c.statement)
+        query = query.where(_B.c.summary_key == key)
         if oids is not None:
             query = query.where(_B.c.customer_oid.in_(oids))
-        for oid, kept in session.connection().execute(query).all():
+        for oid, kept, statement in session.connection().execute(query).all():
             fresh = compute_summary(session, oid, market, BASE_CURRENCY).model_dump_json()
             if fresh != kept:
                 found.append(f"{oid}: the kept summary differs from the rows'")
+            if statement is None or zlib.decompress(statement) != statement_json(session, oid):
+                found.append(f"{oid}: the kept statement differs from the rows'")
     return found

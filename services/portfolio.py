@@ -23,6 +23,7 @@ from analysis.summary import (
 )
 from analysis.valuation import PortfolioInputs
 from core.errors import InvalidInput
+from core.money import BASE_CURRENCY
 from market.model import INSTRUMENTS
 from schemas.customers import UserOut
 from schemas.original import OriginalTransaction, Portfolio
@@ -40,7 +41,7 @@ from schemas.portfolio import (
 )
 from schemas.risk import RiskSection
 from schemas.summary import PortfolioSummary
-from services.books import Book, read_book, read_kept_summary, summary_key
+from services.books import Book, read_book, read_kept, summary_key
 from services.customers import get_customer
 from services.market import MarketSnapshot, market_snapshot, resolve_currency
 from services.original import (
@@ -262,9 +263,9 @@ def summary_json(session: Session, raw_oid: str, currency: str | None = None) ->
     """The summary's JSON: kept (``services/kept.py``) when it holds for this market, code
     and base currency, computed otherwise."""
     view = open_view(session, raw_oid, currency)
-    kept = read_kept_summary(session, view.oid, summary_key(view.market, view.base))
+    kept = read_kept(session, view.oid, summary_key(view.market, view.base), statement=False)
     if kept is not None:
-        return kept
+        return kept.summary
     return compute_summary(session, view.oid, view.market, view.base).model_dump_json().encode()
 
 
@@ -295,6 +296,8 @@ class PortfolioAnswer:
     transactions: list[dict[str, Any]]
     summary: bytes | None = None
     """The kept summary's JSON, when ``portfolio`` has none of its own."""
+    statement: bytes | None = None
+    """The kept statement's JSON (every transaction), in place of ``transactions``."""
 
     def to_json(self, exclude: set[str] | None = None) -> bytes:
         """The portfolio's JSON, as ``Portfolio.model_dump_json`` would write it."""
@@ -305,7 +308,8 @@ class PortfolioAnswer:
             # the only place these bytes can occur: in a JSON string every quote is escaped.
             head, empty, tail = body.partition(_NO_TRANSACTIONS)
             assert empty, "the model always writes its transactions"
-            body = b"".join((head, _TRANSACTIONS, orjson.dumps(self.transactions), tail))
+            rows = orjson.dumps(self.transactions) if self.statement is None else self.statement
+            body = b"".join((head, _TRANSACTIONS, rows, tail))
         if self.summary is not None and "portfolio_summary" not in left_out:
             # The summary is the model's last field.
             assert body.endswith(_NO_SUMMARY)
@@ -314,8 +318,9 @@ class PortfolioAnswer:
 
     def model(self) -> Portfolio:
         """The whole portfolio as one model, its transactions validated (for Python callers)."""
+        rows = self.transactions if self.statement is None else orjson.loads(self.statement)
         update: dict[str, Any] = {
-            "transactions": [OriginalTransaction.model_validate(t) for t in self.transactions]
+            "transactions": [OriginalTransaction.model_validate(t) for t in rows]
         }
         if self.summary is not None:
             update["portfolio_summary"] = PortfolioSummary.model_validate_json(self.summary)
@@ -346,10 +351,16 @@ def read_portfolio(
     view = open_view(session, raw_oid, currency)
     oid = view.oid
     wanted = set(PORTFOLIO_SECTIONS) if sections is None else sections
+    # Kept under the default currency's key; the statement is the same in any currency.
     kept = None
-    if "portfolio_summary" in wanted:
-        kept = read_kept_summary(session, oid, summary_key(view.market, view.base))
-    summary_needed = "portfolio_summary" in wanted and kept is None
+    statement_kept = "transactions" in wanted and transactions_limit is None
+    if "portfolio_summary" in wanted or statement_kept:
+        kept = read_kept(session, oid, summary_key(view.market), statement=statement_kept)
+    kept_summary = kept.summary if kept and "portfolio_summary" in wanted else None
+    if view.base != BASE_CURRENCY:
+        kept_summary = None
+    statement = kept.statement if kept else None
+    summary_needed = "portfolio_summary" in wanted and kept_summary is None
     assets = list_assets(session, oid, view.market) if summary_needed or "assets" in wanted else []
     accounts = list_accounts(session, oid) if summary_needed or "bank_accounts" in wanted else []
     spending = list_spending(session, oid) if summary_needed or "spending" in wanted else []
@@ -360,7 +371,7 @@ def read_portfolio(
     )
     transactions = (
         newest_transaction_values(session, oid, transactions_limit)
-        if "transactions" in wanted
+        if "transactions" in wanted and statement is None
         else []
     )
     summary = (
@@ -386,4 +397,4 @@ def read_portfolio(
         derivative_transactions=original_derivatives(derivatives),
         portfolio_summary=summary,
     )
-    return PortfolioAnswer(portfolio, transactions, kept)
+    return PortfolioAnswer(portfolio, transactions, kept_summary, statement)

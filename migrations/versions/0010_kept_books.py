@@ -56,6 +56,7 @@ def upgrade() -> None:
         sa.Column("card_spending", sa.Text(), nullable=False),
         sa.Column("book_stale", sa.Boolean(), server_default=sa.false(), nullable=False),
         sa.Column("summary", sa.Text(), nullable=True),
+        sa.Column("statement", sa.LargeBinary(), nullable=True),
         sa.Column("summary_key", sa.String(length=100), nullable=True),
         sa.ForeignKeyConstraint(["customer_oid"], ["users.customer_oid"], ondelete="CASCADE"),
         sa.PrimaryKeyConstraint("customer_oid"),
