@@ -57,6 +57,7 @@ from services.records import (
     list_spending,
     newest_transaction_values,
     query_transactions,
+    spending_json,
 )
 
 INSTRUMENT_CURRENCY = {spec.symbol: spec.currency for spec in INSTRUMENTS}
@@ -298,11 +299,19 @@ class PortfolioAnswer:
     """The kept summary's JSON, when ``portfolio`` has none of its own."""
     statement: bytes | None = None
     """The kept statement's JSON (every transaction), in place of ``transactions``."""
+    spending: bytes | None = None
+    """The spending rows' JSON, when ``portfolio`` has none of its own."""
 
     def to_json(self, exclude: set[str] | None = None) -> bytes:
         """The portfolio's JSON, as ``Portfolio.model_dump_json`` would write it."""
         body = self.portfolio.model_dump_json(exclude=exclude).encode()
         left_out = exclude or set()
+        if self.spending is not None and "spending" not in left_out:
+            # Before the transactions and the summary are in: the first "spending" list is the
+            # top-level one (the summary's spending is an object).
+            head, empty, tail = body.partition(_NO_SPENDING)
+            assert empty, "the model always writes its spending"
+            body = b"".join((head, _SPENDING, self.spending, tail))
         if "transactions" not in left_out:
             # The empty list the model wrote is the first top-level "transactions" key, and
             # the only place these bytes can occur: in a JSON string every quote is escaped.
@@ -324,12 +333,18 @@ class PortfolioAnswer:
         }
         if self.summary is not None:
             update["portfolio_summary"] = PortfolioSummary.model_validate_json(self.summary)
+        if self.spending is not None:
+            update["spending"] = [
+                SpendingOut.model_validate(s) for s in orjson.loads(self.spending)
+            ]
         return self.portfolio.model_copy(update=update)
 
 
 _TRANSACTIONS = b'"transactions":'
 _NO_TRANSACTIONS = _TRANSACTIONS + b"[]"
 _SUMMARY = b'"portfolio_summary":'
+_SPENDING = b'"spending":'
+_NO_SPENDING = _SPENDING + b"[]"
 _NO_SUMMARY = _SUMMARY + b"null}"
 
 
@@ -363,7 +378,10 @@ def read_portfolio(
     summary_needed = "portfolio_summary" in wanted and kept_summary is None
     assets = list_assets(session, oid, view.market) if summary_needed or "assets" in wanted else []
     accounts = list_accounts(session, oid) if summary_needed or "bank_accounts" in wanted else []
-    spending = list_spending(session, oid) if summary_needed or "spending" in wanted else []
+    spending = list_spending(session, oid) if summary_needed else []
+    raw_spending = None
+    if "spending" in wanted and not summary_needed:
+        raw_spending = spending_json(session, oid)
     derivatives = (
         list_derivatives(session, oid)
         if summary_needed or "derivative_transactions" in wanted
@@ -397,4 +415,4 @@ def read_portfolio(
         derivative_transactions=original_derivatives(derivatives),
         portfolio_summary=summary,
     )
-    return PortfolioAnswer(portfolio, transactions, kept_summary, statement)
+    return PortfolioAnswer(portfolio, transactions, kept_summary, statement, raw_spending)

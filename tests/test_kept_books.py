@@ -16,10 +16,16 @@ from sqlmodel import Session
 
 from models import KeptBook
 from schemas.original import OriginalTransaction
+from schemas.portfolio import SpendingOut
 from services.books import disagreements, rebuild_books, summary_key
 from services.kept import fill_summaries, stale_summaries
 from services.market import load_snapshot
-from services.records import newest_transaction_values, query_transactions
+from services.records import (
+    list_spending,
+    newest_transaction_values,
+    query_transactions,
+    spending_json,
+)
 from synthetic.bulk_load import load_synthetic
 from synthetic.samples import SAMPLE_CUSTOMERS
 from tests.helpers import JOHN, PROJECT
@@ -143,6 +149,8 @@ def test_transactions_sent_as_json_values_are_the_models_json(engine: Engine) ->
             assert orjson.dumps(fast) == shape.dump_json(rows)  # type: ignore[arg-type]
             few = newest_transaction_values(session, oid, 7)
             assert orjson.dumps(few) == shape.dump_json(rows[:7])  # type: ignore[arg-type]
+            spent = list_spending(session, oid)
+            assert spending_json(session, oid) == TypeAdapter(list[SpendingOut]).dump_json(spent)
 
 
 def test_a_kept_summary_is_used_only_under_its_own_key(client: TestClient, engine: Engine) -> None:
