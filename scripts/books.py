@@ -12,6 +12,7 @@ Exit status 1 when the check found a disagreement.
 """
 
 import argparse
+import os
 import sys
 import time
 
@@ -31,6 +32,12 @@ def main() -> None:
     action.add_argument(
         "--summaries", action="store_true", help="compute only the summaries not kept yet"
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes that compute the summaries (default: one per CPU)",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress")
     args = parser.parse_args()
     engine = create_db_engine(args.database_url)
@@ -46,7 +53,7 @@ def main() -> None:
             print(f"Books rebuilt: {books:,} customers in {middle - started:,.1f} s")
         if args.rebuild or args.summaries:
             started = time.perf_counter()
-            kept = fill_summaries(engine, progress=progress)
+            kept = fill_summaries(engine, workers=max(args.workers, 1), progress=progress)
             print(f"Summaries kept: {kept:,} in {time.perf_counter() - started:,.1f} s")
             return
         started = time.perf_counter()

@@ -12,9 +12,11 @@ A change to the customer's rows from outside the bank (psql, a script) drops the
 summary by a trigger (migration 0010).
 """
 
+import multiprocessing
 import time
 import zlib
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 
 import orjson
 from sqlalchemy import Connection, select, update
@@ -22,7 +24,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.money import BASE_CURRENCY
-from db import begin_write
+from db import begin_write, create_db_engine
 from models import Customer, KeptBook
 from services.books import summary_key
 from services.market import MarketSnapshot, load_snapshot, market_snapshot
@@ -77,25 +79,77 @@ def missing_summaries(connection: Connection, key: str) -> list[str]:
     return list(connection.execute(query).scalars())
 
 
-def fill_summaries(engine: Engine, *, batch: int = 200, progress: bool = False) -> int:
-    """Keep the summary of every customer that has none kept for today's market and code,
-    ``batch`` customers per transaction; returns how many were computed."""
+def fill_summaries(
+    engine: Engine, *, batch: int = 100, workers: int = 1, progress: bool = False
+) -> int:
+    """Keep the summary and statement of every customer that has none kept for today's
+    market and code; returns how many were kept.
+
+    Each batch is computed in a read transaction and written in a short write transaction
+    that keeps a customer's only if nothing kept it in between and its rows did not change
+    behind the bank's back (``book_stale``): the bank's own writes never wait for the
+    computing, and what is written is never older than what is kept. ``workers`` processes
+    share the customers (the computing is CPU work)."""
     with Session(engine) as session:
         key = summary_key(load_snapshot(session))
         oids = missing_summaries(session.connection(), key)
-    started, done = time.perf_counter(), 0
+    if not oids:
+        return 0
+    if workers <= 1:
+        return _fill(engine, oids, batch, progress)
+    url = engine.url.render_as_string(hide_password=False)
+    shares = [oids[i::workers] for i in range(workers)]
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(workers, mp_context=context) as pool:
+        done = pool.map(_fill_in_process, [url] * workers, shares, [batch] * workers)
+        return sum(done)
+
+
+def _fill_in_process(url: str, oids: list[str], batch: int) -> int:
+
+    engine = create_db_engine(url)
+    try:
+        return _fill(engine, oids, batch, progress=False)
+    finally:
+        engine.dispose()
+
+
+def _fill(engine: Engine, oids: Sequence[str], batch: int, progress: bool) -> int:
+    started, done, kept = time.perf_counter(), 0, 0
     for start in range(0, len(oids), batch):
+        chosen = oids[start : start + batch]
+        with Session(engine) as session:
+            market = load_snapshot(session)
+            key = summary_key(market)
+            computed = [
+                (
+                    oid,
+                    compute_summary(session, oid, market, BASE_CURRENCY).model_dump_json(),
+                    zlib.compress(statement_json(session, oid)),
+                )
+                for oid in chosen
+            ]
         with Session(engine) as session:
             begin_write(session)
-            keep_summaries(session, oids[start : start + batch])
+            connection = session.connection()
+            for oid, summary, statement in computed:
+                kept += connection.execute(
+                    update(_B)
+                    .where(
+                        _B.c.customer_oid == oid,
+                        _B.c.book_stale.is_(False),
+                        (_B.c.summary_key.is_(None)) | (_B.c.summary_key != key),
+                    )
+                    .values(summary=summary, statement=statement, summary_key=key)
+                ).rowcount
             session.commit()
-        done += len(oids[start : start + batch])
+        done += len(chosen)
         if progress:
             rate = done / max(time.perf_counter() - started, 1e-9)
             print(f"\r{done:,} of {len(oids):,} summaries, {rate:,.0f}/s", end="", flush=True)
-    if progress and oids:
+    if progress:
         print()
-    return done
+    return kept
 
 
 def stale_summaries(engine: Engine, oids: Sequence[str] | None = None) -> list[str]:

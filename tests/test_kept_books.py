@@ -255,3 +255,17 @@ def test_rows_changed_outside_the_bank_are_read_from_the_rows_until_rebuilt(
     fill_summaries(engine)
     check_kept(engine)
     assert client.get(f"/customer/{JOHN}/summary").json() == after
+
+
+def test_filling_in_processes_keeps_every_summary_but_never_a_stale_books(
+    engine: Engine,
+) -> None:
+    load_synthetic(engine, 6, seed=13, progress=False)
+    with engine.begin() as connection:  # as a trigger leaves a book written behind our back
+        connection.execute(update(KEPT).where(KEPT.c.customer_oid == JOHN).values(book_stale=True))
+        connection.execute(update(KEPT).values(summary_key=None))
+    assert fill_summaries(engine, workers=2, batch=2) == 6 + len(SAMPLE_CUSTOMERS) - 1
+    assert kept(engine, JOHN).summary_key is None  # computed on each read until rebuilt
+    with engine.connect() as connection:
+        assert disagreements(connection, stale_ok=True) == []
+    assert stale_summaries(engine) == []
