@@ -19,6 +19,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
+from core.settings import Settings
 from scripts.stress import serve
 from services.idempotency import KeyReused
 from tests.helpers import PROJECT, require_or_skip
@@ -325,3 +326,10 @@ def test_the_readme_links_to_every_page_of_the_site() -> None:
     readme = page_text("README.md")
     for page in PAGES[1:]:
         assert f"]({page})" in readme, page
+
+
+def test_the_configuration_page_lists_every_setting() -> None:
+    prefix = str(Settings.model_config.get("env_prefix", ""))
+    settings = {f"{prefix}{name}".upper() for name in Settings.model_fields}
+    listed = re.findall(r"^\| `(BANK_\w+)` \|", page_text("docs/configuration.md"), re.MULTILINE)
+    assert sorted(listed) == sorted(settings)
