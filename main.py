@@ -253,7 +253,7 @@ def parse_args(
         description="Serve the Dummy Bank: the REST API, MCP at /mcp and the explorer at "
         "/explorer, with the sample data on a new database.",
         epilog="Each option defaults to its BANK_* variable, from the environment or a .env "
-        "file in the current directory; an option given here wins. The README lists the "
+        "file in the current directory; an option given here wins. docs/configuration.md lists the "
         "other BANK_* settings (API keys, cache, CORS).",
     )
     parser.add_argument(

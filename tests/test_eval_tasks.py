@@ -487,9 +487,9 @@ def test_the_example_runs_the_loop_end_to_end(live_server: str) -> None:
     assert requests.get(f"{live_server}/sandboxes", timeout=10).json() == []
 
 
-def test_the_readme_lists_every_task_kind_with_an_example() -> None:
-    readme = (PROJECT / "README.md").read_text()
-    section = readme[readme.index("## Task evaluation") :]
+def test_the_evaluation_page_lists_every_task_kind_with_an_example() -> None:
+    page = (PROJECT / "docs" / "evaluation.md").read_text()
+    section = page[page.index("## Task evaluation") :]
     listed = re.findall(
         r"^\| `([a-z_]+)` \| (direct|find|compute|refusal) \| .+ \|$", section, re.M
     )

@@ -463,9 +463,9 @@ def test_the_example_evaluates_a_scripted_agent_end_to_end(live_server: str) -> 
     assert requests.get(f"{live_server}/sandboxes", timeout=10).json() == []
 
 
-def test_the_readme_lists_every_kind_with_an_example() -> None:
-    readme = (PROJECT / "README.md").read_text()
-    section = readme[readme.index("## Evaluating an agent") :]
+def test_the_evaluation_page_lists_every_kind_with_an_example() -> None:
+    page = (PROJECT / "docs" / "evaluation.md").read_text()
+    section = page[page.index("## Evaluating an agent") : page.index("## Task evaluation")]
     listed = re.findall(
         r"^\| `([a-z0-9_]+)` \| (lookup|aggregate|multi_hop|unanswerable) \|", section, re.M
     )

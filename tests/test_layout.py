@@ -9,6 +9,7 @@ layer nor anything above it.
 """
 
 import ast
+import re
 import subprocess
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -41,10 +42,10 @@ ROOT_FILES = {
     "main.py", "db.py", "models.py", "seed.py", "reset_database.py", "mcp_server.py",
     "test_api.py", "test_registration.py", "conftest.py",
     "requirements.txt", "requirements-dev.txt", "README.md", "pyproject.toml", "alembic.ini",
-    ".gitignore",
+    "mkdocs.yml", ".gitignore",
 }  # fmt: skip
-"""What the root may hold beside folders: the owner's files, the configuration, and
-``mcp_server.py``, which MCP clients' configurations name."""
+"""What the root may hold beside folders: the owner's files, the configuration (the
+documentation site's too), and ``mcp_server.py``, which MCP clients' configurations name."""
 
 NOT_LAYERED = {"tests", "scripts", "bench", "examples", "migrations", "docs"}
 """Folders of programs that sit above everything (or beside it) and may import anything."""
@@ -135,6 +136,44 @@ def test_the_root_holds_only_the_owners_files_and_folders() -> None:
     files = {name for name in tracked if "/" not in name}
     assert "main.py" in files
     assert files - ROOT_FILES == set()
+
+
+def layout_table() -> dict[str, str]:
+    """The layout page's table: what each row's first cell names, with the row's text."""
+    text = (PROJECT / "docs" / "layout.md").read_text()
+    rows: dict[str, str] = {}
+    for first, rest in re.findall(r"^\| (.+?) \| (.+) \|$", text, re.MULTILINE):
+        for name in re.findall(r"`([^`]+)`", first):
+            rows[name.rstrip("/")] = rest
+    return rows
+
+
+def test_the_layout_table_names_every_folder_and_root_module() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files"], cwd=PROJECT, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    top = {name.split("/")[0] for name in tracked if "/" in name and not name.startswith(".")}
+    modules = {name for name in tracked if "/" not in name and name.endswith(".py")}
+    table = layout_table()
+    # The tests' fixtures are named in the row of the tests.
+    assert sorted((top | modules) - set(table) - {"conftest.py"}) == []
+    assert "`conftest.py`" in table["tests"]
+
+
+def test_the_layout_table_names_every_module_of_each_package() -> None:
+    table = layout_table()
+    for package in sorted({name.split(".")[0] for name in project_modules()} - LAYERS[0]):
+        if package in ("db", "models"):
+            continue
+        folder = PROJECT / package
+        parts = {
+            path.stem if path.is_file() else path.name
+            for path in folder.iterdir()
+            if (path.suffix == ".py" or (path / "__init__.py").exists())
+            and path.stem not in ("__init__", "__main__")
+        }
+        named = set(re.findall(r"`([\w.]+?)/?`", table[package]))
+        assert sorted(parts - named) == [], package
 
 
 def test_every_module_has_a_layer() -> None:

@@ -533,15 +533,15 @@ async def test_counts_in_text_answers_agree_with_their_nouns(engine: Engine) -> 
         assert (await first_line("bank_accounts", customer_oid=JANE)).endswith(" in 3 accounts:")
 
 
-def readme_snippets() -> dict[str, dict[str, Any]]:
-    """The MCP client configurations the README gives, by the name of their marker."""
-    text = (PROJECT / "README.md").read_text()
+def mcp_page_snippets() -> dict[str, dict[str, Any]]:
+    """The MCP client configurations the MCP page gives, by the name of their marker."""
+    text = (PROJECT / "docs" / "mcp.md").read_text()
     found = re.findall(r"<!-- mcp-snippet: ([a-z-]+) -->\n```json\n(.*?)```", text, re.DOTALL)
     return {name: json.loads(body) for name, body in found}
 
 
-def test_the_readme_gives_a_snippet_for_each_client_format() -> None:
-    snippets = readme_snippets()
+def test_the_mcp_page_gives_a_snippet_for_each_client_format() -> None:
+    snippets = mcp_page_snippets()
     assert set(snippets) == {"desktop-stdio", "editor-servers", "project-http"}
     assert "command" in snippets["desktop-stdio"]["mcpServers"]["dummy-bank"]
     assert snippets["editor-servers"]["servers"]["dummy-bank"]["type"] == "stdio"
@@ -549,8 +549,8 @@ def test_the_readme_gives_a_snippet_for_each_client_format() -> None:
 
 
 @pytest.mark.parametrize("name", ["desktop-stdio", "editor-servers"])
-async def test_readme_stdio_snippet_starts_a_working_server(name: str, database_url: str) -> None:
-    servers = readme_snippets()[name]
+async def test_mcp_page_stdio_snippet_starts_a_working_server(name: str, database_url: str) -> None:
+    servers = mcp_page_snippets()[name]
     entry = (servers.get("mcpServers") or servers["servers"])["dummy-bank"]
 
     def here(value: str) -> str:
@@ -577,8 +577,8 @@ async def test_readme_stdio_snippet_starts_a_working_server(name: str, database_
         }
 
 
-async def test_readme_http_snippet_reaches_the_running_bank(live_server: str) -> None:
-    entry = readme_snippets()["project-http"]["mcpServers"]["dummy-bank"]
+async def test_mcp_page_http_snippet_reaches_the_running_bank(live_server: str) -> None:
+    entry = mcp_page_snippets()["project-http"]["mcpServers"]["dummy-bank"]
     assert entry["url"] == "http://127.0.0.1:3000/mcp"
     url = entry["url"].replace("http://127.0.0.1:3000", live_server)
     async with (

@@ -428,7 +428,7 @@ def test_bad_ids_and_currencies_are_refused(bank: tuple[TestClient, Engine], pat
 
 
 def scenario_table() -> str:
-    """The README's table of the stress scenarios' shocks, from ``market.scenarios``."""
+    """The risk page's table of the stress scenarios' shocks, from ``market.scenarios``."""
     named = {name for s in SCENARIOS for name, _ in s.shocks}
     factors = [name for name in FACTORS if name in named]
     rates = {"rates_level", "rates_slope", "credit"}
@@ -447,9 +447,9 @@ def scenario_table() -> str:
     return "\n".join(lines)
 
 
-def test_the_readme_lists_every_scenarios_shocks() -> None:
-    readme = (PROJECT / "README.md").read_text()
-    assert scenario_table() in readme
+def test_the_risk_page_lists_every_scenarios_shocks() -> None:
+    page = (PROJECT / "docs" / "risk.md").read_text()
+    assert scenario_table() in page
 
 
 def test_a_sandboxs_risk_is_its_own_bank(bank: tuple[TestClient, Engine]) -> None:

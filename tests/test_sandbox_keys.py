@@ -180,9 +180,9 @@ def test_the_read_key_reads_in_a_sandbox_but_sees_no_sandbox_management(
         bank.delete(f"/sandboxes/{sandbox_id}")
 
 
-def test_the_readme_tabulates_each_key_against_each_action() -> None:
+def test_the_sandboxes_page_tabulates_each_key_against_each_action() -> None:
     from tests.helpers import PROJECT
 
-    readme = (PROJECT / "README.md").read_text()
+    page = (PROJECT / "docs" / "sandboxes.md").read_text()
     header = "| action | full key | read key | sandbox key | no key (keys set) |"
-    assert header in readme
+    assert header in page

@@ -229,16 +229,16 @@ async def test_stdio_server_serves_the_sandbox_of_its_setting(
         assert result.structured_content["exists"] is False
 
 
-def readme_fixture() -> str:
-    text = (PROJECT / "README.md").read_text()
+def sandboxes_page_fixture() -> str:
+    text = (PROJECT / "docs" / "sandboxes.md").read_text()
     found = re.search(r"<!-- sandbox-fixture -->\n```python\n(.*?)```", text, re.DOTALL)
-    assert found is not None, "the README lost its sandbox fixture"
+    assert found is not None, "the sandboxes page lost its sandbox fixture"
     return found.group(1)
 
 
-def test_the_readme_fixture_runs_as_written(live_server: str, tmp_path: Path) -> None:
-    """Another project's suite: the README's fixture verbatim, the bank's address aside."""
-    fixture = readme_fixture()
+def test_the_sandboxes_page_fixture_runs_as_written(live_server: str, tmp_path: Path) -> None:
+    """Another project's suite: the sandboxes page's fixture verbatim, the bank's address aside."""
+    fixture = sandboxes_page_fixture()
     assert 'BANK = "http://127.0.0.1:3000"' in fixture
     fixture = fixture.replace('"http://127.0.0.1:3000"', repr(live_server))
     (tmp_path / "conftest.py").write_text(fixture)
