@@ -29,6 +29,7 @@ from api.middleware import (
     AdmissionMiddleware,
     ApiKeyMiddleware,
     BodyLimitMiddleware,
+    HealthMiddleware,
     HostMiddleware,
     ProtectedModeMiddleware,
     RequestContextMiddleware,
@@ -41,6 +42,7 @@ from api.routes import ROUTERS, TAGS
 from api.routes.evals import GRADE_PATH
 from api.routes.evals import router as evals_router
 from api.routes.sandboxes import router as sandboxes_router
+from api.routes.system import HEALTHY
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
 from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
@@ -131,12 +133,13 @@ def lifespan(
 
 def install_middleware(app: FastAPI, settings: Settings) -> None:
     """The layers every request passes, outermost first: RequestContext, ProtectedMode, Host,
-    CORS, BodyLimit, Explorer, ApiKey, JsonBody, Sandbox, Cache, Admission. The explorer's
-    pages come before the key check: they hold no data, and a browser must load one before it
-    can ask for the key that its reads then send. A body is checked (keys named twice, MCP's
-    content type and ids) once the key has been, within the body limit, before a sandbox
-    records the call. Sandboxes are inside the key check (no key, no probing of sandbox ids)
-    and outside the cache (which keeps the default bank's answers)."""
+    CORS, Health (``GET /health`` on SQLite ends there), BodyLimit, Explorer, ApiKey,
+    JsonBody, Sandbox, Cache, Admission. The explorer's pages come before the key check: they
+    hold no data, and a browser must load one before it can ask for the key that its reads
+    then send. A body is checked (keys named twice, MCP's content type and ids) once the key
+    has been, within the body limit, before a sandbox records the call. Sandboxes are inside
+    the key check (no key, no probing of sandbox ids) and outside the cache (which keeps the
+    default bank's answers)."""
     # Starlette wraps each new layer around the ones before: added innermost first.
     app.add_middleware(AdmissionMiddleware, database=lambda: getattr(app.state, "database", None))
     app.add_middleware(
@@ -153,6 +156,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
     )
     app.add_middleware(ExplorerMiddleware)
     app.add_middleware(BodyLimitMiddleware, larger={GRADE_PATH: GRADE_BODY_BYTES})
+    app.add_middleware(
+        HealthMiddleware,
+        database=lambda: getattr(app.state, "database", None),
+        healthy=HEALTHY.model_dump_json().encode(),
+    )
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -93,6 +93,18 @@ def test_health_is_healthy(client: TestClient) -> None:
     assert response.json() == {"status": "healthy", "service": "dummy-bank-api"}
 
 
+def test_health_sends_the_same_bytes_whichever_way_it_is_answered(client: TestClient) -> None:
+    # On SQLite a layer in front of the routing answers it; on PostgreSQL the route does.
+    response = client.get("/health", headers={"Origin": "http://localhost:5173"})
+    assert response.status_code == 200
+    assert response.content == b'{"status":"healthy","service":"dummy-bank-api"}'
+    assert response.headers["content-type"] == "application/json"
+    assert response.headers["access-control-allow-origin"] == "http://localhost:5173"
+    assert response.headers["x-request-id"]
+    refused = client.get("/health", headers={"Host": "attacker.example"})
+    assert refused.status_code == 421
+
+
 def test_health_is_503_when_the_database_is_gone(client: TestClient, engine: Engine) -> None:
     engine.dispose()
     client.app.state.database.engine = create_db_engine("sqlite:////nonexistent-dir/bank.db")  # type: ignore[attr-defined]
