@@ -6,8 +6,7 @@ row) and shaped without validating again what the database already holds.
 """
 
 import re
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -32,7 +31,6 @@ from sqlalchemy import (
 from sqlalchemy import cast as sql_cast
 from sqlmodel import Session
 
-from analysis.valuation import CashEvent, Trade
 from core.errors import InvalidInput
 from core.money import CENT, ScaledDecimal, to_cents
 from core.paging import TransactionPosition, decode_cursor, encode_cursor, fingerprint
@@ -346,16 +344,6 @@ def transactions_by_number(
     return _shaped(TransactionOut, _read(session, query, oid)), total
 
 
-def newest_transactions(
-    oid: str, rows: Sequence[TransactionOut], limit: int | None
-) -> TransactionSlice:
-    """The first page of ``rows`` (every transaction, newest first), as ``query_transactions``
-    would give it, without reading them twice."""
-    scope = fingerprint(oid, TransactionFilter(), "desc")
-    shown = list(rows[: limit + 1]) if limit is not None else list(rows)
-    return _page(shown, len(rows), 0, limit, scope)
-
-
 def _page(
     rows: list[TransactionOut], total: int, seen: int, limit: int | None, scope: str
 ) -> TransactionSlice:
@@ -442,62 +430,3 @@ def list_derivatives(session: Session, oid: str, status: str | None = None) -> l
         return _shaped(DerivativeOut, _read(session, _DERIVATIVES, oid))
     found = session.connection().execute(_DERIVATIVES_BY_STATUS, {"oid": oid, "status": status})
     return _shaped(DerivativeOut, found)
-
-
-def trades_by_symbol(transactions: Iterable[TransactionOut]) -> dict[str, list[Trade]]:
-    """Buys and sells by symbol, in booking order, from a customer's transactions."""
-    booked = sorted(
-        (t for t in transactions if t.transaction_type in ("buy", "sell")),
-        key=lambda t: (t.transaction_date, t.id),
-    )
-    trades: dict[str, list[Trade]] = defaultdict(list)
-    for row in booked:
-        if row.symbol and row.quantity is not None and row.price is not None:
-            signed = row.quantity if row.transaction_type == "buy" else -row.quantity
-            trades[row.symbol].append(
-                Trade(on=row.transaction_date, quantity=signed, price=row.price)
-            )
-    return trades
-
-
-def read_trades(session: Session, oid: str) -> dict[str, list[Trade]]:
-    query = select(*TRANSACTION_COLUMNS).where(
-        TRANSACTIONS.c.customer_oid == oid, TRANSACTIONS.c.transaction_type.in_(["buy", "sell"])
-    )
-    return trades_by_symbol(_shaped(TransactionOut, session.connection().execute(query)))
-
-
-def cash_events(
-    transactions: Sequence[TransactionOut], kinds: tuple[str, ...], *, other_than: str | None = None
-) -> list[CashEvent]:
-    """The transactions of these types (in currencies other than ``other_than``), oldest
-    first: what conversion at each day's rate and the customer's own return need."""
-    chosen = [
-        t
-        for t in transactions
-        if t.transaction_type in kinds and (other_than is None or t.currency != other_than)
-    ]
-    chosen.sort(key=lambda t: (t.transaction_date, t.id))
-    return [
-        CashEvent(
-            on=t.transaction_date,
-            category=t.category or "",
-            currency=t.currency,
-            amount=t.amount,
-            symbol=t.symbol,
-        )
-        for t in chosen
-    ]
-
-
-def read_cash_events(
-    session: Session, oid: str, kinds: tuple[str, ...], *, other_than: str | None = None
-) -> list[CashEvent]:
-    """``cash_events`` of a customer, read in one statement."""
-    query = select(*TRANSACTION_COLUMNS).where(
-        TRANSACTIONS.c.customer_oid == oid, TRANSACTIONS.c.transaction_type.in_(kinds)
-    )
-    if other_than is not None:
-        query = query.where(TRANSACTIONS.c.currency != other_than)
-    rows = _shaped(TransactionOut, session.connection().execute(query))
-    return cash_events(rows, kinds, other_than=other_than)
