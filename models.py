@@ -304,9 +304,6 @@ class KeptBook(SQLModel, table=True):
     trades: str = Field(
         default="{}", sa_type=Text, description="By symbol: [day, signed quantity, price]"
     )
-    positions: str = Field(
-        default="{}", sa_type=Text, description="By symbol: [quantity, average cost or null]"
-    )
     income: str = Field(
         default="[]", sa_type=Text, description="[day, category, currency, amount, symbol]"
     )

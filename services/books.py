@@ -37,7 +37,6 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
 from sqlmodel import Session
 
-from analysis.summary import average_cost
 from analysis.valuation import CashEvent, Trade
 from core.money import BASE_CURRENCY
 from models import Customer, KeptBook, Transaction
@@ -53,14 +52,6 @@ _B = KeptBook.__table__  # type: ignore[attr-defined]
 _USERS = Customer.__table__.c  # type: ignore[attr-defined]
 
 
-@dataclass(frozen=True)
-class Position:
-    """What the trades leave: units held and their average cost (None when none are held)."""
-
-    quantity: Decimal
-    average_cost: Decimal | None
-
-
 @dataclass
 class Book:
     """One customer's kept figures, as the analysis uses them."""
@@ -73,31 +64,17 @@ class Book:
     card_spending: list[CashEvent] = field(default_factory=list)
     """Card payments (negative) summed per day, category and currency, oldest first."""
 
-    def positions(self) -> dict[str, Position]:
-        found = {}
-        for symbol, trades in self.trades.items():
-            quantity, unit_cost = average_cost(trades)
-            found[symbol] = Position(quantity, unit_cost)
-        return found
-
     def card_payments(self, other_than: str | None = None) -> list[CashEvent]:
         """Card spending in currencies other than ``other_than`` (all when None)."""
         return [e for e in self.card_spending if other_than is None or e.currency != other_than]
 
     def to_json(self) -> dict[str, str]:
         """The row's columns: Decimals as exact strings, days in ISO form."""
-        positions = self.positions()
         return {
             "trades": _dump(
                 {
                     s: [[t.on.isoformat(), str(t.quantity), str(t.price)] for t in trades]
                     for s, trades in sorted(self.trades.items())
-                }
-            ),
-            "positions": _dump(
-                {
-                    s: [str(p.quantity), None if p.average_cost is None else str(p.average_cost)]
-                    for s, p in sorted(positions.items())
                 }
             ),
             "income": _dump([_event(e, with_symbol=True) for e in self.income]),
@@ -228,6 +205,10 @@ def keep_books(connection: Connection, oids: Sequence[str]) -> int:
     return len(books)
 
 
+NO_SUMMARY = {"summary": None, "statement": None, "summary_key": None, "book_stale": False}
+"""What a kept row holds before ``services/kept.py`` computes its summary and statement."""
+
+
 def keep_book(session: Session, oid: str) -> None:
     """After a write that booked rows for ``oid``: its book again, in the same transaction."""
     session.flush()  # the ORM's pending rows (balances, holdings) first: they are derived from
@@ -241,8 +222,6 @@ def keep_book(session: Session, oid: str) -> None:
     if done.rowcount == 0:
         connection.execute(insert(_B).values(customer_oid=oid, **values))
 
-
-NO_SUMMARY = {"summary": None, "statement": None, "summary_key": None, "book_stale": False}
 
 BATCH = 500
 
@@ -272,12 +251,12 @@ def disagreements(
     A book marked stale is read from the rows, never used; ``stale_ok`` does not list it."""
     derived = compute_books(connection, oids)
     query = select(_B.c.customer_oid, _B.c.transaction_count, _B.c.trades, _B.c.income)
-    query = query.add_columns(_B.c.card_spending, _B.c.positions, _B.c.book_stale)
+    query = query.add_columns(_B.c.card_spending, _B.c.book_stale)
     if oids is not None:
         query = query.where(_B.c.customer_oid.in_(oids))
     found = []
     seen = set()
-    for oid, count, trades, income, cards, positions, stale in connection.execute(query):
+    for oid, count, trades, income, cards, stale in connection.execute(query):
         seen.add(oid)
         expected = derived.get(oid)
         if expected is None:
@@ -291,15 +270,9 @@ def disagreements(
         for name in ("transaction_count", "trades", "income", "card_spending"):
             if getattr(kept, name) != getattr(expected, name):
                 found.append(f"{oid}: {name} kept differs from the rows")
-        if _values(json.loads(positions)) != _values(json.loads(expected.to_json()["positions"])):
-            found.append(f"{oid}: positions kept differ from the trades")
     for oid in sorted(set(derived) - seen):
         found.append(f"{oid}: no book is kept")
     return found
-
-
-def _values(positions: dict[str, list[str | None]]) -> dict[str, list[Decimal | None]]:
-    return {s: [None if v is None else Decimal(v) for v in p] for s, p in positions.items()}
 
 
 def kept_row(oid: str, book: Book) -> dict[str, Any]:

@@ -51,7 +51,6 @@ def upgrade() -> None:
         sa.Column("customer_oid", sa.String(length=36), nullable=False),
         sa.Column("transaction_count", sa.BigInteger(), nullable=False),
         sa.Column("trades", sa.Text(), nullable=False),
-        sa.Column("positions", sa.Text(), nullable=False),
         sa.Column("income", sa.Text(), nullable=False),
         sa.Column("card_spending", sa.Text(), nullable=False),
         sa.Column("book_stale", sa.Boolean(), server_default=sa.false(), nullable=False),
