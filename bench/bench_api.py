@@ -11,7 +11,7 @@ server's CPU time per request read from ``/proc``. Workloads:
   miss at first), and the five samples with 5% registrations mixed in.
 
 With ``--original DIR`` (a checkout of the original implementation: a ``main.py`` whose
-``app`` is the API, and the ``reset_database.py`` that fills its database) the same
+``app`` is the API, and the ``reset_database.py`` or ``reset_db.py`` that fills its database) the same
 sample portfolio and /health are measured on it too, in a copy of DIR, and printed as
 ratios of ours to its.
 
@@ -153,7 +153,10 @@ def start_server(
          "--loop", os.environ.get("BANK_EVENT_LOOP", "asyncio")],
         cwd=cwd,
         env=env,
-        stderr=subprocess.DEVNULL,  # the access log is written (that costs), not kept
+        # What a server logs is written (that costs), not kept: the access log, and the
+        # original implementation's SQL echo on stdout.
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
@@ -294,11 +297,14 @@ def measure_original(
     copy = workdir / "original"
     shutil.copytree(args.original, copy, ignore=shutil.ignore_patterns(".git", "*.db", ".venv"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("BANK_")}
-    if (copy / "reset_database.py").exists():
-        subprocess.run(
-            [sys.executable, "reset_database.py"], cwd=copy, env=env, check=True,
-            stdout=subprocess.DEVNULL, input=b"y\n",
-        )  # fmt: skip
+    # Its reset script (reset_database.py, or reset_db.py in its first published version).
+    for reset in ("reset_database.py", "reset_db.py"):
+        if (copy / reset).exists():
+            subprocess.run(
+                [sys.executable, reset], cwd=copy, env=env, check=True,
+                stdout=subprocess.DEVNULL, input=b"y\n",
+            )  # fmt: skip
+            break
     base = f"http://127.0.0.1:{port}"
     server = start_server(env, port, app="main:app", cwd=copy)
     found = []
