@@ -18,8 +18,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.http_errors import error_body
 from core.errors import Overloaded, ServiceUnavailable
-from db import Database, check_database
+from db import Database
 from sandboxes.registry import SANDBOX_KEY_PREFIX
+from services.changes import feed_for
 
 access_log = logging.getLogger("dummy_bank.access")
 
@@ -379,10 +380,12 @@ class AdmissionMiddleware:
 class HealthMiddleware:
     """``GET /health`` of the bank on SQLite, answered here: the database's check on the
     event loop and the route's own bytes, without the layers and the routing that have
-    nothing to do with it (keys, bodies, the explorer, the cache). Monitors call it often,
-    and it should cost what the simplest server's health check costs. Inside the host check
-    and CORS, so those hold for it as for every route; a request through a sandbox, or to a
-    bank on a server database, goes the route's way."""
+    nothing to do with it (keys, bodies, the explorer, the cache). The check reads the
+    schema's version on the connection this worker's change-log reader keeps open: a read
+    of the database, where a session's ``SELECT 1`` costs more and reads nothing. Monitors
+    call it often, and it should cost what the simplest server's health check costs. Inside
+    the host check and CORS, so those hold for it as for every route; a request through a
+    sandbox, or to a bank on a server database, goes the route's way."""
 
     def __init__(
         self, app: ASGIApp, database: Callable[[], Database | None], healthy: bytes
@@ -408,7 +411,7 @@ class HealthMiddleware:
             await self.app(scope, receive, send)
             return
         try:
-            database.run_here(check_database)
+            feed_for(database.engine).check()
         except ServiceUnavailable as error:
             await send_error(send, scope, error.status_code, error.detail)
             return

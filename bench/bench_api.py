@@ -11,13 +11,15 @@ server's CPU time per request read from ``/proc``. Workloads:
   miss at first), and the five samples with 5% registrations mixed in.
 
 With ``--original DIR`` (a checkout of the original implementation: a ``main.py`` whose
-``app`` is the API, and the ``reset_database.py`` or ``reset_db.py`` that fills its database) the same
-sample portfolio and /health are measured on it too, in a copy of DIR, and printed as
-ratios of ours to its.
+``app`` is the API, and the ``reset_database.py`` or ``reset_db.py`` that fills its
+database) the sample portfolio and /health are measured on it too, in a copy of DIR,
+alternated with ours (``--rounds`` each), and printed as ratios of our medians to its;
+``--only-original`` runs that comparison alone.
 
     .venv/bin/python bench/bench_api.py                      # SQLite, 10,000 customers
     .venv/bin/python bench/bench_api.py --database-url postgresql+psycopg://postgres@127.0.0.1/bench
     .venv/bin/python bench/bench_api.py --original ../original-bank
+    .venv/bin/python bench/bench_api.py --original ../original-bank --only-original --rounds 5
 
 Needs wrk (apt-get install wrk). Targets are ratios, not absolute figures: the
 machine is shared, and the ceiling moves with it.
@@ -211,7 +213,17 @@ def main() -> None:
     parser.add_argument(
         "--original", type=Path, help="a checkout of the original implementation to compare with"
     )
+    parser.add_argument(
+        "--rounds", type=int, default=3,
+        help="with --original: runs of each route on each side, alternated (medians compared)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--only-original", action="store_true",
+        help="with --original: run the comparison alone, not the workloads against ceilings",
+    )  # fmt: skip
     args = parser.parse_args()
+    if args.only_original and not args.original:
+        parser.error("--only-original needs --original DIR")
     if args.original and not (args.original / "main.py").exists():
         parser.error(f"--original: {args.original} holds no main.py")
     if shutil.which("wrk") is None:
@@ -229,40 +241,41 @@ def main() -> None:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
 
-        print("cache off", flush=True)
-        server = start_server(env | {"BANK_CACHE_MB": "0"}, port)
-        try:
-            for name, paths, writes in (
-                ("cache off: /user-portfolio/{sample}", [f"/user-portfolio/{john}"], "0"),
-                ("cache off: /customer/{sample}/summary", [f"/customer/{john}/summary"], "0"),
-                ("cache off: /health", ["/health"], "0"),
-                (
-                    "cache off: /customer/{id}/exists",
-                    [f"/customer/{c}/exists" for c in everyone],
-                    "0",
-                ),
-                (f"cache off: portfolios of all {len(everyone):,}", portfolios, "0"),
-                ("cache off: 5 samples + 5% registrations", samples, "0.05"),
-            ):
-                results.append(
-                    measure(name, paths, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
-                )
-        finally:
-            stop(server)
-
-        print(f"cache on ({args.cache_mb} MiB)", flush=True)
-        for name, urls, writes in (
-            (f"cache on: portfolios of all {len(everyone):,}", portfolios, "0"),
-            ("cache on: 5 samples + 5% registrations", samples, "0.05"),
-        ):
-            server = start_server(env | {"BANK_CACHE_MB": str(args.cache_mb)}, port)
+        if not args.only_original:
+            print("cache off", flush=True)
+            server = start_server(env | {"BANK_CACHE_MB": "0"}, port)
             try:
-                results.append(
-                    measure(name, urls, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
-                )
+                for name, paths, writes in (
+                    ("cache off: /user-portfolio/{sample}", [f"/user-portfolio/{john}"], "0"),
+                    ("cache off: /customer/{sample}/summary", [f"/customer/{john}/summary"], "0"),
+                    ("cache off: /health", ["/health"], "0"),
+                    (
+                        "cache off: /customer/{id}/exists",
+                        [f"/customer/{c}/exists" for c in everyone],
+                        "0",
+                    ),
+                    (f"cache off: portfolios of all {len(everyone):,}", portfolios, "0"),
+                    ("cache off: 5 samples + 5% registrations", samples, "0.05"),
+                ):
+                    results.append(
+                        measure(name, paths, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
+                    )
             finally:
                 stop(server)
-        originals = measure_original(args, workdir, port) if args.original else []
+
+            print(f"cache on ({args.cache_mb} MiB)", flush=True)
+            for name, urls, writes in (
+                (f"cache on: portfolios of all {len(everyone):,}", portfolios, "0"),
+                ("cache on: 5 samples + 5% registrations", samples, "0.05"),
+            ):
+                server = start_server(env | {"BANK_CACHE_MB": str(args.cache_mb)}, port)
+                try:
+                    results.append(
+                        measure(name, urls, args, workdir, server, base, BENCH_WRITE_SHARE=writes)
+                    )
+                finally:
+                    stop(server)
+        originals = measure_original(args, workdir, env, port) if args.original else []
 
     backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
     print(
@@ -279,11 +292,12 @@ def main() -> None:
             f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.cpu_ms:>7.2f} {r.errors:>6}"
         )
     if originals:
-        ours = {r.name: r for r in results}
-        print(f"\nagainst the original implementation ({args.original}), cache off")
+        print(
+            f"\nagainst the original implementation ({args.original}), cache off, "
+            f"median of {args.rounds} alternated rounds"
+        )
         print(f"{'route':<44} {'ours':>8} {'original':>8} {'ratio':>6} {'CPU ms':>7} {'theirs':>7}")
-        for route, theirs in originals:
-            mine = ours[f"cache off: {route}"]
+        for route, mine, theirs in originals:
             print(
                 f"{route:<44} {mine.rps:>8,.0f} {theirs.rps:>8,.0f} {mine.rps / theirs.rps:>6.2f} "
                 f"{mine.cpu_ms:>7.2f} {theirs.cpu_ms:>7.2f}"
@@ -291,37 +305,58 @@ def main() -> None:
 
 
 def measure_original(
-    args: argparse.Namespace, workdir: Path, port: int
-) -> list[tuple[str, Result]]:
-    """The sample portfolio and /health on the original implementation, in a copy of it."""
+    args: argparse.Namespace, workdir: Path, env: dict[str, str], port: int
+) -> list[tuple[str, Result, Result]]:
+    """The sample portfolio and /health, ours (cache off) and the original's, alternated.
+
+    Both servers run side by side, one worker each, and only one is loaded at a time: each
+    route is measured ``--rounds`` times on each, alternately, and the medians are compared,
+    so a busy moment of the machine does not land on one side only.
+    """
     copy = workdir / "original"
     shutil.copytree(args.original, copy, ignore=shutil.ignore_patterns(".git", "*.db", ".venv"))
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BANK_")}
+    theirs_env = {k: v for k, v in os.environ.items() if not k.startswith("BANK_")}
     # Its reset script (reset_database.py, or reset_db.py in its first published version).
     for reset in ("reset_database.py", "reset_db.py"):
         if (copy / reset).exists():
             subprocess.run(
-                [sys.executable, reset], cwd=copy, env=env, check=True,
+                [sys.executable, reset], cwd=copy, env=theirs_env, check=True,
                 stdout=subprocess.DEVNULL, input=b"y\n",
             )  # fmt: skip
             break
-    base = f"http://127.0.0.1:{port}"
-    server = start_server(env, port, app="main:app", cwd=copy)
+    theirs_port = free_port()
+    ours = start_server(env | {"BANK_CACHE_MB": "0"}, port)
+    theirs = start_server(theirs_env, theirs_port, app="main:app", cwd=copy)
     found = []
     try:
         for route, path in (
             ("/user-portfolio/{sample}", f"/user-portfolio/{SAMPLES[0]}"),
             ("/health", "/health"),
         ):
-            result = wrk(base, [path], args, workdir, server.pid)
-            result.name = route
+            mine, their = [], []
+            for _ in range(args.rounds):
+                mine.append(wrk(f"http://127.0.0.1:{port}", [path], args, workdir, ours.pid))
+                their.append(
+                    wrk(f"http://127.0.0.1:{theirs_port}", [path], args, workdir, theirs.pid)
+                )
+            a, b = median_result(mine, route), median_result(their, route)
             print(
-                f"  original: {route:<34} {result.rps:>8,.0f} req/s  {result.cpu_ms:>6.2f} ms CPU"
+                f"  {route:<34} ours {a.rps:>8,.0f} req/s {a.cpu_ms:>6.2f} ms CPU, original "
+                f"{b.rps:>8,.0f} req/s {b.cpu_ms:>6.2f} ms CPU ({args.rounds} rounds each)",
+                flush=True,
             )
-            found.append((route, result))
+            found.append((route, a, b))
     finally:
-        stop(server)
+        stop(ours)
+        stop(theirs)
     return found
+
+
+def median_result(results: list[Result], name: str) -> Result:
+    """The run with the median requests per second, named ``name``."""
+    middle = sorted(results, key=lambda r: r.rps)[len(results) // 2]
+    middle.name = name
+    return middle
 
 
 if __name__ == "__main__":

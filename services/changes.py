@@ -107,6 +107,12 @@ class ChangeFeed:
                 listener(found)
             return self.epoch
 
+    def check(self) -> None:
+        """Raise ``ServiceUnavailable`` unless the database answers, on this reader's own
+        connection: on SQLite the schema's version, a read transaction on the database (where
+        ``SELECT 1`` would not open one); on PostgreSQL a trivial query."""
+        self._query("PRAGMA schema_version" if self._sqlite else "SELECT 1")
+
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
