@@ -533,6 +533,9 @@ class Sandbox(SQLModel, table=True):
     key_hash: str | None = Field(default=None, max_length=64)
     """SHA-256 (hex) of the sandbox key, the agent's key to this sandbox alone; the key
     itself is shown once, at creation. None for a sandbox made before keys existed."""
+    script: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
+    """The scripted events as JSON (``sandboxes.scripts.Script``); empty for none. Here, like
+    the fault plan, so that a reset replays them."""
 
 
 class SandboxCall(SQLModel, table=True):

@@ -25,7 +25,7 @@ from core.names import clean_name
 from core.settings import Settings
 from db import Database, create_db_engine
 from models import Sandbox
-from sandboxes import registry, trace
+from sandboxes import registry, scripts, trace
 from sandboxes.faults import FaultPlan, FaultPlanView, FaultRuleView
 from sandboxes.storage import SandboxStorage
 from services.changes import close_feed
@@ -249,6 +249,39 @@ class SandboxManager:
                 for index, rule in enumerate(plan.rules)
             ],
         )
+
+    async def add_scripted_events(
+        self, sandbox_id: str, events: list[scripts.ScriptedEvent]
+    ) -> scripts.ScriptView:
+        """Add ``events`` to the sandbox's script, each checked against its day and customers."""
+        database = await self.database_for(sandbox_id)
+        wanted = [getattr(event, "customer_oid", "") for event in events]
+        facts = await database.run(lambda session: scripts.sandbox_facts(session, wanted))
+
+        def add(text: str) -> str:
+            script = scripts.parse_script(text)
+            updated = scripts.add_events(script, events, facts.today, facts.customers)
+            return updated.model_dump_json()
+
+        text = await self.main.run(
+            lambda session: registry.change_script(session, sandbox_id, add), write=True
+        )
+        return scripts.ScriptView(today=facts.today, events=scripts.parse_script(text).events)
+
+    async def read_script(self, sandbox_id: str) -> scripts.ScriptView:
+        database = await self.database_for(sandbox_id)
+        sandbox = await self.find(sandbox_id)
+        facts = await database.run(lambda session: scripts.sandbox_facts(session, []))
+        return scripts.ScriptView(
+            today=facts.today, events=scripts.parse_script(sandbox.script).events
+        )
+
+    async def clear_script(self, sandbox_id: str) -> scripts.ScriptView:
+        await self.main.run(
+            lambda session: registry.change_script(session, sandbox_id, lambda _: ""),
+            write=True,
+        )
+        return await self.read_script(sandbox_id)
 
     async def find(self, sandbox_id: str) -> Sandbox:
         return await self.main.run(lambda session: registry.find(session, sandbox_id))

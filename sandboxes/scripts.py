@@ -14,15 +14,19 @@ the clock (``sandboxes/clock.py``) applies them.
 """
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput
 from market.merchants import CATEGORIES
 from market.model import FACTORS
+from models import Customer
+from services.market import market_snapshot
 
 MAX_EVENTS = 200
 LABEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -190,3 +194,39 @@ def add_events(
 def parse_events(raw: object) -> list[ScriptedEvent]:
     """Events as a request gives them (already JSON), checked."""
     return _EVENTS.validate_python(raw)
+
+
+class ScriptRequest(BaseModel):
+    """Events to add to a sandbox's script."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    events: list[ScriptedEvent] = Field(min_length=1, max_length=MAX_EVENTS)
+
+
+class ScriptView(BaseModel):
+    """A sandbox's script as its routes show it."""
+
+    today: date = Field(description="The sandbox's day: every event lies after it until run.")
+    events: list[ScriptedEvent]
+
+
+@dataclass(frozen=True)
+class SandboxFacts:
+    """What adding events checks against in the sandbox's own database."""
+
+    today: date
+    customers: frozenset[str]
+
+
+def sandbox_facts(session: Session, oids: Iterable[str]) -> SandboxFacts:
+    """The sandbox's day and which of ``oids`` are its customers."""
+    wanted = sorted(set(oids))
+    found = (
+        session.exec(
+            select(Customer.customer_oid).where(col(Customer.customer_oid).in_(wanted))
+        ).all()
+        if wanted
+        else []
+    )
+    return SandboxFacts(market_snapshot(session).as_of, frozenset(found))

@@ -1,13 +1,17 @@
 """Scripted events: their shapes, their rules and a script's days (``sandboxes/scripts.py``)."""
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from decimal import Decimal
 
 import pytest
+from fastapi.testclient import TestClient
 from pydantic import ValidationError
 
 from core.errors import InvalidInput
+from core.settings import Settings
+from main import create_app
 from sandboxes.scripts import (
     EVENT_TYPES,
     WHAT_EACH_DOES,
@@ -286,3 +290,116 @@ def test_a_script_has_a_bounded_length() -> None:
     )  # fmt: skip
     with pytest.raises(InvalidInput, match="at most 200"):
         add_events(full, [one_more], TODAY, CUSTOMERS)
+
+
+# --- the routes -----------------------------------------------------------------------
+
+
+@pytest.fixture
+def bank(database_url: str) -> Iterator[TestClient]:
+    app = create_app(Settings(database_url=database_url, sandbox_max=3))
+    with TestClient(app) as test_client:
+        yield test_client
+        for sandbox in test_client.get("/sandboxes").json():
+            test_client.delete(f"/sandboxes/{sandbox['sandbox_id']}")
+
+
+def new_sandbox(bank: TestClient) -> str:
+    response = bank.post("/sandboxes", json={})
+    assert response.status_code == 201, response.text
+    sandbox_id: str = response.json()["sandbox_id"]
+    return sandbox_id
+
+
+SHOCK = {"type": "market_shock", "label": "crash", "on": "2026-10-14", "factor": "us_equity",
+         "move": "-0.08"}  # fmt: skip
+FEE = {"type": "fee", "label": "fee", "on": "2026-10-02", "customer_oid": JOHN, "amount": "9.99"}
+
+
+def test_a_script_is_added_read_kept_through_a_reset_and_cleared(bank: TestClient) -> None:
+    sandbox = new_sandbox(bank)
+    added = bank.post(f"/sandboxes/{sandbox}/events", json={"events": [SHOCK, FEE]})
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert body["today"] == "2026-09-30"
+    assert [event["label"] for event in body["events"]] == ["fee", "crash"]
+    assert body["events"][0]["amount"] == "9.99"
+    assert bank.get(f"/sandboxes/{sandbox}/events").json() == body
+    assert bank.post(f"/sandboxes/{sandbox}/reset").status_code == 200
+    assert bank.get(f"/sandboxes/{sandbox}/events").json() == body
+    cleared = bank.delete(f"/sandboxes/{sandbox}/events")
+    assert cleared.json() == {"today": "2026-09-30", "events": []}
+
+
+def test_a_refused_event_changes_nothing(bank: TestClient) -> None:
+    sandbox = new_sandbox(bank)
+    assert bank.post(f"/sandboxes/{sandbox}/events", json={"events": [SHOCK]}).status_code == 201
+    for events, named in (
+        ([FEE, {**SHOCK, "label": "crash"}], "events[1].label"),
+        ([{**FEE, "on": "2026-09-30"}], "events[0].on"),
+        ([{**FEE, "customer_oid": "00000000-0000-4000-8000-000000000000"}],
+         "events[0].customer_oid"),
+        ([{**FEE, "amount": "0.001"}], "amount"),
+        ([{**FEE, "type": "lottery"}], "type"),
+        ([], "events"),
+    ):  # fmt: skip
+        refused = bank.post(f"/sandboxes/{sandbox}/events", json={"events": events})
+        assert refused.status_code == 400, refused.text
+        assert named in refused.json()["detail"], (named, refused.json())
+    assert [e["label"] for e in bank.get(f"/sandboxes/{sandbox}/events").json()["events"]] == [
+        "crash"
+    ]
+
+
+def test_a_customer_of_another_sandbox_cannot_be_scripted(bank: TestClient) -> None:
+    first, second = new_sandbox(bank), new_sandbox(bank)
+    person = {"name": "Only Here", "customer_oid": "6f1c2a9e-3b4d-4c5e-8f70-1a2b3c4d5e6f"}
+    registered = bank.post("/register-customer", json=person, headers={"X-Bank-Sandbox": first})
+    assert registered.status_code == 200
+    event = {**FEE, "customer_oid": person["customer_oid"]}
+    assert bank.post(f"/sandboxes/{first}/events", json={"events": [event]}).status_code == 201
+    refused = bank.post(f"/sandboxes/{second}/events", json={"events": [event]})
+    assert refused.status_code == 400
+    assert "events[0].customer_oid" in refused.json()["detail"]
+    assert (
+        bank.post(
+            "/sandboxes/sbx_AAAAAAAAAAAAAAAAAAAA/events", json={"events": [SHOCK]}
+        ).status_code
+        == 404
+    )
+
+
+def test_events_added_at_once_all_land(bank: TestClient) -> None:
+    sandbox = new_sandbox(bank)
+
+    def add(number: int) -> int:
+        event = {**SHOCK, "label": f"shock-{number}"}
+        return bank.post(f"/sandboxes/{sandbox}/events", json={"events": [event]}).status_code
+
+    with ThreadPoolExecutor(8) as pool:
+        assert set(pool.map(add, range(16))) == {201}
+    labels = {e["label"] for e in bank.get(f"/sandboxes/{sandbox}/events").json()["events"]}
+    assert labels == {f"shock-{n}" for n in range(16)}
+
+
+def test_the_agent_cannot_read_or_write_the_script(database_url: str) -> None:
+    app = create_app(
+        Settings(
+            database_url=database_url,
+            api_key="full-key-123456789",
+            read_api_key="read-key-123456789",
+        )
+    )
+    with TestClient(app) as client:
+        full = {"Authorization": "Bearer full-key-123456789"}
+        made = client.post("/sandboxes", json={}, headers=full).json()
+        sandbox, key = made["sandbox_id"], made["sandbox_key"]
+        for headers in ({"Authorization": f"Bearer {key}"},
+                        {"Authorization": "Bearer read-key-123456789"}):  # fmt: skip
+            assert client.get(f"/sandboxes/{sandbox}/events", headers=headers).status_code == 403
+            posted = client.post(
+                f"/sandboxes/{sandbox}/events", json={"events": [SHOCK]}, headers=headers
+            )
+            assert posted.status_code == 403
+        assert client.get(f"/sandboxes/{sandbox}/events", headers=full).json()["events"] == []
+        client.delete(f"/sandboxes/{sandbox}", headers=full)

@@ -18,6 +18,7 @@ from models import Sandbox
 from sandboxes import registry, trace
 from sandboxes.faults import FaultPlan, FaultPlanView
 from sandboxes.manager import LABEL_MAX, SandboxManager
+from sandboxes.scripts import WHAT_EACH_DOES, ScriptRequest, ScriptView
 from sandboxes.trace import CallPage
 
 router = APIRouter(
@@ -260,6 +261,77 @@ async def read_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanVie
 async def clear_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanView:
     """No call fails any more (the trace keeps what happened)."""
     return await _manager(request).set_faults(sandbox_id, FaultPlan())
+
+
+SCRIPT_EXAMPLE = {
+    "today": "2026-09-30",
+    "events": [
+        {
+            "type": "market_shock",
+            "label": "october-crash",
+            "on": "2026-10-14",
+            "factor": "us_equity",
+            "move": "-0.08",
+        },
+        {
+            "type": "salary_change",
+            "label": "john-laid-off",
+            "on": "2026-10-30",
+            "customer_oid": "550e8400-e29b-41d4-a716-446655440001",
+            "amount": None,
+        },
+    ],
+}
+
+
+@router.post(
+    "/sandboxes/{sandbox_id}/events",
+    summary="Script events to happen in a sandbox on later days",
+    description="Each event happens when the sandbox's clock runs its day, and what it did "
+    "is recorded under its label. "
+    + "; ".join(f"`{kind}`: {what}" for kind, what in WHAT_EACH_DOES.items())
+    + ". A reset replays the script from the start.",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ScriptView,
+    responses={
+        **error_responses(
+            e400="An event is malformed, not after the sandbox's day, names no customer of "
+            "the sandbox, or reuses a label (named)",
+            e404="No such sandbox",
+        ),
+        **_example(SCRIPT_EXAMPLE, status_code=201),
+    },
+)
+async def add_sandbox_events(sandbox_id: str, body: ScriptRequest, request: Request) -> ScriptView:
+    return await _manager(request).add_scripted_events(sandbox_id, body.events)
+
+
+@router.get(
+    "/sandboxes/{sandbox_id}/events",
+    summary="A sandbox's scripted events",
+    response_model=ScriptView,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example(SCRIPT_EXAMPLE),
+    },
+)
+async def read_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
+    """The script, ordered by day, with the sandbox's day."""
+    return await _manager(request).read_script(sandbox_id)
+
+
+@router.delete(
+    "/sandboxes/{sandbox_id}/events",
+    summary="Clear a sandbox's scripted events",
+    response_model=ScriptView,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example({"today": "2026-09-30", "events": []}),
+    },
+)
+async def clear_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
+    """Nothing more is scripted (what already happened stays in the books)."""
+    return await _manager(request).clear_script(sandbox_id)
 
 
 @router.get(
