@@ -15,9 +15,11 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from mcp import Client
+from sqlalchemy import Engine, text
 from sqlmodel import Session
 
+from bank_mcp.server import build_server
 from core.settings import Settings
 from db import Database, begin_write, create_db_engine
 from main import create_app
@@ -533,3 +535,42 @@ def test_two_server_processes_write_and_a_client_follows_through_both(
             break
     assert [c["seq"] for c in seen] == list(range(1, len(names) + 1))
     assert sorted(c["customer_oid"] for c in seen) == sorted(registered)
+
+
+@pytest.mark.anyio
+async def test_the_mcp_tool_answers_what_rest_answers(client: TestClient, engine: Engine) -> None:
+    client.post("/register-customer", json={"name": "Tool Watcher"})
+    act(
+        client,
+        "transfers",
+        {"from_account_id": CHECKING, "to_account_id": EUR_SAVINGS, "amount": 7},
+    )
+    database = Database(engine, threads=2, queue=16, queue_timeout=30)
+    async with Client(build_server(lambda: database, allow_writes=False)) as mcp:
+        first = await mcp.call_tool("bank_changes", {"limit": 4})
+        assert not first.is_error
+        structured = first.structured_content
+        assert structured is not None
+        rest = page(client, limit=4)
+        assert structured["changes"] == rest["changes"] and structured["has_more"] is True
+        text = first.content[0].text  # type: ignore[union-attr]
+        assert text.startswith("4 changes; more now: call again with next_cursor")
+        assert f"transaction {rest['changes'][1]['transaction_id']}" in text
+        rest_next = page(client, cursor=structured["next_cursor"], types="instruction.executed")
+        on = await mcp.call_tool(
+            "bank_changes",
+            {"cursor": structured["next_cursor"], "types": ["instruction.executed"]},
+        )
+        assert on.structured_content is not None
+        assert on.structured_content["changes"] == rest_next["changes"]
+        assert len(rest_next["changes"]) == 1
+
+        for arguments, field in (
+            ({"cursor": "forged-cursor-of-nobody"}, "cursor"),
+            ({"types": ["nope"]}, "types"),
+            ({"customer_oid": "invalid-oid"}, "customer_oid"),
+            ({"limit": 101}, "limit"),
+        ):
+            refused = await mcp.call_tool("bank_changes", arguments)
+            assert refused.is_error, arguments
+            assert field in refused.content[0].text  # type: ignore[union-attr]
