@@ -17,13 +17,15 @@ import pytest
 from fastapi.testclient import TestClient
 from mcp import Client
 from sqlalchemy import Engine, text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from bank_mcp.server import build_server
+from core.errors import ServiceUnavailable
 from core.settings import Settings
 from db import Database, begin_write, create_db_engine
 from main import create_app
-from schemas.changes import ChangeType
+from models import BankEvent
+from schemas.changes import ChangeIds, ChangeType
 from scripts.stress import serve
 from services.events import Event, changes_reader, record_events
 from tests.helpers import JANE, JOHN, UNKNOWN
@@ -574,3 +576,64 @@ async def test_the_mcp_tool_answers_what_rest_answers(client: TestClient, engine
             refused = await mcp.call_tool("bank_changes", arguments)
             assert refused.is_error, arguments
             assert field in refused.content[0].text  # type: ignore[union-attr]
+
+
+def test_recorded_changes_read_back_exactly_and_a_failed_write_leaves_no_gap(
+    client: TestClient, engine: Engine
+) -> None:
+    taken = "6d2f9a1c-4b3e-4f5a-8c7d-9e0f1a2b3c4d"
+    assert (
+        client.post(
+            "/register-customer", json={"name": "First Holder", "customer_oid": taken}
+        ).status_code
+        == 200
+    )
+    again = client.post("/register-customer", json={"name": "Second Holder", "customer_oid": taken})
+    assert again.status_code == 409
+    with Session(engine) as session:
+        begin_write(session)
+        numbers = record_events(
+            session,
+            [
+                Event(
+                    ChangeType.option_expired,
+                    JOHN,
+                    ChangeIds(derivative_id=SHORT_CALL, symbol="AAPL", amount=Decimal("-0.10")),
+                    occurred_on=date(2026, 10, 16),
+                    label="scripted: expiry",
+                ),
+                Event(ChangeType.market_day_closed),
+            ],
+        )
+        session.commit()
+    assert numbers == [2, 3]  # the refused registration took no number
+    first, second = page(client)["changes"][1:]
+    assert (first["type"], first["label"], first["occurred_on"]) == (
+        "option.expired",
+        "scripted: expiry",
+        "2026-10-16",
+    )
+    assert (first["derivative_id"], first["symbol"], first["amount"]) == (SHORT_CALL, "AAPL", -0.1)
+    assert (second["customer_oid"], second["label"], second["occurred_on"]) == (
+        None,
+        None,
+        "2026-09-30",
+    )
+    stored = {
+        row.seq: row.data
+        for row in Session(engine).exec(select(BankEvent).where(col(BankEvent.seq) >= 2))
+    }
+    assert stored[2] == '{"amount":"-0.10","derivative_id":1,"symbol":"AAPL"}'
+
+
+def test_a_page_read_on_another_copy_than_the_cursor_was_checked_for_is_a_503(
+    engine: Engine, database_url: str
+) -> None:
+    # What a sandbox's reset under a request does: the work runs on the new copy's engine.
+    checked = Database(engine, threads=1, queue=4, queue_timeout=30)
+    other = create_db_engine(database_url)
+    try:
+        with Session(other) as session, pytest.raises(ServiceUnavailable):
+            changes_reader(checked)(session)
+    finally:
+        other.dispose()
