@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Response
 from api.answers import answer
 from api.http_errors import error_responses
 from api.params import CURSOR_SCHEMA
+from core.identifiers import OID_PATTERN
 from db import DatabaseDep
 from schemas.changes import ChangesPage, ChangeType
 from services.events import DEFAULT_LIMIT, MAX_LIMIT, changes_reader
@@ -46,11 +47,17 @@ async def read_changes(
         int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1 to {MAX_LIMIT}.")
     ] = DEFAULT_LIMIT,
     types: Annotated[
-        list[Annotated[str, Query(max_length=500)]] | None,
-        Query(max_length=20, description=TYPES_DESCRIPTION),
+        # At most 1,000 characters in all, as the other lists: the URL stays within its limit.
+        list[Annotated[str, Query(max_length=250)]] | None,
+        Query(max_length=4, description=TYPES_DESCRIPTION),
     ] = None,
     customer_oid: Annotated[
-        str | None, Query(max_length=100, description="Only changes of this customer.")
+        str | None,
+        Query(
+            max_length=100,
+            description="Only changes of this customer (also one deleted since).",
+            json_schema_extra={"pattern": OID_PATTERN},
+        ),
     ] = None,
 ) -> Response:
     """Every change committed in the bank (or in the sandbox of `X-Bank-Sandbox`), each
