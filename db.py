@@ -225,6 +225,8 @@ class Database:
     None for the bank, where the API keys and ``BANK_MCP_ALLOW_WRITES`` decide."""
     sandbox_id: str | None = None
     """The sandbox this database is, or None for the bank's own."""
+    generation: int = 0
+    """Which copy of its sandbox this is (each reset makes another); 0 for the bank's own."""
 
     def __init__(self, engine: Engine, *, threads: int, queue: int, queue_timeout: float) -> None:
         self.engine = engine

@@ -498,6 +498,45 @@ class Change(SQLModel, table=True):
     subject_oid: str | None = Field(default=None, max_length=36)
 
 
+class BankEvent(SQLModel, table=True):
+    """One change of the public feed (``GET /changes``), written in the transaction of the
+    write it reports (``services/events.py``). ``seq`` comes from ``BankEventCounter``, so
+    it grows in commit order with no gaps. Like ``changes``, it names a customer without a
+    foreign key: the record of a deleted customer's changes stays."""
+
+    __tablename__ = "bank_events"
+    __table_args__ = (Index("ix_bank_events_customer_seq", "customer_oid", "seq"),)
+
+    seq: int = Field(
+        primary_key=True, sa_type=BigInteger, sa_column_kwargs={"autoincrement": False}
+    )
+    type: str = Field(sa_type=String(32), description="A ``schemas.changes.ChangeType``")
+    customer_oid: str | None = Field(default=None, max_length=36)
+    occurred_on: date = Field(description="The bank's day it happened on")
+    recorded_at: datetime = Field(sa_type=DateTime(timezone=True))
+    label: str | None = Field(default=None, max_length=100)
+    data: str = Field(
+        default="{}",
+        sa_type=Text,
+        description="The ids and figures (``ChangeIds``) as JSON, amounts as exact decimal strings",
+    )
+
+
+class BankEventCounter(SQLModel, table=True):
+    """The feed's one row: the last ``seq`` handed out, and this database's feed id.
+
+    A writer takes its numbers with ``UPDATE ... RETURNING`` and holds the row until it
+    commits, so numbers are committed in the order they were taken: a reader that sees a
+    change sees every change numbered before it. ``feed_id`` is drawn when the table is made;
+    a cursor carries it, so one from a database made again is refused, not misread."""
+
+    __tablename__ = "bank_event_counter"
+
+    id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    last: int = Field(default=0, sa_type=BigInteger)
+    feed_id: str = Field(max_length=32)
+
+
 CUSTOMER_TABLES = (
     CustomerProfile,
     BankAccount,

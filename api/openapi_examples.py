@@ -69,7 +69,9 @@ INSTRUCTION_BODIES: dict[str, dict[str, Any]] = {
 """What the instruction examples send, for John Doe: EUR savings to USD checking, a bill
 scheduled for later (then cancelled: instruction 2 in a fresh bank), ten Apple shares."""
 SHOWN_TIME = "2026-09-30T14:00:00Z"
-"""When an instruction was given is the moment the example was recorded: shown as this."""
+"""When an instruction was given or a change recorded is the moment the example was
+recorded: shown as this."""
+SHOWN_AS_TIME = ("created_at", "recorded_at")
 
 EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "read_customers": ("GET", "/customers?limit=2"),
@@ -104,6 +106,7 @@ EXAMPLE_REQUESTS: dict[str, tuple[str, str]] = {
     "list_instructions": ("GET", f"/customer/{JOHN}/instructions?kind=order"),
     "read_instruction": ("GET", f"/customer/{JOHN}/instructions/1"),
     "list_payees": ("GET", f"/customer/{JOHN}/payees"),
+    "read_changes": ("GET", f"/changes?customer_oid={JOHN}&limit=2"),
 }
 """operationId: the request whose answer is its example, in the order they are sent."""
 
@@ -114,7 +117,7 @@ def trimmed(value: Any, base_url: str) -> Any:
         return [trimmed(item, base_url) for item in value[:LIST_ITEMS_SHOWN]]
     if isinstance(value, dict):
         return {
-            key: SHOWN_TIME if key == "created_at" else trimmed(item, base_url)
+            key: SHOWN_TIME if key in SHOWN_AS_TIME else trimmed(item, base_url)
             for key, item in value.items()
         }
     if isinstance(value, str) and value.startswith(base_url):

@@ -15,6 +15,7 @@ from core.names import clean_name
 from core.paging import CustomerPosition, decode_cursor, encode_cursor, fingerprint
 from db import begin_write
 from models import CUSTOMER_COUNTER, Counter, Customer, CustomerNameToken, CustomerProfile
+from schemas.changes import ChangeType
 from schemas.customers import (
     CustomerExistsResponse,
     CustomerOut,
@@ -25,6 +26,7 @@ from schemas.customers import (
 from schemas.profiles import ProfileIn
 from services.books import keep_book
 from services.changes import record_change
+from services.events import Event, record_events
 
 NAME_MIN, NAME_MAX = 2, 100
 
@@ -164,6 +166,7 @@ def register_customer(
             session.add(declared_profile(oid, profile))
         keep_book(session, oid)
         record_change(session, oid)
+        record_events(session, [Event(ChangeType.customer_registered, oid)])
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -201,5 +204,7 @@ def delete_customer(session: Session, raw_oid: str) -> DeleteCustomerResponse:
         raise NotFound(f"Customer with CustomerOID '{oid}' not found")
     bump_counter(session, CUSTOMER_COUNTER, -1)
     record_change(session, oid)
+    # One change for everything the cascade removed: its rows are gone with the customer.
+    record_events(session, [Event(ChangeType.customer_deleted, oid)])
     session.commit()
     return DeleteCustomerResponse(customer_oid=oid)

@@ -43,6 +43,7 @@ from models import (
     Transaction,
     TransactionType,
 )
+from schemas.changes import ChangeIds, ChangeType
 from schemas.instructions import (
     BalanceAfter,
     BookedRow,
@@ -56,6 +57,7 @@ from schemas.instructions import (
 )
 from services.books import keep_book
 from services.changes import record_change
+from services.events import Event, record_events
 from services.idempotency import Retry, keep, replay_if_known
 from services.kept import keep_summary
 from services.market import MarketSnapshot, market_snapshot
@@ -303,8 +305,83 @@ def finish(
     answer = instruction_out(instruction)
     if retry is not None:
         keep(session, booking.customer_oid, retry, 201, answer.model_dump(mode="json"))
+    record_events(session, booked_events(booking, instruction, status))
     session.commit()
     return answer
+
+
+INSTRUCTION_CHANGES = {
+    InstructionStatus.executed: ChangeType.instruction_executed,
+    InstructionStatus.scheduled: ChangeType.instruction_scheduled,
+    InstructionStatus.cancelled: ChangeType.instruction_cancelled,
+}
+
+
+def booked_events(
+    booking: Booking, instruction: Instruction, status: InstructionStatus
+) -> list[Event]:
+    """What an instruction changed, for the feed: each row booked, each balance and holding
+    moved, then the instruction itself, so that a client reading the feed in order has seen
+    all it did when it sees the instruction."""
+    oid, day, effects = booking.customer_oid, booking.day, booking.effects
+    made_by, kind = instruction.id, instruction.kind
+    events = [
+        Event(
+            ChangeType.transaction_added,
+            oid,
+            ChangeIds(
+                instruction_id=made_by,
+                kind=kind,
+                transaction_id=row.id,
+                account_id=row.account_id,
+                symbol=row.symbol,
+                amount=row.amount,
+                currency=row.currency,
+            ),
+            day,
+        )
+        for row in booking.rows
+    ]
+    events += [
+        Event(
+            ChangeType.balance_changed,
+            oid,
+            ChangeIds(
+                instruction_id=made_by,
+                kind=kind,
+                account_id=after.account_id,
+                balance=after.balance,
+                currency=after.currency,
+            ),
+            day,
+        )
+        for after in effects.balances
+    ]
+    events += [
+        Event(
+            ChangeType.holding_changed,
+            oid,
+            ChangeIds(
+                instruction_id=made_by,
+                kind=kind,
+                account_id=held.account_id,
+                symbol=held.symbol,
+                quantity=held.quantity_after,
+            ),
+            day,
+        )
+        for held in effects.holdings
+    ]
+    position = effects.position.derivative_id if effects.position is not None else None
+    events.append(
+        Event(
+            INSTRUCTION_CHANGES[status],
+            oid,
+            ChangeIds(instruction_id=made_by, kind=kind, derivative_id=position),
+            day,
+        )
+    )
+    return events
 
 
 def instruction_out(instruction: Instruction) -> InstructionOut:
@@ -560,6 +637,8 @@ def cancel_payment(session: Session, raw_oid: str, instruction_id: int) -> Instr
         instruction.status = InstructionStatus.cancelled
         session.add(instruction)
         record_change(session, oid)
+        ids = ChangeIds(instruction_id=instruction.id, kind=instruction.kind)
+        record_events(session, [Event(ChangeType.instruction_cancelled, oid, ids)])
         session.commit()
     else:
         session.rollback()

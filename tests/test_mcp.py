@@ -39,6 +39,7 @@ READ_TOOLS = {
     "bank_price_history",
     "bank_payees",
     "bank_instructions",
+    "bank_changes",
 }
 WRITE_TOOLS = {
     "bank_register_customer",

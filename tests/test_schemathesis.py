@@ -141,6 +141,7 @@ UNDESCRIBABLE_RULES = (
     "min_amount: must not be greater than max_amount",  # across parameters
     "from_month: must be on or before to_month",  # across parameters
     "sections: unknown section",  # each item of a comma-separated list
+    "types: ",  # each item of a comma-separated list (of change types)
     "symbols: give at least one symbol",  # a comma-separated list with no item in it
     "name: give at least one letter or digit",  # words, after case folding
     "name: must be at least 2 characters after trimming",  # after trimming

@@ -4,7 +4,7 @@ answers; the rules live in ``services/``. Only ``main.py`` imports the routers."
 
 from typing import Any
 
-from api.routes import customers, instructions, market, openbanking, portfolio, system
+from api.routes import changes, customers, instructions, market, openbanking, portfolio, system
 
 ROUTERS = (
     customers.router,
@@ -12,6 +12,7 @@ ROUTERS = (
     instructions.writing,
     instructions.router,
     market.router,
+    changes.router,
     system.router,
     openbanking.router,
 )
@@ -41,6 +42,13 @@ TAGS: list[dict[str, Any]] = [
         "name": "market data",
         "description": "The instruments the bank prices: latest closes with their changes, "
         "and each one's daily history.",
+    },
+    {
+        "name": "changes",
+        "description": "What changed, in commit order: a feed of typed changes (rows booked, "
+        "balances and holdings moved, instructions, customers registered or deleted), each "
+        "with the ids to fetch the rest, read a page at a time from a cursor; in the bank or "
+        "in a sandbox.",
     },
     {"name": "system", "description": "Whether the service and its database are up."},
     {
