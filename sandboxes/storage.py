@@ -23,6 +23,7 @@ import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import closing, contextmanager
+from functools import cache
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -231,8 +232,10 @@ class SandboxStorage:
     def _template(self, seed: int, customers: int) -> str:
         """The template's file path (SQLite) or database name (PostgreSQL)."""
         # The seed only shapes synthetic customers: without them every seed is one template.
-        # The schema's revision is in the name: a template outlives the code that made it.
-        key = f"template_{schema_head()}_{seed if customers else 0}_{customers}"
+        # The schema's revision and the digest of the code that fills it are in the name: a
+        # template outlives the code that made it, and a revision's number may be reused
+        # while a migration is being written.
+        key = f"template_{schema_head()}_{template_digest()}_{seed if customers else 0}_{customers}"
         with self._lock:  # one build per worker; other workers race harmlessly (see below)
             if self.sqlite:
                 self.folder.mkdir(parents=True, exist_ok=True)
@@ -295,6 +298,22 @@ class SandboxStorage:
                 yield connection
         finally:
             engine.dispose()
+
+
+TEMPLATE_SOURCES = ("migrations", "market", "synthetic")
+"""What a template's rows are made by: the schema, the market model, the customers' generator."""
+
+
+@cache
+def template_digest() -> str:
+    """Eight hex digits of the code in ``TEMPLATE_SOURCES``: another version, another template."""
+    digest = hashlib.sha256()
+    root = Path(__file__).resolve().parent.parent
+    for folder in TEMPLATE_SOURCES:
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(path.relative_to(root).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
 
 
 def _fill(url: str, seed: int, customers: int) -> None:
