@@ -1,0 +1,554 @@
+"""What a customer's statement looks like, learned from its rows: its texture.
+
+A ``Texture`` is what ``continuation.py`` draws new days from: the recurring
+series (pay, rent, bills, subscriptions, taxes, transfers to savings, monthly
+fees, interest), each with its months, its day rule on the banking calendar and
+its amount; and the irregular streams (card spending by category, cash, a
+business's receipts, refunds), each with a rate per weekday and the rows it
+was seen with. Only rows up to ``until`` are read, so what is learned does not
+move as later days are added: a clock that advances 30 days at once and one
+that advances a day at a time draw from the same texture.
+"""
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from fractions import Fraction
+from functools import cache
+from itertools import pairwise
+from statistics import median_low
+from typing import Any, NamedTuple
+
+from sqlalchemy import Connection, TextClause, text
+from sqlmodel import Session
+
+from market.calendars import BANKING_CALENDAR, is_open, month_end, on_or_after, on_or_before
+from synthetic.book import Booking
+
+STATEMENT_ACCOUNTS = ("checking", "savings")
+"""The accounts a statement shows; brokerage and crypto accounts are the investing's."""
+SERIES_WINDOW = 400
+"""Days of history a recurring series is learned from: a year, so yearly taxes show."""
+RECENT_WINDOW = 120
+"""Days of history card payments (subscriptions among them) and the irregular streams'
+rates and rows are learned from: four months show a subscription three times, and
+reading no more keeps learning a large bank quick."""
+SHORT_HISTORY = 75
+"""A statement younger than this shows a monthly bill once or twice: that is enough."""
+NEAR = 4
+"""A monthly series' rows lie within this many days of its rule's day (transfers to
+savings move about the first week)."""
+ALIVE = {1: 45, 0: 200}
+"""A monthly series (1) or a yearly pattern (0) stopped if not seen for this many days."""
+BEFORE, AFTER, NONE = "before", "after", "none"
+
+
+@dataclass(frozen=True)
+class DayRule:
+    """When a series is due: day ``day`` (31 for the month's last) of each of ``months``,
+    moved to an open day of ``calendar`` by ``roll``; or, when ``every`` is set, every
+    ``every`` days from ``anchor``, rolled the same way."""
+
+    calendar: str
+    roll: str
+    day: int = 0
+    months: frozenset[int] = frozenset(range(1, 13))
+    every: int = 0
+    anchor: date | None = None
+
+    def is_due(self, day: date) -> bool:
+        if self.every and self.anchor is not None:
+            # A roll moves a date by at most a long weekend with its holidays.
+            return any(
+                (day - self.anchor).days + shift >= 0
+                and ((day - self.anchor).days + shift) % self.every == 0
+                and _rolled(self.calendar, self.roll, day + timedelta(shift)) == day
+                for shift in range(-6, 7)
+            )
+        return day in _month_dues(self, day.year, day.month)
+
+
+@cache
+def _rolled(calendar: str, roll: str, day: date) -> date:
+    if roll == BEFORE:
+        return on_or_before(calendar, day)
+    if roll == AFTER:
+        return on_or_after(calendar, day)
+    return day
+
+
+def _nominal(year: int, month: int, day: int) -> date:
+    first = date(year, month, 1)
+    return min(first + timedelta(day - 1), month_end(first))
+
+
+@cache
+def _month_dues(rule: DayRule, year: int, month: int) -> frozenset[date]:
+    """The due days a monthly rule puts in a month: its own, or a neighbour's rolled in."""
+    dues: set[date] = set()
+    for offset in (-1, 0, 1):
+        y, m = divmod(year * 12 + month - 1 + offset, 12)
+        if m + 1 in rule.months:
+            due = _rolled(rule.calendar, rule.roll, _nominal(y, m + 1, rule.day))
+            if (due.year, due.month) == (year, month):
+                dues.add(due)
+    return frozenset(dues)
+
+
+class Leg(NamedTuple):
+    """One side of a recurring booking: a transfer to savings has two, on two accounts."""
+
+    account_id: int
+    kind: str
+    description: str
+    category: str | None
+    currency: str
+    merchant: str | None
+    mcc: str | None
+    channel: str | None
+    sign: int
+    """+1 books the drawn amount, -1 its opposite (the other side of a transfer)."""
+    booked_lag: int
+    """Business days from the transaction to its booking date."""
+
+
+@dataclass(frozen=True)
+class Series:
+    """A recurring booking: its legs, when it is due, and its amount.
+
+    The amount is ``level``, or, when ``spread`` is set, drawn evenly within ``spread`` of
+    it in steps of ``step`` (utilities follow the seasons; transfers are in round sums).
+    Interest (``rate_bp`` set) is the balance at the start of the day times the yearly
+    rate in basis points, over twelve."""
+
+    legs: tuple[Leg, ...]
+    rule: DayRule
+    level: int
+    spread: int = 0
+    step: int = 1
+    rate_bp: int | None = None
+
+
+@dataclass(frozen=True)
+class Stream:
+    """Irregular bookings of one kind on one account: card spending in one category,
+    cash, a business's receipts. ``rates`` are the expected bookings a day, Monday first;
+    ``on_closed_days`` is whether the history shows them on days the bank is closed."""
+
+    account_id: int
+    kind: str
+    category: str | None
+    currency: str
+    rates: tuple[float, ...]
+    on_closed_days: bool
+    seen: tuple["Row", ...]
+    """The rows it was seen with, to draw again."""
+    jitter: bool
+    """Whether amounts vary around the ones seen (card tickets), or repeat exactly (cash)."""
+
+
+@dataclass(frozen=True)
+class Texture:
+    customer_oid: str
+    calendar: str
+    until: date
+    series: tuple[Series, ...]
+    streams: tuple[Stream, ...]
+
+
+class Row(NamedTuple):
+    day: date
+    kind: str
+    description: str
+    account_id: int
+    category: str | None
+    cents: int
+    currency: str
+    merchant: str | None
+    mcc: str | None
+    channel: str | None
+    booked: date
+    value: date
+
+
+@cache
+def _day(value: object) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value))
+
+
+def _row(booking: Booking) -> Row:
+    day = _day(booking[0])
+    return Row(
+        day, booking[1], booking[2], booking[3], booking[4], int(booking[5]), booking[6],
+        booking[10], booking[11], booking[12], _day(booking[13] or day), _day(booking[14] or day),
+    )  # fmt: skip
+
+
+@cache
+def business_lag(calendar: str, day: date, later: date) -> int:
+    """Open days of ``calendar`` after ``day`` up to ``later``: 1 for the next business day."""
+    lag, at = 0, day
+    while at < later and lag < 10:
+        at = on_or_after(calendar, at + timedelta(1))
+        lag += 1
+    return lag
+
+
+def learn(
+    customer_oid: str,
+    bookings: Iterable[Booking],
+    accounts: dict[int, tuple[str, int]],
+    until: date,
+) -> Texture:
+    """A customer's texture from its bookings (``Booking`` tuples) up to ``until``.
+
+    ``accounts`` maps each account id to its type and its balance at the end of ``until``
+    (the balance interest is learned against); rows on other accounts, later rows and
+    the investing's rows are left out.
+    """
+    rows = [
+        row
+        for row in map(_row, bookings)
+        if row.day <= until and accounts.get(row.account_id, ("",))[0] in STATEMENT_ACCOUNTS
+    ]
+    currencies = Counter(row.currency for row in rows)
+    currency = currencies.most_common(1)[0][0] if rows else "USD"
+    calendar = BANKING_CALENDAR.get(currency, "US")
+    if not rows:
+        return Texture(customer_oid, calendar, until, (), ())
+    first = min(row.day for row in rows)
+    groups: dict[tuple[int, str, str], list[Row]] = defaultdict(list)
+    recent, long_ago = _since("card_payment", until), _since("", until)
+    for row in rows:
+        if row.day > (recent if row.kind == "card_payment" else long_ago):
+            groups[(row.account_id, row.kind, row.description)].append(row)
+    series: list[Series] = []
+    leftover: list[Row] = []
+    for key in sorted(groups):
+        found = _series(sorted(groups[key]), calendar, until, first)
+        if found is None:
+            leftover.extend(groups[key])
+        else:
+            series.extend(found)
+    balances = _balances_before(rows, accounts)
+    series = [_with_rate(one, groups, balances) for one in _paired(series, groups)]
+    streams = _streams(leftover, calendar, until, first)
+    return Texture(customer_oid, calendar, until, tuple(series), tuple(streams))
+
+
+def _since(kind: str, until: date) -> date:
+    """The day before the first a row of ``kind`` is learned from."""
+    return until - timedelta(RECENT_WINDOW if kind == "card_payment" else SERIES_WINDOW)
+
+
+def _series(rows: list[Row], calendar: str, until: date, first: date) -> list[Series] | None:
+    """The series a group of same-described rows makes, or None when it is irregular."""
+    card = rows[0].kind == "card_payment"
+    young = (until - first).days < SHORT_HISTORY and not card
+    constant = len({row.cents for row in rows}) == 1
+    days = [row.day for row in rows]
+    if (
+        len(rows) < (3 if card else 1 if young else 2)
+        or (card and not constant)
+        or len(rows) > 3 * ((days[-1] - days[0]).days // 28 + 1)
+    ):
+        return None
+    gaps = [(b - a).days for a, b in pairwise(days)]
+    roll = _roll_preference(rows[0])
+    weekday, on_weekday = Counter(day.weekday() for day in days).most_common(1)[0]
+    if (
+        len(rows) >= 4
+        and sum(13 <= gap <= 15 for gap in gaps) >= 0.8 * len(gaps)
+        and on_weekday >= 0.8 * len(days)
+    ):
+        if (until - days[-1]).days > 21:
+            return None
+        anchor = max(day for day in days if day.weekday() == weekday)
+        rule = DayRule(calendar, roll[0] if roll[0] != NONE else BEFORE, every=14, anchor=anchor)
+        return [_make(rows, rule, calendar)]
+    per_month = Counter((day.year, day.month) for day in days)
+    spanned = _months_between(max(first, _since(rows[0].kind, until) + timedelta(1)), until)
+    count = Counter(per_month.values()).most_common(1)[0][0]
+    monthly = (
+        (len(rows) >= 3 or young)
+        and count <= 2
+        and sum(per_month.get(m, 0) == count for m in spanned) >= 0.75 * len(spanned) - 1
+        and max(per_month.values()) <= count
+    )
+    if monthly:
+        if (until - days[-1]).days > ALIVE[1]:
+            return None
+        found = []
+        for slot in _slots(rows, count):
+            if not slot:
+                return None
+            rule = _infer_rule(slot, calendar, roll, None)
+            if sum(_near(rule, row.day) for row in slot) < 0.8 * len(slot):
+                return None
+            found.append(_make(slot, rule, calendar))
+        return found
+    # A yearly pattern (taxes, quarterly payments): the same sum on the same rule each time.
+    if (
+        len(rows) < 2
+        or not constant
+        or (until - days[-1]).days > ALIVE[0]
+        or max(per_month.values()) > 1
+    ):
+        return None
+    months = frozenset(day.month for day in days)
+    rule = _infer_rule(rows, calendar, roll, months)
+    if sum(rule.is_due(day) for day in days) < len(days):
+        return None
+    return [_make(rows, rule, calendar)]
+
+
+def _near(rule: DayRule, day: date) -> bool:
+    dues: set[date] = set()
+    for offset in (-1, 0, 1):
+        y, m = divmod(day.year * 12 + day.month - 1 + offset, 12)
+        dues |= _month_dues(rule, y, m + 1)
+    return any(abs((due - day).days) <= NEAR for due in dues)
+
+
+@cache
+def _months_between(first: date, last: date) -> list[tuple[int, int]]:
+    months, at = [], first.replace(day=1)
+    while at <= last:
+        months.append((at.year, at.month))
+        at = month_end(at) + timedelta(1)
+    # A month the history only partly covers at either end need not hold the series.
+    return months[1:-1] if len(months) > 2 else months
+
+
+def _roll_preference(row: Row) -> tuple[str, ...]:
+    """Which roll to believe when the history never had to choose: card payments and the
+    bank's own entries keep their day; pay comes early; bills are paid late."""
+    if row.channel in ("online", "card", "internal") or row.kind == "interest":
+        return (NONE, BEFORE, AFTER)
+    return (BEFORE, AFTER, NONE) if row.cents > 0 else (AFTER, BEFORE, NONE)
+
+
+def _slots(rows: list[Row], count: int) -> list[list[Row]]:
+    """A series paid ``count`` times a month, split into one per time (the 15th and the
+    month's end) at the widest gap between its days of the month."""
+    if count == 1:
+        return [rows]
+    days_of_month = sorted({row.day.day for row in rows})
+    gaps = [(b - a, a) for a, b in pairwise(days_of_month)]
+    cut = max(gaps)[1] if gaps else 31
+    return [[r for r in rows if r.day.day <= cut], [r for r in rows if r.day.day > cut]]
+
+
+def _infer_rule(
+    rows: Sequence[Row], calendar: str, roll: tuple[str, ...], months: frozenset[int] | None
+) -> DayRule:
+    """The day of the month and roll that put the most of the rows on their days."""
+    scores: Counter[tuple[int, str]] = Counter()
+    exact: Counter[tuple[int, str]] = Counter()
+    for row in rows:
+        for day, how in _candidates(calendar, row.day):
+            scores[(day, how)] += 1
+            exact[(day, how)] += _nominal(row.day.year, row.day.month, day) == row.day
+    best = max(
+        scores,
+        key=lambda c: (scores[c], -roll.index(c[1]), exact[c], c[0]),
+    )
+    return DayRule(calendar, best[1], best[0], months or frozenset(range(1, 13)))
+
+
+@cache
+def _candidates(calendar: str, day: date) -> frozenset[tuple[int, str]]:
+    """Every (day of the month, roll) that lands on ``day`` in its own month."""
+
+    def days_for(nominal: date) -> set[int]:
+        last = month_end(nominal).day
+        return set(range(nominal.day, 32)) if nominal.day == last else {nominal.day}
+
+    found = {(n, NONE) for n in days_for(day)}
+    if is_open(calendar, day):
+        for step, how in ((1, BEFORE), (-1, AFTER)):
+            at = day
+            while at.month == day.month:
+                found |= {(n, how) for n in days_for(at)}
+                at += timedelta(step)
+                if is_open(calendar, at):
+                    break
+    return frozenset(found)
+
+
+def _make(rows: Sequence[Row], rule: DayRule, calendar: str) -> Series:
+    amounts = sorted(row.cents for row in rows)
+    level = median_low(amounts)
+    spread = max(level - amounts[0], amounts[-1] - level)
+    step = 1
+    while step < 100_000 and all(amount % (step * 10) == 0 for amount in amounts):
+        step *= 10
+    lags = Counter(business_lag(calendar, row.day, row.booked) for row in rows)
+    row = rows[-1]
+    leg = Leg(
+        row.account_id, row.kind, row.description, row.category, row.currency, row.merchant,
+        row.mcc, row.channel, 1, lags.most_common(1)[0][0],
+    )  # fmt: skip
+    return Series((leg,), rule, level, spread, step)
+
+
+def _paired(series: list[Series], groups: dict[tuple[int, str, str], list[Row]]) -> list[Series]:
+    """A transfer between two of the customer's accounts is one series with two legs,
+    so both sides always carry the same sum on the same day."""
+    signature: dict[tuple[int, ...], Series] = {}
+    out: list[Series] = []
+    for one in series:
+        leg = one.legs[0]
+        if leg.kind != "transfer":
+            out.append(one)
+            continue
+        rows = groups[(leg.account_id, leg.kind, leg.description)]
+        key = tuple(sorted(row.day.toordinal() * 10**12 + abs(row.cents) for row in rows))
+        other = signature.get(key)
+        if other is None or other.legs[0].account_id == leg.account_id:
+            signature[key] = one
+            out.append(one)
+            continue
+        out.remove(other)
+        lead, follower = (other, one) if other.level < 0 else (one, other)
+        mirrored = follower.legs[0]._replace(sign=-1)
+        out.append(Series((lead.legs[0], mirrored), lead.rule, lead.level, lead.spread, lead.step))
+    return out
+
+
+def _balances_before(rows: list[Row], accounts: dict[int, tuple[str, int]]) -> dict[Row, int]:
+    """Each interest row's account balance at the start of its day, walked back from
+    the balance at ``until``."""
+    by_account: dict[int, list[Row]] = defaultdict(list)
+    for row in rows:
+        by_account[row.account_id].append(row)
+    found = {}
+    for account_id, own in by_account.items():
+        if not any(row.kind == "interest" for row in own):
+            continue
+        balance = accounts[account_id][1]
+        by_day: dict[date, list[Row]] = defaultdict(list)
+        for row in own:
+            by_day[row.day].append(row)
+        for day in sorted(by_day, reverse=True):
+            balance -= sum(row.cents for row in by_day[day])
+            for row in by_day[day]:
+                if row.kind == "interest":
+                    found[row] = balance
+    return found
+
+
+def _with_rate(
+    one: Series, groups: dict[tuple[int, str, str], list[Row]], balances: dict[Row, int]
+) -> Series:
+    """Interest paid monthly on a balance: its yearly rate, in basis points.
+
+    A payment rounded down to the cent puts the rate between the paid cents and one more
+    over the balance; each payment's estimate is the middle of that range, and the rate
+    the median estimate (robust to a month whose balance moved on the day)."""
+    leg = one.legs[0]
+    if leg.kind != "interest":
+        return one
+    estimates = sorted(
+        Fraction((2 * row.cents + 1) * 60_000, balances[row])
+        for row in groups[(leg.account_id, leg.kind, leg.description)]
+        if balances.get(row, 0) > 0
+    )
+    if not estimates:
+        return one
+    return Series(one.legs, one.rule, one.level, 0, 1, round(median_low(estimates)))
+
+
+def _streams(rows: list[Row], calendar: str, until: date, first: date) -> list[Stream]:
+    """The irregular rows, by account, kind, category and direction, over the last
+    ``RECENT_WINDOW`` days (or since the statement began)."""
+    start = max(first, until - timedelta(RECENT_WINDOW - 1))
+    weekdays = _weekdays(calendar, start, until)
+    groups: dict[tuple[int, str, str, bool], list[Row]] = defaultdict(list)
+    for row in rows:
+        if row.day >= start:
+            groups[(row.account_id, row.kind, row.category or "", row.cents > 0)].append(row)
+    streams = []
+    for key in sorted(groups):
+        own = sorted(groups[key], key=lambda r: (r.day, r.description, r.cents))
+        on_closed = any(not is_open(calendar, row.day) for row in own)
+        per_weekday = weekdays[on_closed]
+        seen_on = Counter(row.day.weekday() for row in own)
+        rates = tuple(seen_on[w] / per_weekday[w] if per_weekday[w] else 0.0 for w in range(7))
+        step_of_all = all(row.cents % 100 == 0 for row in own)
+        first_row = own[0]
+        stream = Stream(
+            key[0], key[1], first_row.category, first_row.currency, rates, on_closed,
+            tuple(own), not step_of_all,
+        )  # fmt: skip
+        streams.append(stream)
+    return streams
+
+
+@cache
+def _weekdays(calendar: str, start: date, until: date) -> tuple[Counter[int], Counter[int]]:
+    """How many of each weekday the days from ``start`` to ``until`` hold: the open days
+    alone, then all of them."""
+    days = [start + timedelta(n) for n in range((until - start).days + 1)]
+    return (
+        Counter(day.weekday() for day in days if is_open(calendar, day)),
+        Counter(day.weekday() for day in days),
+    )
+
+
+_STATEMENT_QUERY = text(
+    "SELECT t.customer_oid, t.transaction_date, t.transaction_type, t.description,"
+    " t.account_id, t.category, t.amount, t.currency, NULL, NULL, NULL,"
+    " t.merchant, t.merchant_category_code, t.channel, t.booking_date, t.value_date"
+    " FROM transactions t JOIN bank_accounts a ON a.id = t.account_id"
+    " WHERE a.account_type IN ('checking', 'savings') AND t.transaction_date <= :until"
+    " AND (t.transaction_date > :since OR (t.transaction_type <> 'card_payment'"
+    " AND t.transaction_date > :since_long))"
+    " ORDER BY t.customer_oid, t.transaction_date, t.id"
+)
+_ACCOUNT_QUERY = text(
+    "SELECT a.id, a.customer_oid, a.account_type, a.balance,"
+    " (SELECT COALESCE(SUM(t.amount), 0) FROM transactions t"
+    "  WHERE t.account_id = a.id AND t.transaction_date > :until)"
+    " FROM bank_accounts a WHERE a.account_type IN ('checking', 'savings')"
+)
+
+
+def _fetch_all(connection: Connection, query: TextClause, bind: dict[str, Any]) -> list[Any]:
+    """The rows of ``query`` straight from the driver's cursor: a few hundred thousand rows
+    come back in half the time without a result object around each."""
+    compiled = query.compile(dialect=connection.dialect)
+    values = compiled.construct_params(bind)
+    names = compiled.positiontup
+    args: Any = tuple(values[name] for name in names) if names else values
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(compiled.string, args)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
+
+
+def learn_all(session: Session, until: date) -> dict[str, Texture]:
+    """Every customer's texture, in two queries: the statements' rows up to ``until`` that
+    ``learn`` reads (``SERIES_WINDOW`` days of them, ``RECENT_WINDOW`` of card payments),
+    and the accounts with their balance at the end of ``until`` (today's, less what was
+    booked after it). Customers with no statement account have no texture."""
+    bind: dict[str, Any] = {
+        "since": _since("card_payment", until),
+        "since_long": _since("", until),
+        "until": until,
+    }
+    connection = session.connection()
+    params_until: dict[str, Any] = {"until": until}
+    if connection.dialect.name == "sqlite":
+        bind = {name: value.isoformat() for name, value in bind.items()}
+        params_until = {"until": until.isoformat()}
+    accounts: dict[str, dict[int, tuple[str, int]]] = defaultdict(dict)
+    for account_id, oid, kind, balance, later in connection.execute(_ACCOUNT_QUERY, params_until):
+        accounts[oid][account_id] = (kind, int(balance) - int(later))
+    rows: dict[str, list[Booking]] = defaultdict(list)
+    for oid, *booking in _fetch_all(connection, _STATEMENT_QUERY, bind):
+        rows[oid].append(booking)
+    return {oid: learn(oid, rows.get(oid, ()), own, until) for oid, own in sorted(accounts.items())}
