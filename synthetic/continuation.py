@@ -16,7 +16,7 @@ from functools import cache
 
 from market.calendars import is_open, on_or_after
 from synthetic.book import Booking, iso
-from synthetic.texture import Leg, Series, Texture, business_lag
+from synthetic.texture import Leg, Series, Texture, calendar_of
 
 MINIMUM_TICKET = 50
 """The smallest card payment drawn, in cents."""
@@ -61,28 +61,34 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
         cents = _amount(one, rng, running)
         if cents == 0:
             continue
+        lead = one.legs[0]
+        if (
+            lead.kind == "card_payment"
+            and cents < 0
+            and running.get(lead.account_id, 0) + cents < 0
+        ):
+            # A subscription the balance cannot cover is declined like any card payment.
+            draw.declined.append(_booking(lead, day, cents, lead.booked_lag, 0))
+            continue
         for leg in one.legs:
-            booking = _booking(leg, day, leg.sign * cents, texture.calendar, leg.booked_lag, 0)
+            booking = _booking(leg, day, leg.sign * cents, leg.booked_lag, 0)
             draw.bookings.append(booking)
             running[leg.account_id] = running.get(leg.account_id, 0) + leg.sign * cents
-    open_today = is_open(texture.calendar, day)
     for stream in texture.streams:
         for _ in range(_count(stream.rates[day.weekday()], rng)):
             seen = stream.seen[int(rng.random() * len(stream.seen))]
-            calendar = texture.calendar
             cents = seen.cents
             if stream.jitter:
                 cents = round(cents * (0.75 + 0.5 * rng.random()))
                 if abs(cents) < MINIMUM_TICKET:
                     cents = MINIMUM_TICKET if cents > 0 else -MINIMUM_TICKET
-            if not (stream.on_closed_days or open_today):
+            if not (stream.on_closed_days or is_open(calendar_of(stream.currency), day)):
                 continue
-            lag = business_lag(calendar, seen.day, seen.booked)
             leg = Leg(
                 stream.account_id, stream.kind, seen.description, stream.category,
-                stream.currency, seen.merchant, seen.mcc, seen.channel, 1, lag,
+                stream.currency, seen.merchant, seen.mcc, seen.channel, 1, stream.booked_lag,
             )  # fmt: skip
-            booking = _booking(leg, day, cents, calendar, lag, (seen.value - seen.day).days)
+            booking = _booking(leg, day, cents, stream.booked_lag, stream.value_lag)
             balance = running.get(stream.account_id, 0)
             if cents < 0 and stream.kind in SPENDING_KINDS and balance + cents < 0:
                 draw.declined.append(booking)
@@ -121,8 +127,10 @@ def _business_day_after(calendar: str, day: date, lag: int) -> date:
     return day
 
 
-def _booking(leg: Leg, day: date, cents: int, calendar: str, lag: int, value_lag: int) -> Booking:
-    booked = _business_day_after(calendar, day, lag)
+def _booking(leg: Leg, day: date, cents: int, lag: int, value_lag: int) -> Booking:
+    """A row in ``Booking`` order, booked ``lag`` business days later on its account's
+    calendar."""
+    booked = _business_day_after(calendar_of(leg.currency), day, lag)
     return (
         iso(day), leg.kind, leg.description, leg.account_id, leg.category, cents, leg.currency,
         None, None, None, leg.merchant, leg.mcc, leg.channel, iso(booked),

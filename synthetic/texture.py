@@ -41,6 +41,8 @@ NEAR = 4
 savings move about the first week)."""
 ALIVE = {1: 45, 0: 200}
 """A monthly series (1) or a yearly pattern (0) stopped if not seen for this many days."""
+ROLLED = timedelta(3)
+"""The longest a roll usually moves a day: a weekend and a holiday."""
 BEFORE, AFTER, NONE = "before", "after", "none"
 
 
@@ -146,6 +148,10 @@ class Stream:
     """The rows it was seen with, to draw again."""
     jitter: bool
     """Whether amounts vary around the ones seen (card tickets), or repeat exactly (cash)."""
+    booked_lag: int
+    """Business days from a transaction to its booking date, as most of its rows show."""
+    value_lag: int
+    """Days from a transaction to its value date, as most of its rows show."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +191,11 @@ def _row(booking: Booking) -> Row:
     )  # fmt: skip
 
 
+def calendar_of(currency: str) -> str:
+    """The banking calendar an account in ``currency`` books on."""
+    return BANKING_CALENDAR.get(currency, "US")
+
+
 @cache
 def business_lag(calendar: str, day: date, later: date) -> int:
     """Open days of ``calendar`` after ``day`` up to ``later``: 1 for the next business day."""
@@ -214,7 +225,7 @@ def learn(
     ]
     currencies = Counter(row.currency for row in rows)
     currency = currencies.most_common(1)[0][0] if rows else "USD"
-    calendar = BANKING_CALENDAR.get(currency, "US")
+    calendar = calendar_of(currency)
     if not rows:
         return Texture(customer_oid, calendar, until, (), ())
     first = min(row.day for row in rows)
@@ -226,14 +237,15 @@ def learn(
     series: list[Series] = []
     leftover: list[Row] = []
     for key in sorted(groups):
-        found = _series(sorted(groups[key]), calendar, until, first)
+        own = sorted(groups[key])
+        found = _series(own, calendar_of(own[0].currency), until, first)
         if found is None:
             leftover.extend(groups[key])
         else:
             series.extend(found)
     balances = _balances_before(rows, accounts)
     series = [_with_rate(one, groups, balances) for one in _paired(series, groups)]
-    streams = _streams(leftover, calendar, until, first)
+    streams = _streams(leftover, until, first)
     return Texture(customer_oid, calendar, until, tuple(series), tuple(streams))
 
 
@@ -267,15 +279,21 @@ def _series(rows: list[Row], calendar: str, until: date, first: date) -> list[Se
         anchor = max(day for day in days if day.weekday() == weekday)
         rule = DayRule(calendar, roll[0] if roll[0] != NONE else BEFORE, every=14, anchor=anchor)
         return [_make(rows, rule, calendar)]
-    per_month = Counter((day.year, day.month) for day in days)
     spanned = _months_between(max(first, _since(rows[0].kind, until) + timedelta(1)), until)
-    count = Counter(per_month.values()).most_common(1)[0][0]
-    monthly = (
-        (len(rows) >= 3 or young)
-        and count <= 2
-        and sum(per_month.get(m, 0) == count for m in spanned) >= 0.75 * len(spanned) - 1
-        and max(per_month.values()) <= count
-    )
+    count, monthly = 0, False
+    # Counted by their own months, or a few days early so that a bill rolled past a
+    # month's end stays in its month: a monthly series is regular one way or the other.
+    for early in (timedelta(0), ROLLED):
+        per_month = Counter(((day - early).year, (day - early).month) for day in days)
+        count = Counter(per_month.values()).most_common(1)[0][0]
+        monthly = (
+            (len(rows) >= 3 or young)
+            and count <= 2
+            and sum(per_month.get(m, 0) == count for m in spanned) >= 0.75 * len(spanned) - 1
+            and max(per_month.values()) <= count
+        )
+        if monthly:
+            break
     if monthly:
         if (until - days[-1]).days > ALIVE[1]:
             return None
@@ -460,11 +478,10 @@ def _with_rate(
     return Series(one.legs, one.rule, one.level, 0, 1, round(median_low(estimates)))
 
 
-def _streams(rows: list[Row], calendar: str, until: date, first: date) -> list[Stream]:
+def _streams(rows: list[Row], until: date, first: date) -> list[Stream]:
     """The irregular rows, by account, kind, category and direction, over the last
     ``RECENT_WINDOW`` days (or since the statement began)."""
     start = max(first, until - timedelta(RECENT_WINDOW - 1))
-    weekdays = _weekdays(calendar, start, until)
     groups: dict[tuple[int, str, str, bool], list[Row]] = defaultdict(list)
     for row in rows:
         if row.day >= start:
@@ -472,15 +489,20 @@ def _streams(rows: list[Row], calendar: str, until: date, first: date) -> list[S
     streams = []
     for key in sorted(groups):
         own = sorted(groups[key], key=lambda r: (r.day, r.description, r.cents))
+        calendar = calendar_of(own[0].currency)
+        weekdays = _weekdays(calendar, start, until)
         on_closed = any(not is_open(calendar, row.day) for row in own)
         per_weekday = weekdays[on_closed]
         seen_on = Counter(row.day.weekday() for row in own)
         rates = tuple(seen_on[w] / per_weekday[w] if per_weekday[w] else 0.0 for w in range(7))
         step_of_all = all(row.cents % 100 == 0 for row in own)
+        # The usual lag, not each row's: the history's last days are booked on its last day.
+        booked = Counter(business_lag(calendar, row.day, row.booked) for row in own)
+        value = Counter((row.value - row.day).days for row in own)
         first_row = own[0]
         stream = Stream(
             key[0], key[1], first_row.category, first_row.currency, rates, on_closed,
-            tuple(own), not step_of_all,
+            tuple(own), not step_of_all, booked.most_common(1)[0][0], value.most_common(1)[0][0],
         )  # fmt: skip
         streams.append(stream)
     return streams

@@ -213,7 +213,9 @@ def test_a_customer_without_rows_books_nothing() -> None:
 # --- day rules, on rows made by hand ----------------------------------------------------
 
 
-def monthly(days: Iterable[date], cents: int, description: str, channel: str = "ach") -> list[Booking]:
+def monthly(
+    days: Iterable[date], cents: int, description: str, channel: str = "ach"
+) -> list[Booking]:
     return [
         (iso(day), "deposit" if cents > 0 else "withdrawal", description, 1,
          "income" if cents > 0 else "utilities", cents, "USD", None, None, None, description,
