@@ -10,13 +10,15 @@ additions, multiplications and ``round``, which every machine does alike.
 """
 
 import random
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 
 from market.calendars import is_open, on_or_after
 from synthetic.book import Booking, iso
-from synthetic.texture import Leg, Series, Texture, calendar_of
+from synthetic.day_rules import calendar_of
+from synthetic.texture import Leg, Series, Texture
 
 MINIMUM_TICKET = 50
 """The smallest card payment drawn, in cents."""
@@ -74,27 +76,32 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
             booking = _booking(leg, day, leg.sign * cents, leg.booked_lag, 0)
             draw.bookings.append(booking)
             running[leg.account_id] = running.get(leg.account_id, 0) + leg.sign * cents
-    for stream in texture.streams:
-        for _ in range(_count(stream.rates[day.weekday()], rng)):
-            seen = stream.seen[int(rng.random() * len(stream.seen))]
-            cents = seen.cents
-            if stream.jitter:
-                cents = round(cents * (0.75 + 0.5 * rng.random()))
-                if abs(cents) < MINIMUM_TICKET:
-                    cents = MINIMUM_TICKET if cents > 0 else -MINIMUM_TICKET
-            if not (stream.on_closed_days or is_open(calendar_of(stream.currency), day)):
-                continue
-            leg = Leg(
-                stream.account_id, stream.kind, seen.description, stream.category,
-                stream.currency, seen.merchant, seen.mcc, seen.channel, 1, stream.booked_lag,
-            )  # fmt: skip
-            booking = _booking(leg, day, cents, stream.booked_lag, stream.value_lag)
-            balance = running.get(stream.account_id, 0)
-            if cents < 0 and stream.kind in SPENDING_KINDS and balance + cents < 0:
-                draw.declined.append(booking)
-                continue
-            draw.bookings.append(booking)
-            running[stream.account_id] = balance + cents
+    # The streams' bookings of the day: how many in all, then whose each is (a sum of
+    # Poisson counts is one, and each booking is a stream's in proportion to its rate).
+    closed = not is_open(texture.calendar, day)
+    total, running_rates = texture.daily[7 * closed + day.weekday()] if texture.streams else (0, ())
+    for _ in range(_count(total, rng)):
+        at = min(bisect_right(running_rates, rng.random() * total), len(running_rates) - 1)
+        stream = texture.streams[at]
+        seen = stream.seen[int(rng.random() * len(stream.seen))]
+        cents = seen.cents
+        if stream.jitter:
+            cents = round(cents * (0.75 + 0.5 * rng.random()))
+            if abs(cents) < MINIMUM_TICKET:
+                cents = MINIMUM_TICKET if cents > 0 else -MINIMUM_TICKET
+        if not (stream.on_closed_days or is_open(calendar_of(stream.currency), day)):
+            continue
+        leg = Leg(
+            stream.account_id, stream.kind, seen.description, stream.category,
+            stream.currency, seen.merchant, seen.mcc, seen.channel, 1, stream.booked_lag,
+        )  # fmt: skip
+        booking = _booking(leg, day, cents, stream.booked_lag, stream.value_lag)
+        balance = running.get(stream.account_id, 0)
+        if cents < 0 and stream.kind in SPENDING_KINDS and balance + cents < 0:
+            draw.declined.append(booking)
+            continue
+        draw.bookings.append(booking)
+        running[stream.account_id] = balance + cents
     return draw
 
 

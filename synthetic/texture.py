@@ -16,15 +16,25 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
 from functools import cache
-from itertools import pairwise
+from itertools import accumulate, pairwise
 from statistics import median_low
 from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, TextClause, text
 from sqlmodel import Session
 
-from market.calendars import BANKING_CALENDAR, is_open, month_end, on_or_after, on_or_before
+from market.calendars import is_open, month_end
 from synthetic.book import Booking
+from synthetic.day_rules import (
+    AFTER,
+    BEFORE,
+    NONE,
+    DayRule,
+    business_lag,
+    calendar_of,
+    infer_rule,
+    near,
+)
 
 STATEMENT_ACCOUNTS = ("checking", "savings")
 """The accounts a statement shows; brokerage and crypto accounts are the investing's."""
@@ -36,66 +46,10 @@ rates and rows are learned from: four months show a subscription three times, an
 reading no more keeps learning a large bank quick."""
 SHORT_HISTORY = 75
 """A statement younger than this shows a monthly bill once or twice: that is enough."""
-NEAR = 4
-"""A monthly series' rows lie within this many days of its rule's day (transfers to
-savings move about the first week)."""
 ALIVE = {1: 45, 0: 200}
 """A monthly series (1) or a yearly pattern (0) stopped if not seen for this many days."""
 ROLLED = timedelta(3)
 """The longest a roll usually moves a day: a weekend and a holiday."""
-BEFORE, AFTER, NONE = "before", "after", "none"
-
-
-@dataclass(frozen=True)
-class DayRule:
-    """When a series is due: day ``day`` (31 for the month's last) of each of ``months``,
-    moved to an open day of ``calendar`` by ``roll``; or, when ``every`` is set, every
-    ``every`` days from ``anchor``, rolled the same way."""
-
-    calendar: str
-    roll: str
-    day: int = 0
-    months: frozenset[int] = frozenset(range(1, 13))
-    every: int = 0
-    anchor: date | None = None
-
-    def is_due(self, day: date) -> bool:
-        if self.every and self.anchor is not None:
-            # A roll moves a date by at most a long weekend with its holidays.
-            return any(
-                (day - self.anchor).days + shift >= 0
-                and ((day - self.anchor).days + shift) % self.every == 0
-                and _rolled(self.calendar, self.roll, day + timedelta(shift)) == day
-                for shift in range(-6, 7)
-            )
-        return day in _month_dues(self, day.year, day.month)
-
-
-@cache
-def _rolled(calendar: str, roll: str, day: date) -> date:
-    if roll == BEFORE:
-        return on_or_before(calendar, day)
-    if roll == AFTER:
-        return on_or_after(calendar, day)
-    return day
-
-
-def _nominal(year: int, month: int, day: int) -> date:
-    first = date(year, month, 1)
-    return min(first + timedelta(day - 1), month_end(first))
-
-
-@cache
-def _month_dues(rule: DayRule, year: int, month: int) -> frozenset[date]:
-    """The due days a monthly rule puts in a month: its own, or a neighbour's rolled in."""
-    dues: set[date] = set()
-    for offset in (-1, 0, 1):
-        y, m = divmod(year * 12 + month - 1 + offset, 12)
-        if m + 1 in rule.months:
-            due = _rolled(rule.calendar, rule.roll, _nominal(y, m + 1, rule.day))
-            if (due.year, due.month) == (year, month):
-                dues.add(due)
-    return frozenset(dues)
 
 
 class Leg(NamedTuple):
@@ -158,9 +112,13 @@ class Stream:
 class Texture:
     customer_oid: str
     calendar: str
+    """The calendar of the customer's main currency: whether a day is open for its streams."""
     until: date
     series: tuple[Series, ...]
     streams: tuple[Stream, ...]
+    daily: tuple[tuple[float, tuple[float, ...]], ...] = ()
+    """For each weekday of an open day, then of a closed one: the streams' rates summed,
+    and their running sums (one count a day for all streams, then a stream per booking)."""
 
 
 class Row(NamedTuple):
@@ -189,21 +147,6 @@ def _row(booking: Booking) -> Row:
         day, booking[1], booking[2], booking[3], booking[4], int(booking[5]), booking[6],
         booking[10], booking[11], booking[12], _day(booking[13] or day), _day(booking[14] or day),
     )  # fmt: skip
-
-
-def calendar_of(currency: str) -> str:
-    """The banking calendar an account in ``currency`` books on."""
-    return BANKING_CALENDAR.get(currency, "US")
-
-
-@cache
-def business_lag(calendar: str, day: date, later: date) -> int:
-    """Open days of ``calendar`` after ``day`` up to ``later``: 1 for the next business day."""
-    lag, at = 0, day
-    while at < later and lag < 10:
-        at = on_or_after(calendar, at + timedelta(1))
-        lag += 1
-    return lag
 
 
 def learn(
@@ -237,7 +180,7 @@ def learn(
     series: list[Series] = []
     leftover: list[Row] = []
     for key in sorted(groups):
-        own = sorted(groups[key])
+        own = sorted(groups[key], key=lambda r: (r.day, r.cents))
         found = _series(own, calendar_of(own[0].currency), until, first)
         if found is None:
             leftover.extend(groups[key])
@@ -246,7 +189,19 @@ def learn(
     balances = _balances_before(rows, accounts)
     series = [_with_rate(one, groups, balances) for one in _paired(series, groups)]
     streams = _streams(leftover, until, first)
-    return Texture(customer_oid, calendar, until, tuple(series), tuple(streams))
+    return Texture(customer_oid, calendar, until, tuple(series), tuple(streams), _daily(streams))
+
+
+def _daily(streams: list[Stream]) -> tuple[tuple[float, tuple[float, ...]], ...]:
+    tables = []
+    for closed in (False, True):
+        for weekday in range(7):
+            rates = [
+                stream.rates[weekday] if stream.on_closed_days or not closed else 0.0
+                for stream in streams
+            ]
+            tables.append((sum(rates), tuple(accumulate(rates))))
+    return tuple(tables)
 
 
 def _since(kind: str, until: date) -> date:
@@ -301,8 +256,8 @@ def _series(rows: list[Row], calendar: str, until: date, first: date) -> list[Se
         for slot in _slots(rows, count):
             if not slot:
                 return None
-            rule = _infer_rule(slot, calendar, roll, None)
-            if sum(_near(rule, row.day) for row in slot) < 0.8 * len(slot):
+            rule = infer_rule([row.day for row in slot], calendar, roll, None)
+            if sum(near(rule, row.day) for row in slot) < 0.8 * len(slot):
                 return None
             found.append(_make(slot, rule, calendar))
         return found
@@ -315,18 +270,10 @@ def _series(rows: list[Row], calendar: str, until: date, first: date) -> list[Se
     ):
         return None
     months = frozenset(day.month for day in days)
-    rule = _infer_rule(rows, calendar, roll, months)
+    rule = infer_rule(days, calendar, roll, months)
     if sum(rule.is_due(day) for day in days) < len(days):
         return None
     return [_make(rows, rule, calendar)]
-
-
-def _near(rule: DayRule, day: date) -> bool:
-    dues: set[date] = set()
-    for offset in (-1, 0, 1):
-        y, m = divmod(day.year * 12 + day.month - 1 + offset, 12)
-        dues |= _month_dues(rule, y, m + 1)
-    return any(abs((due - day).days) <= NEAR for due in dues)
 
 
 @cache
@@ -356,43 +303,6 @@ def _slots(rows: list[Row], count: int) -> list[list[Row]]:
     gaps = [(b - a, a) for a, b in pairwise(days_of_month)]
     cut = max(gaps)[1] if gaps else 31
     return [[r for r in rows if r.day.day <= cut], [r for r in rows if r.day.day > cut]]
-
-
-def _infer_rule(
-    rows: Sequence[Row], calendar: str, roll: tuple[str, ...], months: frozenset[int] | None
-) -> DayRule:
-    """The day of the month and roll that put the most of the rows on their days."""
-    scores: Counter[tuple[int, str]] = Counter()
-    exact: Counter[tuple[int, str]] = Counter()
-    for row in rows:
-        for day, how in _candidates(calendar, row.day):
-            scores[(day, how)] += 1
-            exact[(day, how)] += _nominal(row.day.year, row.day.month, day) == row.day
-    best = max(
-        scores,
-        key=lambda c: (scores[c], -roll.index(c[1]), exact[c], c[0]),
-    )
-    return DayRule(calendar, best[1], best[0], months or frozenset(range(1, 13)))
-
-
-@cache
-def _candidates(calendar: str, day: date) -> frozenset[tuple[int, str]]:
-    """Every (day of the month, roll) that lands on ``day`` in its own month."""
-
-    def days_for(nominal: date) -> set[int]:
-        last = month_end(nominal).day
-        return set(range(nominal.day, 32)) if nominal.day == last else {nominal.day}
-
-    found = {(n, NONE) for n in days_for(day)}
-    if is_open(calendar, day):
-        for step, how in ((1, BEFORE), (-1, AFTER)):
-            at = day
-            while at.month == day.month:
-                found |= {(n, how) for n in days_for(at)}
-                at += timedelta(step)
-                if is_open(calendar, at):
-                    break
-    return frozenset(found)
 
 
 def _make(rows: Sequence[Row], rule: DayRule, calendar: str) -> Series:

@@ -19,9 +19,10 @@ from market.model import AS_OF
 from synthetic.book import Booking, iso
 from synthetic.bulk_load import load_synthetic
 from synthetic.continuation import bookings_on, draw_day
+from synthetic.day_rules import AFTER, BEFORE, NONE, DayRule
 from synthetic.samples import SAMPLE_CUSTOMERS
 from synthetic.seeding import prepare_database
-from synthetic.texture import AFTER, BEFORE, NONE, DayRule, Texture, learn, learn_all
+from synthetic.texture import Texture, learn, learn_all
 
 CUSTOMERS = 40
 SEED = 2024
@@ -353,3 +354,23 @@ def test_interest_is_the_learned_rate_on_the_balance_of_the_day(book: Engine) ->
         ]
         assert [r[5] for r in rows] == [12_000_000 * series.rate_bp // 120_000]
         assert not [r for r in bookings_on(texture, end, SEED, {account: -5}) if r[1] == "interest"]
+
+
+def test_learn_all_reads_alike_on_each_backend(engine: Engine) -> None:
+    """The samples' textures from the seeded bank on SQLite and on PostgreSQL: the rows come
+    straight from each driver (dates as text or as dates, amounts as integers)."""
+    textures = textures_of(engine)
+    for sample in SAMPLE_CUSTOMERS:
+        texture = textures[sample.customer_oid]
+        assert texture.series and texture.streams
+        assert all(isinstance(row.cents, int) for s in texture.streams for row in s.seen)
+    john = textures[SAMPLE_CUSTOMERS[0].customer_oid]
+    assert {s.rule.day for s in john.series if s.legs[0].category == "income"} == {15, 31}
+    assert [s.rate_bp for s in john.series if s.rate_bp is not None] == [350]
+    # A textual day or a date bound the same way on either driver: nothing after ``until``.
+    assert all(row.day <= AS_OF for s in john.streams for row in s.seen)
+    with engine.connect() as connection:
+        dialect = connection.dialect.name
+    day = AS_OF + timedelta(15)
+    rows = bookings_on(john, day, SEED, dict.fromkeys(range(1, 50), 10**9))
+    assert rows, dialect

@@ -8,9 +8,11 @@ module; every figure is read back from the rows.
 import math
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from itertools import pairwise
+from typing import Any
 
 import pytest
 from scipy import stats
@@ -53,11 +55,10 @@ class Continued:
     """Card payments booked that took a balance from zero or more to below zero."""
 
 
-def _line(row: tuple[object, ...]) -> Line:
-    day, booked = (
-        d if isinstance(d, date) else date.fromisoformat(str(d)) for d in (row[0], row[7])
-    )
-    return Line(day, str(row[1]), str(row[2]), int(row[3]), row[4], int(row[5]), row[6], booked)  # type: ignore[arg-type,call-overload]
+def _line(row: Sequence[Any]) -> Line:
+    """A row of (day, type, description, account, category, cents, channel, booked)."""
+    day, booked = (d if isinstance(d, date) else date.fromisoformat(d) for d in (row[0], row[7]))
+    return Line(day, row[1], row[2], row[3], row[4], int(row[5]), row[6], booked)
 
 
 @pytest.fixture(scope="module")
