@@ -158,13 +158,16 @@ def learn(
     """A customer's texture from its bookings (``Booking`` tuples) up to ``until``.
 
     ``accounts`` maps each account id to its type and its balance at the end of ``until``
-    (the balance interest is learned against); rows on other accounts, later rows and
-    the investing's rows are left out.
+    (the balance interest is learned against); rows on other accounts (the investing's),
+    rows after ``until`` and rows older than their window (``SERIES_WINDOW``, or
+    ``RECENT_WINDOW`` for card payments) are left out, as ``learn_all`` never reads them.
     """
+    recent, long_ago = _since("card_payment", until), _since("", until)
     rows = [
         row
         for row in map(_row, bookings)
-        if row.day <= until and accounts.get(row.account_id, ("",))[0] in STATEMENT_ACCOUNTS
+        if (recent if row.kind == "card_payment" else long_ago) < row.day <= until
+        and accounts.get(row.account_id, ("",))[0] in STATEMENT_ACCOUNTS
     ]
     currencies = Counter(row.currency for row in rows)
     currency = currencies.most_common(1)[0][0] if rows else "USD"
@@ -173,10 +176,8 @@ def learn(
         return Texture(customer_oid, calendar, until, (), ())
     first = min(row.day for row in rows)
     groups: dict[tuple[int, str, str], list[Row]] = defaultdict(list)
-    recent, long_ago = _since("card_payment", until), _since("", until)
     for row in rows:
-        if row.day > (recent if row.kind == "card_payment" else long_ago):
-            groups[(row.account_id, row.kind, row.description)].append(row)
+        groups[(row.account_id, row.kind, row.description)].append(row)
     series: list[Series] = []
     leftover: list[Row] = []
     for key in sorted(groups):
@@ -186,7 +187,7 @@ def learn(
             leftover.extend(groups[key])
         else:
             series.extend(found)
-    balances = _balances_before(rows, accounts)
+    balances = _balances_before(rows, accounts, recent)
     series = [_with_rate(one, groups, balances) for one in _paired(series, groups)]
     streams = _streams(leftover, until, first)
     return Texture(customer_oid, calendar, until, tuple(series), tuple(streams), _daily(streams))
@@ -345,23 +346,25 @@ def _paired(series: list[Series], groups: dict[tuple[int, str, str], list[Row]])
     return out
 
 
-def _balances_before(rows: list[Row], accounts: dict[int, tuple[str, int]]) -> dict[Row, int]:
+def _balances_before(
+    rows: list[Row], accounts: dict[int, tuple[str, int]], since: date
+) -> dict[Row, int]:
     """Each interest row's account balance at the start of its day, walked back from
-    the balance at ``until``."""
-    by_account: dict[int, list[Row]] = defaultdict(list)
+    the balance at ``until``; only for rows after ``since``, from which every row is read
+    (card payments are read for the recent days alone)."""
+    paying = {row.account_id for row in rows if row.kind == "interest" and row.day > since}
+    by_day: dict[int, dict[date, list[Row]]] = {
+        account_id: defaultdict(list) for account_id in paying
+    }
     for row in rows:
-        by_account[row.account_id].append(row)
+        if row.account_id in paying and row.day > since:
+            by_day[row.account_id][row.day].append(row)
     found = {}
-    for account_id, own in by_account.items():
-        if not any(row.kind == "interest" for row in own):
-            continue
+    for account_id, days in by_day.items():
         balance = accounts[account_id][1]
-        by_day: dict[date, list[Row]] = defaultdict(list)
-        for row in own:
-            by_day[row.day].append(row)
-        for day in sorted(by_day, reverse=True):
-            balance -= sum(row.cents for row in by_day[day])
-            for row in by_day[day]:
+        for day in sorted(days, reverse=True):
+            balance -= sum(row.cents for row in days[day])
+            for row in days[day]:
                 if row.kind == "interest":
                     found[row] = balance
     return found
@@ -372,20 +375,25 @@ def _with_rate(
 ) -> Series:
     """Interest paid monthly on a balance: its yearly rate, in basis points.
 
-    A payment rounded down to the cent puts the rate between the paid cents and one more
-    over the balance; each payment's estimate is the middle of that range, and the rate
-    the median estimate (robust to a month whose balance moved on the day)."""
+    A payment rounded down to the cent puts the rate between the paid cents and one more,
+    over the balance: the rate is the middle of the range every payment allows, or, when
+    they allow none in common (the rate changed), the median of their middles."""
     leg = one.legs[0]
     if leg.kind != "interest":
         return one
-    estimates = sorted(
-        Fraction((2 * row.cents + 1) * 60_000, balances[row])
+    ranges = [
+        (Fraction(row.cents * 120_000, balance), Fraction((row.cents + 1) * 120_000, balance))
         for row in groups[(leg.account_id, leg.kind, leg.description)]
-        if balances.get(row, 0) > 0
-    )
-    if not estimates:
+        if (balance := balances.get(row, 0)) > 0
+    ]
+    if not ranges:
         return one
-    return Series(one.legs, one.rule, one.level, 0, 1, round(median_low(estimates)))
+    low, high = max(low for low, _ in ranges), min(high for _, high in ranges)
+    if low < high:
+        rate = round((low + high) / 2)
+    else:
+        rate = round(median_low(sorted((low + high) / 2 for low, high in ranges)))
+    return Series(one.legs, one.rule, one.level, 0, 1, rate)
 
 
 def _streams(rows: list[Row], until: date, first: date) -> list[Stream]:

@@ -374,3 +374,22 @@ def test_learn_all_reads_alike_on_each_backend(engine: Engine) -> None:
     day = AS_OF + timedelta(15)
     rows = bookings_on(john, day, SEED, dict.fromkeys(range(1, 50), 10**9))
     assert rows, dialect
+
+
+def test_learning_before_any_history_gives_empty_textures(book: Engine) -> None:
+    textures = textures_of(book, date(2000, 1, 1))
+    assert textures and all(not t.series and not t.streams for t in textures.values())
+    day = AS_OF + timedelta(1)
+    assert all(not bookings_on(t, day, SEED, {}) for t in textures.values())
+
+
+def test_balances_of_other_accounts_change_nothing(book: Engine) -> None:
+    """The balances passed in may name any account: only the customer's own are read."""
+    textures = textures_of(book)
+    oid = chosen(textures)[7]
+    day = AS_OF + timedelta(4)
+    mine = balances_of(book)
+    strangers = dict.fromkeys(range(10**6, 10**6 + 50), -(10**12))
+    assert bookings_on(textures[oid], day, SEED, {**mine, **strangers}) == bookings_on(
+        textures[oid], day, SEED, mine
+    )
