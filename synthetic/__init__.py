@@ -20,7 +20,10 @@ spending the sum of that month's card payments.
 holds one customer's accounts and bookings; ``statements`` and ``investing``
 are what fills them; ``profiles`` is what the customer declares about itself (on
 a random stream of its own, so no other figure depends on it); ``bulk_load``
-streams them into the database. The five sample customers of the contract are
+streams them into the database. ``texture`` learns what a customer's statement
+looks like from its rows up to a day (its series' days by ``day_rules``), and
+``continuation`` draws the days after it
+from that, one day at a time (for a sandbox's clock). The five sample customers of the contract are
 hand-written (``samples``, their declared profiles included), become rows in
 ``sample_book`` and are loaded by ``seeding``, which the API's start-up calls.
 

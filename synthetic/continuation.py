@@ -1,0 +1,145 @@
+"""A customer's statement continued past its history, one day at a time.
+
+``bookings_on`` draws one day of a customer from its ``Texture`` (``texture.py``):
+the recurring series due that day on their calendar, then the irregular streams
+(card spending, cash, receipts) at their weekday's rate. Each day draws from a
+random stream of its own, keyed by the sandbox's seed, the customer and the day,
+so a day's rows do not depend on the days around it, nor on how an advance was
+split. Amounts are integers of cents; the few floats that shape a draw use only
+additions, multiplications and ``round``, which every machine does alike.
+"""
+
+import random
+from bisect import bisect_right
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from functools import cache
+
+from market.calendars import is_open, on_or_after
+from synthetic.book import Booking, iso
+from synthetic.day_rules import calendar_of
+from synthetic.texture import Leg, Series, Texture
+
+MINIMUM_TICKET = 50
+"""The smallest card payment drawn, in cents."""
+SPENDING_KINDS = ("card_payment", "withdrawal")
+"""Irregular outflows a customer chooses to make, declined when the balance cannot
+cover them; bills and pay are booked whatever the balance."""
+
+
+@dataclass
+class DayDraw:
+    """One customer's day: the rows to book, and the purchases declined for want of funds
+    (as the rows they would have been)."""
+
+    bookings: list[Booking] = field(default_factory=list)
+    declined: list[Booking] = field(default_factory=list)
+
+
+def day_stream(seed: int | str, customer_oid: str, day: date) -> random.Random:
+    return random.Random(f"continuation:{seed}:{customer_oid}:{day.isoformat()}")
+
+
+def bookings_on(
+    texture: Texture, day: date, seed: int | str, balances: dict[int, int]
+) -> list[Booking]:
+    """The rows ``texture``'s customer books on ``day`` (see ``draw_day``)."""
+    return draw_day(texture, day, seed, balances).bookings
+
+
+def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, int]) -> DayDraw:
+    """``day``'s rows for a customer, given its accounts' balances at the start of the day
+    (account id -> cents; an account not named holds nothing).
+
+    Pay and other credits first, then bills, then what the customer spends: a purchase or
+    a withdrawal the balance (with the day's earlier rows) cannot cover is declined.
+    ``balances`` is not changed.
+    """
+    rng = day_stream(seed, texture.customer_oid, day)
+    running = dict(balances)
+    draw = DayDraw()
+    due = [one for one in texture.series if one.rule.is_due(day)]
+    for one in sorted(due, key=lambda s: s.level < 0):
+        cents = _amount(one, rng, running)
+        if cents == 0:
+            continue
+        lead = one.legs[0]
+        if (
+            lead.kind == "card_payment"
+            and cents < 0
+            and running.get(lead.account_id, 0) + cents < 0
+        ):
+            # A subscription the balance cannot cover is declined like any card payment.
+            draw.declined.append(_booking(lead, day, cents, lead.booked_lag, 0))
+            continue
+        for leg in one.legs:
+            booking = _booking(leg, day, leg.sign * cents, leg.booked_lag, 0)
+            draw.bookings.append(booking)
+            running[leg.account_id] = running.get(leg.account_id, 0) + leg.sign * cents
+    # The streams' bookings of the day: how many in all, then whose each is (a sum of
+    # Poisson counts is one, and each booking is a stream's in proportion to its rate).
+    closed = not is_open(texture.calendar, day)
+    total, running_rates = texture.daily[7 * closed + day.weekday()] if texture.streams else (0, ())
+    for _ in range(_count(total, rng)):
+        at = min(bisect_right(running_rates, rng.random() * total), len(running_rates) - 1)
+        stream = texture.streams[at]
+        seen = stream.seen[int(rng.random() * len(stream.seen))]
+        cents = seen.cents
+        if stream.jitter:
+            cents = round(cents * (0.75 + 0.5 * rng.random()))
+            if abs(cents) < MINIMUM_TICKET:
+                cents = MINIMUM_TICKET if cents > 0 else -MINIMUM_TICKET
+        if not (stream.on_closed_days or is_open(calendar_of(stream.currency), day)):
+            continue
+        leg = Leg(
+            stream.account_id, stream.kind, seen.description, stream.category,
+            stream.currency, seen.merchant, seen.mcc, seen.channel, 1, stream.booked_lag,
+        )  # fmt: skip
+        booking = _booking(leg, day, cents, stream.booked_lag, stream.value_lag)
+        balance = running.get(stream.account_id, 0)
+        if cents < 0 and stream.kind in SPENDING_KINDS and balance + cents < 0:
+            draw.declined.append(booking)
+            continue
+        draw.bookings.append(booking)
+        running[stream.account_id] = balance + cents
+    return draw
+
+
+def _amount(one: Series, rng: random.Random, balances: dict[int, int]) -> int:
+    if one.rate_bp is not None:
+        balance = balances.get(one.legs[0].account_id, 0)
+        return balance * one.rate_bp // 120_000 if balance > 0 else 0
+    if not one.spread:
+        return one.level
+    steps = round((2 * rng.random() - 1) * one.spread / one.step)
+    cents = one.level + steps * one.step
+    # A drawn sum never crosses zero: a bill stays a bill.
+    return cents if cents * one.level > 0 else one.level
+
+
+def _count(rate: float, rng: random.Random) -> int:
+    """A Poisson-like count with mean ``rate``: that many trials of a small chance each
+    (a binomial), which needs no ``exp`` and so draws alike everywhere."""
+    if rate <= 0:
+        return 0
+    trials = 4 + int(4 * rate)
+    chance = rate / trials
+    return sum(rng.random() < chance for _ in range(trials))
+
+
+@cache
+def _business_day_after(calendar: str, day: date, lag: int) -> date:
+    for _ in range(lag):
+        day = on_or_after(calendar, day + timedelta(1))
+    return day
+
+
+def _booking(leg: Leg, day: date, cents: int, lag: int, value_lag: int) -> Booking:
+    """A row in ``Booking`` order, booked ``lag`` business days later on its account's
+    calendar."""
+    booked = _business_day_after(calendar_of(leg.currency), day, lag)
+    return (
+        iso(day), leg.kind, leg.description, leg.account_id, leg.category, cents, leg.currency,
+        None, None, None, leg.merchant, leg.mcc, leg.channel, iso(booked),
+        iso(day + timedelta(value_lag)),
+    )  # fmt: skip
