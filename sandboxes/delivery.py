@@ -36,7 +36,7 @@ import httpx2
 from sqlalchemy import and_, func, insert, or_, update
 from sqlmodel import Session, col, select
 
-from core.errors import BankError
+from core.errors import BankError, Overloaded
 from core.settings import Settings
 from db import begin_write
 from models import DeliveryStatus, Sandbox, Webhook, WebhookDelivery
@@ -329,6 +329,8 @@ class WebhookDispatcher:
                 while True:
                     try:
                         await self.look(client)
+                    except Overloaded:
+                        pass  # the requests come first: the next look catches up
                     except Exception:
                         log.exception("sending webhooks failed; will retry")
                     await asyncio.sleep(self.poll_s)
@@ -371,11 +373,16 @@ class WebhookDispatcher:
 
     async def _send_in_turn(self, client: httpx2.AsyncClient, due: Due | None) -> None:
         """Send the webhook's deliveries one after another while they succeed."""
-        for _ in range(SENT_IN_TURN):
-            if due is None or not await self._attempt(client, due):
-                return
-            heads = await self.main.run(partial(due_heads, webhook_id=due.webhook_id))
-            due = heads[0] if heads else None
+        try:
+            for _ in range(SENT_IN_TURN):
+                if due is None or not await self._attempt(client, due):
+                    return
+                heads = await self.main.run(partial(due_heads, webhook_id=due.webhook_id))
+                due = heads[0] if heads else None
+        except Overloaded:
+            pass  # a lease taken stays until it runs out; the attempt is made then
+        except Exception:
+            log.exception("sending a webhook's deliveries failed; will retry")
 
     async def _attempt(self, client: httpx2.AsyncClient, due: Due) -> bool:
         """Make one attempt if this worker gets its lease; whether it was delivered."""

@@ -8,6 +8,7 @@ and can be told to fail, to be down, to be slow or to redirect.
 
 import hashlib
 import hmac
+import importlib.util
 import json
 import socket
 import subprocess
@@ -29,7 +30,7 @@ from sqlmodel import Session
 from core.settings import Settings
 from main import create_app
 from sandboxes import registry
-from sandboxes.delivery import Due, WebhookDispatcher, backoff_s, claim
+from sandboxes.delivery import Due, WebhookDispatcher, backoff_s, claim, sign
 from sandboxes.webhook_events import FeedEvent
 from tests.helpers import PROJECT
 
@@ -667,3 +668,40 @@ def test_the_example_receiver_checks_a_real_delivery(
             assert {(d["status"], d["last_status_code"]) for d in log} == {("failed", 400)}
         finally:
             process.terminate()
+
+
+def test_a_host_no_longer_allowed_fails_the_delivery_without_sending(
+    database_url: str, feed: FakeFeed
+) -> None:
+    settings = settings_for(database_url, webhook_hosts=["hooks.internal"])
+    with TestClient(create_app(settings)) as client:
+        quick(dispatcher_of(client), feed)
+        sandbox_id = new_sandbox(client)
+        created = register(client, sandbox_id, "http://hooks.internal:1/bank")
+        dispatcher_of(client).allowed_hosts = ()  # as after a restart without the setting
+        feed.add(client, sandbox_id, "market.day_closed")
+        (delivery,) = settled(client, sandbox_id, created["webhook_id"], 1)
+        assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+            "failed",
+            1,
+            None,
+        )
+        assert delivery["last_error"].startswith("url: host 'hooks.internal' is not allowed")
+        client.delete(f"/sandboxes/{sandbox_id}")
+
+
+def test_the_example_receiver_refuses_a_stale_or_forged_signature() -> None:
+    spec = importlib.util.spec_from_file_location(
+        "webhook_receiver", PROJECT / "examples" / "webhook_receiver.py"
+    )
+    assert spec is not None and spec.loader is not None
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    body = b'{"seq": 1}'
+    now = int(time.time())
+    assert example.verify("whsec_a", sign("whsec_a", now, body), body)
+    assert not example.verify("whsec_a", sign("whsec_b", now, body), body)
+    assert not example.verify("whsec_a", sign("whsec_a", now - 301, body), body)  # a replay
+    assert not example.verify("whsec_a", sign("whsec_a", now, body), body + b" ")
+    for header in ("", "t=,v1=", f"t={now}", "v1=00", "t=x,v1=00", "garbage"):
+        assert not example.verify("whsec_a", header, body), header
