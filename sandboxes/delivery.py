@@ -347,6 +347,8 @@ class WebhookDispatcher:
                 await self._queue_new(followed)
             except BankError as error:  # its sandbox went away meanwhile: the next look knows
                 log.info("webhook %s: %s", followed.webhook.webhook_id, error.detail)
+            except Exception:  # one sandbox's trouble must not hold up the others
+                log.exception("reading changes for webhook %s failed", followed.webhook.webhook_id)
         for due in await self.main.run(due_heads):
             if due.webhook_id not in self._sending:
                 task = asyncio.create_task(self._send_in_turn(client, due))

@@ -661,8 +661,8 @@ def test_the_example_receiver_checks_a_real_delivery(
             (delivery,) = settled(bank, sandbox_id, created["webhook_id"], 1)
             assert (delivery["status"], delivery["last_status_code"]) == ("delivered", 204)
             # Signed with another secret, the same script refuses it (400): retried, then failed.
-            other = register(bank, sandbox_id, f"http://127.0.0.1:{port}/")
             dispatcher_of(bank).max_attempts = 2
+            other = register(bank, sandbox_id, f"http://127.0.0.1:{port}/")
             feed.add(bank, sandbox_id, "instruction.executed")
             log = settled(bank, sandbox_id, other["webhook_id"], 2)
             assert {(d["status"], d["last_status_code"]) for d in log} == {("failed", 400)}
@@ -705,3 +705,31 @@ def test_the_example_receiver_refuses_a_stale_or_forged_signature() -> None:
     assert not example.verify("whsec_a", sign("whsec_a", now, body), body + b" ")
     for header in ("", "t=,v1=", f"t={now}", "v1=00", "t=x,v1=00", "garbage"):
         assert not example.verify("whsec_a", header, body), header
+
+
+def test_a_sandbox_whose_feed_fails_holds_up_no_other(
+    bank: TestClient, feed: FakeFeed, receiver: Receiver
+) -> None:
+    broken_id, fine_id = new_sandbox(bank), new_sandbox(bank)
+    broken = register(bank, broken_id, receiver.url)
+    fine = register(bank, fine_id, receiver.url)
+    failing = {"on": True}
+
+    def source(session: Session, after: int, limit: int) -> list[FeedEvent]:
+        if failing["on"] and str(session.get_bind().engine.url.database) in broken_copy:
+            raise RuntimeError("this copy's feed is unreadable")
+        return feed(session, after, limit)
+
+    manager = bank.app.state.sandboxes  # type: ignore[attr-defined]
+    generation = manager.main.run_here(lambda s: registry.find(s, broken_id)).generation
+    broken_copy = str(make_url(manager.storage.url_of(broken_id, generation)).database)
+    dispatcher_of(bank).source = source  # before the changes: none is read the old way
+    feed.add(bank, broken_id, "transaction.added")
+    feed.add(bank, fine_id, "transaction.added")
+    settled(bank, fine_id, fine["webhook_id"], 1)
+    assert log_of(bank, broken_id, broken["webhook_id"]) == []
+    failing["on"] = False
+    settled(bank, broken_id, broken["webhook_id"], 1)
+    assert sorted(r.json["sandbox_id"] for r in receiver.deliveries()) == sorted(
+        [broken_id, fine_id]
+    )
