@@ -43,12 +43,14 @@ from api.routes.evals import GRADE_PATH
 from api.routes.evals import router as evals_router
 from api.routes.sandboxes import router as sandboxes_router
 from api.routes.system import HEALTHY
+from api.routes.webhooks import router as webhooks_router
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
 from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
 from db import current_database, open_database, use_bank_secret
 from evals.schemas import GRADE_BODY_BYTES
 from explorer.pages import ExplorerMiddleware, holdings_value_router
+from sandboxes.delivery import WebhookDispatcher
 from sandboxes.manager import SandboxManager
 from services.changes import close_feed
 from synthetic.seeding import prepare_database
@@ -87,7 +89,7 @@ def lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start and closes at shutdown: the database and its threads, the
     sample data on a new database, the signing secret, the answer cache, the sandboxes and
-    MCP's sessions."""
+    their webhooks' sender, and MCP's sessions."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -111,6 +113,8 @@ def lifespan(
         app.state.sandboxes = sandboxes = SandboxManager(database, settings)
         await sandboxes.reclaim()  # the copies a crash (of any worker) left behind
         sweeper = asyncio.create_task(sandboxes.sweep_forever())
+        app.state.webhooks = webhooks = WebhookDispatcher(sandboxes, settings)
+        sender = asyncio.create_task(webhooks.run_forever())
         # What start-up made (modules, routes, schemas, validators) lives as long as the
         # process: out of the collector's sight, its full passes cost a request far less.
         gc.collect()
@@ -120,6 +124,9 @@ def lifespan(
                 yield
         finally:
             sweeper.cancel()
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+            app.state.webhooks = None
             sandboxes.close()
             app.state.sandboxes = None
             if app.state.cache is not None:
@@ -218,8 +225,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.cache = None
     app.state.sandboxes = None
+    app.state.webhooks = None
     app.state.mcp = mcp
-    for router in (*ROUTERS, sandboxes_router, holdings_value_router):
+    for router in (*ROUTERS, sandboxes_router, webhooks_router, holdings_value_router):
         app.include_router(router)
     if settings.eval_enabled:
         app.include_router(evals_router)

@@ -626,3 +626,68 @@ class EvalTaskSet(SQLModel, table=True):
     """The tasks' customers as they were (JSON): accounts, holdings, positions, instructions."""
     fingerprint: str = Field(sa_type=Text)
     """Everyone else, cheaply (JSON): row counts, last ids, each customer's sums."""
+
+
+class Webhook(SQLModel, table=True):
+    """A URL that is sent a sandbox's changes (``sandboxes/webhooks.py``). Kept in the main
+    database beside its sandbox, so that a reset keeps it (and its delivery log), and the
+    sandbox's delete takes it along. ``position`` is the last change of the sandbox's feed
+    it has looked at, in the copy ``generation`` names: a reset starts a new feed, and the
+    webhook follows it from its beginning."""
+
+    __tablename__ = "webhooks"
+
+    webhook_id: str = Field(primary_key=True, max_length=24)
+    sandbox_id: str = Field(
+        foreign_key="sandboxes.sandbox_id", ondelete="CASCADE", index=True, max_length=24
+    )
+    url: str = Field(max_length=2048)
+    event_types: str = Field(max_length=1000)
+    """The change types it wants, comma-separated; ``*`` for all."""
+    description: str = Field(default="", max_length=200)
+    secret: str = Field(max_length=64)
+    """The key its deliveries are signed with: kept to sign, shown once at registration."""
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    position: int = Field(default=0, sa_type=BigInteger)
+    generation: int = 0
+
+
+class DeliveryStatus(StrEnum):
+    pending = "pending"
+    delivered = "delivered"
+    failed = "failed"
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """One change sent to one webhook, and the record of trying (``sandboxes/delivery.py``).
+    ``delivery_id`` is the same on every attempt: a receiver deduplicates on it. A worker
+    sends an attempt only while it holds the lease (``lease_until``), taken by a conditional
+    UPDATE, so that two workers never send the same attempt at once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        UniqueConstraint("webhook_id", "generation", "seq"),
+        Index("ix_webhook_deliveries_webhook_status", "webhook_id", "status", "number"),
+    )
+
+    number: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
+    )
+    """The order deliveries were queued in, which is the order they are sent in."""
+    delivery_id: str = Field(max_length=24, unique=True)
+    webhook_id: str = Field(foreign_key="webhooks.webhook_id", ondelete="CASCADE", max_length=24)
+    generation: int
+    seq: int = Field(sa_type=BigInteger)
+    type: str = Field(max_length=32)
+    body: str = Field(sa_type=Text)
+    """The JSON sent, exactly: every attempt sends the same bytes."""
+    status: str = Field(default=DeliveryStatus.pending, max_length=10)
+    attempts: int = 0
+    created_at: datetime = Field(sa_type=DateTime(timezone=True))
+    next_attempt_at: datetime = Field(sa_type=DateTime(timezone=True))
+    last_attempt_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    delivered_at: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=300)
+    lease_until: datetime | None = Field(default=None, sa_type=DateTime(timezone=True))
+    lease_owner: str | None = Field(default=None, max_length=32)

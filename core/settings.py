@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     (``<file>.sandboxes``), or in the temporary folder for a database in memory."""
     sandbox: str | None = None
     """The sandbox ``python mcp_server.py`` serves instead of the default bank."""
+    webhook_hosts: list[str] = []
+    """Host names a sandbox's webhook may be sent to besides loopback (``localhost``,
+    127.0.0.0/8, ``::1``): the bank sends nothing to another address on a caller's say-so."""
+    webhook_poll_s: float = 0.5
+    """Seconds between a worker's looks for new changes to send and deliveries due again."""
+    webhook_timeout_s: float = 5.0
+    """Seconds a webhook's receiver has to answer a delivery; past that it is retried."""
     forwarded_allow_ips: str | None = None
     """Proxies whose X-Forwarded-For/-Proto ``python main.py`` trusts (comma-separated
     addresses, as uvicorn takes them); none by default."""
