@@ -2,7 +2,8 @@
 
 ``storage`` makes and drops the copies (a file on SQLite, a database on PostgreSQL),
 ``registry`` keeps the list every worker reads, ``manager`` opens a worker's connections
-to them, ``faults`` decides which calls fail, ``trace`` records them. What points a request
+to them, ``faults`` decides which calls fail, ``trace`` records them, ``clock`` runs a sandbox
+forward through days. What points a request
 at its sandbox is HTTP, and lives in ``api/sandbox_middleware.py``.
 
 Built on the services, the sample data (``synthetic/``) and the tables; the answer key, the
