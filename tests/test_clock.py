@@ -21,6 +21,7 @@ from market.model import AS_OF, SPECS
 from models import DerivativeTransaction, InstrumentPrice, SandboxClock, Transaction
 from sandboxes import clock
 from services.books import disagreements
+from services.expiries import close_on
 from tests.helpers import JOHN
 
 CHECKING = 1
@@ -360,18 +361,19 @@ def test_options_expire_exercised_assigned_or_worthless(bank: TestClient) -> Non
                 select(Transaction).where(Transaction.transaction_date == date(2026, 10, 16))
             )
         }
-        spy = session.exec(
-            select(InstrumentPrice.close).where(
-                InstrumentPrice.symbol == "SPY", InstrumentPrice.price_date == date(2026, 10, 16)
-            )
-        ).one()
+        spy = close_on(session, "SPY", date(2026, 10, 16))
+    assert spy is not None
     expiry = date(2026, 10, 16)
     assert status[long_call] == ("exercised", expiry)
     assert status[short_put] == ("exercised", expiry)
     assert status[uncovered] == ("exercised", expiry)
     assert status[worthless] == ("expired", expiry)
     bought = rows["BUY (EXERCISED SPY 16OCT26 10 C) 100 SPY @ 10.00"]
-    assert (bought.amount, bought.quantity, bought.price) == (Decimal("-1000.00"), 100, 10)
+    assert (bought.amount, bought.quantity, bought.price) == (
+        Decimal("-1000.00"),
+        Decimal(100),
+        Decimal(10),
+    )
     assigned = rows["BUY (ASSIGNED SPY 16OCT26 5000 P) 100 SPY @ 5000.00"]
     assert assigned.amount == Decimal("-500000.00")
     # 5,000 shares the customer does not hold: the writer pays the intrinsic value instead.
@@ -389,11 +391,17 @@ def test_concurrent_advances_of_one_sandbox_run_one_after_the_other(bank: TestCl
     assert sorted(d["started_from"] for d in done) == ["2026-09-30", "2026-10-03"]
     assert bank.get(f"/sandboxes/{sandbox_id}/clock").json()["today"] == "2026-10-06"
     engine = sandbox_engine(bank, sandbox_id)
-    with engine.connect() as connection:
-        days = connection.execute(
-            select(func.count()).where(InstrumentPrice.symbol == "BTC")  # type: ignore[arg-type]
-        ).scalar()
-    assert days is not None
+    with Session(engine) as session:
+        btc = [
+            price.price_date
+            for price in session.exec(
+                select(InstrumentPrice).where(
+                    InstrumentPrice.symbol == "BTC", InstrumentPrice.price_date > AS_OF
+                )
+            )
+        ]
+    # Each day once: the second advance ran from where the first stopped.
+    assert sorted(btc) == [AS_OF + timedelta(n) for n in range(1, 7)]
 
 
 def test_a_failing_day_leaves_nothing_changed(engine: Engine) -> None:

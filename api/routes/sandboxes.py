@@ -306,6 +306,41 @@ CLOCK_EXAMPLE = {
 }
 
 
+ADVANCE_EXAMPLE = {
+    "sandbox_id": EXAMPLE["sandbox_id"],
+    "started_from": "2026-09-30",
+    "today": "2026-10-01",
+    "days_run": 1,
+    "closes_added": 19,
+    "rates_added": 2,
+    "payouts_paid": 0,
+    "expiries_settled": 0,
+    "payments_executed": 1,
+    "payments_refused": 1,
+    "transactions_added": 1,
+    "refused": [
+        {
+            "instruction_id": 7,
+            "customer_oid": "550e8400-e29b-41d4-a716-446655440001",
+            "rule": "insufficient_funds",
+            "detail": "amount: account 1 has 12.50 USD available; this needs 40.00",
+        }
+    ],
+    "days": [
+        {
+            "day": "2026-10-01",
+            "closes": 19,
+            "rates": 2,
+            "payouts": 0,
+            "expiries": 0,
+            "payments_executed": 1,
+            "payments_refused": 1,
+            "transactions": 1,
+        }
+    ],
+}
+
+
 @router.get(
     "/sandboxes/{sandbox_id}/clock",
     summary="A sandbox's current day",
@@ -337,11 +372,14 @@ async def read_sandbox_clock(sandbox_id: str, request: Request) -> ClockOut:
     "second advance of the same sandbox waits for the first. Only the full key: a sandbox "
     "key (the agent under test) may not move time.",
     response_model=AdvanceOut,
-    responses=error_responses(
-        e400=f"days and to both or neither, a day not after today, more than "
-        f"{MAX_DAYS_PER_ADVANCE} days, or past {HORIZON} (the field is named)",
-        e404="No such sandbox",
-    ),
+    responses={
+        **error_responses(
+            e400=f"days and to both or neither, a day not after today, more than "
+            f"{MAX_DAYS_PER_ADVANCE} days, or past {HORIZON} (the field is named)",
+            e404="No such sandbox",
+        ),
+        **_example(ADVANCE_EXAMPLE),
+    },
 )
 async def advance_sandbox_clock(
     sandbox_id: str, request: Request, body: AdvanceIn | None = None
