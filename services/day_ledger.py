@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
 from models import Asset, BankAccount, Spending, Transaction
-from services.books import keep_book
+from services.books import keep_books
 from services.effects import BALANCE_CHANGED, HOLDING_CHANGED, TRANSACTION_ADDED, Effect
 
 BOOKING_FIELDS = (
@@ -141,9 +141,10 @@ class DayLedger:
 
 
 def keep(session: Session, oids: Iterable[str]) -> None:
-    """Keep the books of these customers again (their summaries go with the old books)."""
-    for oid in sorted(set(oids)):
-        keep_book(session, oid)
+    """Keep the books of these customers again, all in one pass over their rows (their
+    summaries go with the old books)."""
+    session.flush()
+    keep_books(session.connection(), sorted(set(oids)))
 
 
 def apply_bookings(
