@@ -2,7 +2,7 @@
 (thirty days at once or one at a time leave the same bank, byte for byte), all or nothing,
 forward only, for the full key alone; the bank's own day never moves."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -21,6 +21,7 @@ from market.model import AS_OF, SPECS
 from models import DerivativeTransaction, InstrumentPrice, SandboxClock, Transaction
 from sandboxes import clock
 from services.books import disagreements
+from services.effects import MARKET_DAY_CLOSED, OPTION_EXPIRED, TRANSACTION_ADDED, Effect
 from services.expiries import close_on
 from tests.helpers import JOHN
 
@@ -65,6 +66,7 @@ def answers(bank: TestClient, sandbox_id: str) -> dict[str, bytes]:
     """Every answer the advance must move, as the bytes sent."""
     headers = inside(sandbox_id)
     paths = ["/customers?limit=1000", "/market-data", "/market-data/AAPL/history"]
+    paths.append("/eval/questions?count=40&seed=3")
     paths.append(f"/sandboxes/{sandbox_id}/clock")
     for customer in bank.get("/customers?limit=1000", headers=headers).json():
         oid = customer["customer_oid"]
@@ -126,6 +128,7 @@ def test_thirty_days_at_once_or_one_at_a_time_answer_byte_for_byte_alike(
     # Everything moved: the market, the customers' valuations, the clock.
     assert after["/sandboxes/<sandbox>/clock"] != before["/sandboxes/<sandbox>/clock"]
     assert after["/market-data"] != before["/market-data"]
+    assert after["/eval/questions?count=40&seed=3"] != before["/eval/questions?count=40&seed=3"]
     assert after[f"/customer/{JOHN}/summary"] != before[f"/customer/{JOHN}/summary"]
     for sandbox_id in (at_once, day_by_day):
         with sandbox_engine(bank, sandbox_id).connect() as connection:
@@ -158,11 +161,17 @@ def test_as_of_moves_in_the_sandbox_and_never_in_the_bank(bank: TestClient) -> N
     headers = inside(sandbox_id)
     assert bank.get(f"/customer/{JOHN}/summary", headers=headers).json()["as_of"] == "2026-10-10"
     assert bank.get("/market-data", headers=headers).json()["as_of"] == "2026-10-10"
+    key = bank.get("/eval/questions?count=5", headers=headers).json()
+    assert key["as_of"] == "2026-10-10"
     history = bank.get("/market-data/SPY/history", headers=headers).json()["closes"]
     # 2026-10-10 is a Saturday: the stock market's last close is Friday's.
     assert history[-1]["date"] == "2026-10-09"
     assert bank.get(f"/customer/{JOHN}/summary").json()["as_of"] == "2026-09-30"
     assert bank.get("/market-data").json()["as_of"] == "2026-09-30"
+    # A reset puts the clock back with everything else.
+    assert bank.post(f"/sandboxes/{sandbox_id}/reset").status_code == 200
+    assert bank.get(f"/sandboxes/{sandbox_id}/clock").json() == clock_before
+    assert bank.get("/market-data", headers=headers).json()["as_of"] == "2026-09-30"
     # The bank has no clock route: its day never moves.
     assert bank.get("/clock").status_code == 404
     assert bank.post("/clock/advance", json={"days": 1}).status_code == 404
@@ -421,3 +430,32 @@ def test_a_failing_day_leaves_nothing_changed(engine: Engine) -> None:
     with Session(engine) as session:
         done = clock.advance(session, "sbx_test", 1, 5, None)
     assert done.today == AS_OF + timedelta(5)
+
+
+def test_each_days_effects_reach_the_one_place_that_records_them(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    recorded: dict[date, list[Effect]] = {}
+
+    def record(session: Session, day: date, effects: Sequence[Effect]) -> None:
+        recorded[day] = list(effects)
+
+    monkeypatch.setattr(clock, "record_effects", record)
+    with Session(engine) as session:
+        clock.advance(session, "sbx_test", 1, None, date(2026, 10, 16))
+    assert sorted(recorded) == [AS_OF + timedelta(n) for n in range(1, 17)]
+    for effects in recorded.values():
+        assert effects[0].kind == MARKET_DAY_CLOSED
+    expired = [e for e in recorded[date(2026, 10, 16)] if e.kind == OPTION_EXPIRED]
+    # John's covered call on AAPL, among others, expires on the third Friday of October.
+    assert 1 in [e.data["derivative_id"] for e in expired]
+    with Session(engine) as session:
+        for effect in expired:
+            position = session.get(DerivativeTransaction, effect.data["derivative_id"])
+            assert position is not None and position.expiry_date == date(2026, 10, 16)
+            assert position.status == effect.data["status"] != "open"
+    added = [e for day in recorded.values() for e in day if e.kind == TRANSACTION_ADDED]
+    with Session(engine) as session:
+        for effect in added:
+            row = session.get(Transaction, effect.data["transaction_id"])
+            assert row is not None and str(row.amount) == effect.data["amount"]
