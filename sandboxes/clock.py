@@ -23,10 +23,11 @@ from sqlmodel import Session
 
 from db import begin_write
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
+from models import Transaction
 from schemas.clock import AdvanceOut, ClockOut, DayOut, RefusedPayment
 from services.changes import record_change
 from services.clock import days_to_run, read_clock
-from services.day_ledger import DayLedger, keep
+from services.day_ledger import DayLedger, keep, stale_books
 from services.effects import (
     FUTURE_SETTLED,
     INSTRUCTION_EXECUTED,
@@ -130,6 +131,8 @@ def advance(
     started_from = clock.today
     run = days_to_run(clock.today, days, to)
     prices, rates = last_closes(session)
+    stale = stale_books(session)
+    booked: list[Transaction] = []
     touched: set[str] = set()
     summaries, refused = [], []
     for on in run:
@@ -139,6 +142,7 @@ def advance(
         for step in steps:
             effects += step(today)
         effects += ledger.close()
+        booked += ledger.rows
         touched |= ledger.touched
         record_effects(session, on, effects)
         summaries.append(_day_out(on, effects))
@@ -152,7 +156,7 @@ def advance(
             for e in effects
             if e.kind == INSTRUCTION_REFUSED
         ]
-    keep(session, touched)
+    keep(session, touched, booked, started_from, stale)
     clock.today = run[-1]
     session.add(clock)
     record_change(session, None)

@@ -190,6 +190,66 @@ def compute_books(connection: Connection, oids: Sequence[str] | None = None) -> 
     return books
 
 
+def extend_book(book: Book, rows: Iterable[KeptRow], count: int) -> Book:
+    """``book`` with ``count`` transactions added, of which ``rows`` are the kept kinds, all
+    booked after every row the book was derived from: what ``fold_book`` would give for the
+    old rows and these together."""
+    added = fold_book(rows, count)
+    for symbol, trades in added.trades.items():
+        book.trades.setdefault(symbol, []).extend(trades)
+    book.income.extend(added.income)
+    cards = {(e.on, e.category, e.currency): e.amount for e in book.card_spending}
+    for e in added.card_spending:
+        key = (e.on, e.category, e.currency)
+        cards[key] = cards.get(key, Decimal(0)) + e.amount
+    book.card_spending = [CashEvent(d, c, cur, a) for (d, c, cur), a in sorted(cards.items())]
+    book.transaction_count += count
+    return book
+
+
+_READ_MANY = select(
+    _B.c.customer_oid, _B.c.transaction_count, _B.c.trades, _B.c.income, _B.c.card_spending
+)
+
+
+def keep_extended(connection: Connection, added: dict[str, tuple[list[KeptRow], int]]) -> list[str]:
+    """Extend the kept books of these customers by the rows just booked for them (each:
+    the kept kinds among them in booking order, and how many rows in all), without reading
+    their statements again. The caller vouches that the books were up to date before and
+    that the rows come after all of theirs. The customers who had no kept book: theirs is
+    to be derived (``keep_books``)."""
+    if not added:
+        return []
+    found = connection.execute(_READ_MANY.where(_B.c.customer_oid.in_(sorted(added))))
+    books = {oid: book_from_row(*row) for oid, *row in found}
+    if books:
+        connection.execute(
+            update(_B)
+            .where(_B.c.customer_oid == bindparam("kept_oid"))
+            .values(
+                {
+                    "transaction_count": bindparam("count"),
+                    "trades": bindparam("trades_json"),
+                    "income": bindparam("income_json"),
+                    "card_spending": bindparam("cards_json"),
+                    **NO_SUMMARY,
+                }
+            ),
+            [
+                {"kept_oid": oid, "count": book.transaction_count, **_renamed(book.to_json())}
+                for oid, book in sorted(
+                    (oid, extend_book(book, *added[oid])) for oid, book in books.items()
+                )
+            ],
+        )
+    return sorted(set(added) - set(books))
+
+
+def _renamed(columns: dict[str, str]) -> dict[str, str]:
+    names = {"trades": "trades_json", "income": "income_json", "card_spending": "cards_json"}
+    return {names[name]: value for name, value in columns.items()}
+
+
 def _rows(books: dict[str, Book]) -> list[dict[str, Any]]:
     return [kept_row(oid, b) for oid, b in books.items()]
 

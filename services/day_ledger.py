@@ -14,12 +14,13 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import true
 from sqlmodel import Session, select
 
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
-from models import Asset, BankAccount, Spending, Transaction
-from services.books import keep_books
+from models import Asset, BankAccount, KeptBook, Spending, Transaction
+from services.books import KEPT_TYPES, KeptRow, keep_books, keep_extended
 from services.effects import BALANCE_CHANGED, HOLDING_CHANGED, TRANSACTION_ADDED, Effect
 
 BOOKING_FIELDS = (
@@ -140,11 +141,42 @@ class DayLedger:
         return effects + self.holdings
 
 
-def keep(session: Session, oids: Iterable[str]) -> None:
-    """Keep the books of these customers again, all in one pass over their rows (their
-    summaries go with the old books)."""
+def stale_books(session: Session) -> set[str]:
+    """The customers whose kept books are stale (rows changed outside the bank's writes):
+    read before a day books anything, since the bank's own inserts mark them too."""
+    kept = KeptBook.__table__.c  # type: ignore[attr-defined]
+    found = session.connection().execute(select(kept.customer_oid).where(kept.book_stale == true()))
+    return set(found.scalars())
+
+
+def keep(
+    session: Session,
+    touched: Iterable[str],
+    rows: Sequence[Transaction],
+    after: date,
+    stale: set[str],
+) -> None:
+    """Keep the books of the customers ``touched`` (``rows`` were booked for them, or their
+    positions changed). A book that was up to date (not in ``stale``) and whose new rows all
+    come after ``after`` (the last day it had) is extended by them; any other is derived
+    from the statement again. The kept summaries go with the old books."""
     session.flush()
-    keep_books(session.connection(), sorted(set(oids)))
+    added: dict[str, tuple[list[KeptRow], int]] = {oid: ([], 0) for oid in touched}
+    derive = set(stale)
+    for row in rows:
+        kept, count = added.setdefault(row.customer_oid, ([], 0))
+        added[row.customer_oid] = (kept, count + 1)
+        if row.transaction_date <= after:
+            derive.add(row.customer_oid)
+        if row.transaction_type in KEPT_TYPES:
+            kept.append(
+                (row.transaction_type, row.transaction_date, row.symbol, row.quantity,
+                 row.price, row.category, row.currency, row.amount)
+            )  # fmt: skip
+    connection = session.connection()
+    derive &= set(added)
+    missing = keep_extended(connection, {o: a for o, a in added.items() if o not in derive})
+    keep_books(connection, sorted(derive | set(missing)))
 
 
 def apply_bookings(

@@ -18,9 +18,17 @@ from core.settings import Settings
 from main import create_app
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
 from market.model import AS_OF, SPECS
-from models import DerivativeTransaction, InstrumentPrice, SandboxClock, Transaction
+from models import (
+    BankAccount,
+    DerivativeTransaction,
+    InstrumentPrice,
+    SandboxClock,
+    Spending,
+    Transaction,
+)
 from sandboxes import clock
 from services.books import disagreements
+from services.day_ledger import DayLedger, apply_bookings
 from services.effects import MARKET_DAY_CLOSED, OPTION_EXPIRED, TRANSACTION_ADDED, Effect
 from services.expiries import close_on
 from tests.helpers import JOHN
@@ -459,3 +467,54 @@ def test_each_days_effects_reach_the_one_place_that_records_them(
         for effect in added:
             row = session.get(Transaction, effect.data["transaction_id"])
             assert row is not None and str(row.amount) == effect.data["amount"]
+
+
+def test_statement_bookings_plugged_into_a_day_move_balances_spending_and_books(
+    engine: Engine,
+) -> None:
+    """The seam of the statement flows: a step that books the generator's tuples."""
+
+    def statements(day: clock.Day) -> list[Effect]:
+        shown = day.day.isoformat()
+        apply_bookings(
+            day.ledger,
+            JOHN,
+            [
+                (shown, "card_payment", "GROCER 42", CHECKING, "groceries", -1234, "USD",
+                 None, None, None, "Grocer", "5411", "card", shown, shown),
+                (shown, "deposit", "PAYROLL", CHECKING, "income", 250000, "USD",
+                 None, None, None, "Employer", None, "ach", shown, shown),
+            ],
+        )  # fmt: skip
+        return []
+
+    def spent(session: Session, month: str) -> tuple[Decimal, int]:
+        found = session.exec(
+            select(Spending).where(
+                Spending.customer_oid == JOHN,
+                Spending.month == month,
+                Spending.category == "groceries",
+                Spending.currency == "USD",
+            )
+        ).first()
+        return (found.amount, found.transaction_count) if found else (Decimal(0), 0)
+
+    with Session(engine) as session:
+        balance = session.get(BankAccount, CHECKING).balance  # type: ignore[union-attr]
+    steps = (*clock.DAY_STEPS[:-1], statements)
+    with Session(engine) as session:
+        done = clock.advance(session, "sbx_test", 1, 3, None, steps=steps)
+    assert done.transactions_added >= 6
+    with Session(engine) as session:
+        after = session.get(BankAccount, CHECKING)
+        assert after is not None
+        assert after.balance == balance + 3 * (Decimal("2500.00") - Decimal("12.34"))
+        assert spent(session, "2026-10") == (Decimal("37.02"), 3)
+    with engine.connect() as connection:
+        assert disagreements(connection) == []
+    with Session(engine) as session, pytest.raises(ValueError, match="not theirs"):
+        other = session.exec(select(BankAccount).where(BankAccount.customer_oid != JOHN)).first()
+        assert other is not None
+        shown = AS_OF.isoformat()
+        foreign = (shown, "deposit", "X", other.id, None, 1, "USD", *[None] * 6, shown, shown)
+        apply_bookings(DayLedger(session, AS_OF), JOHN, [foreign])
