@@ -190,21 +190,23 @@ def compute_books(connection: Connection, oids: Sequence[str] | None = None) -> 
     return books
 
 
-def extend_book(book: Book, rows: Iterable[KeptRow], count: int) -> Book:
-    """``book`` with ``count`` transactions added, of which ``rows`` are the kept kinds, all
-    booked after every row the book was derived from: what ``fold_book`` would give for the
-    old rows and these together."""
-    added = fold_book(rows, count)
-    for symbol, trades in added.trades.items():
-        book.trades.setdefault(symbol, []).extend(trades)
-    book.income.extend(added.income)
-    cards = {(e.on, e.category, e.currency): e.amount for e in book.card_spending}
-    for e in added.card_spending:
-        key = (e.on, e.category, e.currency)
-        cards[key] = cards.get(key, Decimal(0)) + e.amount
-    book.card_spending = [CashEvent(d, c, cur, a) for (d, c, cur), a in sorted(cards.items())]
-    book.transaction_count += count
-    return book
+def extended_columns(trades: str, income: str, card_spending: str, added: Book) -> dict[str, str]:
+    """A kept book's JSON columns with ``added`` (the book of rows booked after all of its
+    own) appended: what ``fold_book`` would give for the old rows and the new together,
+    without turning the old figures into Decimals and back."""
+    new = added.to_json()
+    kept_trades = json.loads(trades)
+    for symbol, rows in json.loads(new["trades"]).items():
+        kept_trades.setdefault(symbol, []).extend(rows)
+    cards = {tuple(row[:3]): row[3] for row in json.loads(card_spending)}
+    for *key, amount in json.loads(new["card_spending"]):
+        found = cards.get(tuple(key))
+        cards[tuple(key)] = amount if found is None else str(Decimal(found) + Decimal(amount))
+    return {
+        "trades": _dump({symbol: kept_trades[symbol] for symbol in sorted(kept_trades)}),
+        "income": _dump(json.loads(income) + json.loads(new["income"])),
+        "card_spending": _dump([[*key, amount] for key, amount in sorted(cards.items())]),
+    }
 
 
 _READ_MANY = select(
@@ -221,8 +223,14 @@ def keep_extended(connection: Connection, added: dict[str, tuple[list[KeptRow], 
     if not added:
         return []
     found = connection.execute(_READ_MANY.where(_B.c.customer_oid.in_(sorted(added))))
-    books = {oid: book_from_row(*row) for oid, *row in found}
-    if books:
+    values = []
+    seen = set()
+    for oid, count, trades, income, cards in sorted(found):
+        seen.add(oid)
+        rows, booked = added[oid]
+        columns = extended_columns(trades, income, cards, fold_book(rows, booked))
+        values.append({"kept_oid": oid, "count": count + booked, **_renamed(columns)})
+    if values:
         connection.execute(
             update(_B)
             .where(_B.c.customer_oid == bindparam("kept_oid"))
@@ -235,14 +243,9 @@ def keep_extended(connection: Connection, added: dict[str, tuple[list[KeptRow], 
                     **NO_SUMMARY,
                 }
             ),
-            [
-                {"kept_oid": oid, "count": book.transaction_count, **_renamed(book.to_json())}
-                for oid, book in sorted(
-                    (oid, extend_book(book, *added[oid])) for oid, book in books.items()
-                )
-            ],
+            values,
         )
-    return sorted(set(added) - set(books))
+    return sorted(set(added) - seen)
 
 
 def _renamed(columns: dict[str, str]) -> dict[str, str]:

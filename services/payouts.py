@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from core.money import CENT
 from market.continuation import payouts_on
 from market.model import SPECS, Payout
-from models import AccountStatus, Asset, Transaction, TransactionType
+from models import AccountStatus, Asset, BankAccount, Transaction, TransactionType
 from services.day_ledger import DayLedger
 from services.effects import PAYOUT_PAID, Effect
 
@@ -57,6 +57,9 @@ def _pay(ledger: DayLedger, payout: Payout) -> list[Effect]:
     holders = session.exec(
         select(Asset).where(Asset.symbol == payout.symbol).order_by(col(Asset.customer_oid))
     ).all()
+    # One query for every holder's account, not one each.
+    accounts = {h.account_id for h in holders if h.account_id is not None}
+    session.exec(select(BankAccount).where(col(BankAccount.id).in_(sorted(accounts)))).all()
     interest = payout.kind == "interest"
     label = "COUPON" if interest else "DIVIDEND"
     effects = []
