@@ -376,6 +376,9 @@ class InstructionStatus(StrEnum):
     scheduled = "scheduled"
     """A payment dated after the bank's day: it runs on that day (nothing is booked yet)."""
     cancelled = "cancelled"
+    refused = "refused"
+    """A scheduled payment the bank could not make on its day (no money, account closed):
+    nothing was booked; ``effects`` says why."""
 
 
 class Instruction(SQLModel, table=True):
@@ -575,6 +578,19 @@ class Sandbox(SQLModel, table=True):
     script: str = Field(default="", sa_type=Text, sa_column_kwargs={"server_default": ""})
     """The scripted events as JSON (``sandboxes.scripts.Script``); empty for none. Here, like
     the fault plan, so that a reset replays them."""
+
+
+class SandboxClock(SQLModel, table=True):
+    """A sandbox's clock, in the sandbox's own copy (one row, made by its first advance):
+    the day it has reached. The bank's day is the market's last close, which the advance
+    moves with it; the default bank has no row and never moves (``sandboxes/clock.py``)."""
+
+    __tablename__ = "sandbox_clock"
+
+    id: int = Field(default=1, primary_key=True)
+    seed: int = Field(sa_type=BigInteger, description="The sandbox's seed: the market's draws")
+    started_on: date = Field(description="The history's last day, where the clock started")
+    today: date = Field(description="The last day run")
 
 
 class SandboxCall(SQLModel, table=True):

@@ -291,7 +291,7 @@ async def list_instructions(
     ctx: Context,
     customer_oid: CustomerOidArg,
     kind: Literal["transfer", "payment", "order"] | None = None,
-    status: Literal["executed", "scheduled", "cancelled"] | None = None,
+    status: Literal["executed", "scheduled", "cancelled", "refused"] | None = None,
 ) -> Annotated[CallToolResult, InstructionsPage]:
     def text(page: InstructionsPage) -> str:
         if not page.instructions:

@@ -12,8 +12,9 @@ from functools import cache
 
 import holidays
 
-FIRST_YEAR, LAST_YEAR = 2009, 2027
-"""The years the calendars are built for: the oldest sample account to beyond ``AS_OF``."""
+FIRST_YEAR, LAST_YEAR = 2009, 2028
+"""The years the calendars are built for: the oldest sample account to the end of the
+sandbox clock's horizon (``market/continuation.py``)."""
 
 
 @cache

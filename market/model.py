@@ -165,15 +165,15 @@ def month_starts(last: date, count: int) -> list[date]:
     return firsts[::-1]
 
 
-def _normal(rng: random.Random) -> float:
+def normal(rng: random.Random) -> float:
     # Irwin-Hall: twelve uniforms, only additions, so every machine rounds it the same way.
     return sum(rng.random() for _ in range(12)) - 6.0
 
 
-def _student_t(rng: random.Random, degrees: int) -> float:
+def student_t(rng: random.Random, degrees: int) -> float:
     """A Student-t draw scaled to unit variance: fat tails from a normal over a chi."""
-    chi_square = sum(_normal(rng) ** 2 for _ in range(degrees))
-    draw = _normal(rng) / math.sqrt(chi_square / (degrees - 2))
+    chi_square = sum(normal(rng) ** 2 for _ in range(degrees))
+    draw = normal(rng) / math.sqrt(chi_square / (degrees - 2))
     # Beyond ten deviations a single day would make the GARCH variance explode.
     return max(-10.0, min(10.0, draw))
 
@@ -186,19 +186,35 @@ def garch_series(
     The long-run variance is the factor's (``annual_vol`` squared over ``per_year``
     steps); a large shock raises the next days' variance, which then decays at 0.98 a day.
     """
+    return garch_with_state(key, days, annual_vol, per_year, degrees)[0]
+
+
+GARCH_ALPHA, GARCH_BETA = 0.10, 0.88
+"""How much of yesterday's squared shock and of yesterday's variance make today's variance."""
+
+
+def garch_step(variance: float, shock: float, long_run: float) -> float:
+    """The next day's variance after ``shock`` (GARCH(1,1) around ``long_run``)."""
+    omega = long_run * (1.0 - GARCH_ALPHA - GARCH_BETA)
+    return omega + GARCH_ALPHA * shock * shock + GARCH_BETA * variance
+
+
+def garch_with_state(
+    key: str, days: list[date], annual_vol: float, per_year: int, degrees: int
+) -> tuple[dict[date, float], float]:
+    """``garch_series``, and the variance of the day after the last: where a continuation of
+    the series (``market/continuation.py``) starts."""
     rng = random.Random(f"{MARKET_SEED}:{key}")
     long_run = annual_vol * annual_vol / per_year
-    alpha, beta = 0.10, 0.88
-    omega = long_run * (1.0 - alpha - beta)
     variance, shocks = long_run, dict[date, float]()
     for day in days:
-        shock = math.sqrt(variance) * _student_t(rng, degrees)
+        shock = math.sqrt(variance) * student_t(rng, degrees)
         shocks[day] = shock
-        variance = omega + alpha * shock * shock + beta * variance
-    return shocks
+        variance = garch_step(variance, shock, long_run)
+    return shocks, variance
 
 
-def _steps_per_year(calendar: str) -> int:
+def steps_per_year(calendar: str) -> int:
     return {"every_day": 365, "weekdays": 261}.get(calendar, TRADING_DAYS_PER_YEAR)
 
 
@@ -210,14 +226,14 @@ def factor_shocks() -> dict[str, dict[date, float]]:
             f"factor:{name}",
             open_days(spec.calendar, HISTORY_START, AS_OF),
             spec.annual_volatility,
-            _steps_per_year(spec.calendar),
+            steps_per_year(spec.calendar),
             spec.degrees_of_freedom,
         )
         for name, spec in FACTORS.items()
     }
 
 
-def _quantize(levels: list[float], last: Decimal, places: int) -> list[Decimal]:
+def quantize(levels: list[float], last: Decimal, places: int) -> list[Decimal]:
     scale = float(last) / levels[-1]
     quantum = Decimal(1).scaleb(-places)
     return [Decimal(level * scale).quantize(quantum) for level in levels]
@@ -225,7 +241,7 @@ def _quantize(levels: list[float], last: Decimal, places: int) -> list[Decimal]:
 
 def _equity_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
     factors = factor_shocks()
-    per_year = _steps_per_year(spec.calendar)
+    per_year = steps_per_year(spec.calendar)
     own = garch_series(f"own:{spec.symbol}", days, spec.idiosyncratic, per_year, 4)
     drift = spec.annual_drift / per_year
     # A company's results move its own price once a quarter: four jumps a year.
@@ -240,13 +256,13 @@ def _equity_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
     for day in days:
         move = drift + own[day]
         if spec.asset_type == AssetType.stock and day in reports:
-            move += jump * _normal(earnings)
+            move += jump * normal(earnings)
         for factor, loading in spec.loadings:
             move += loading * factors[factor].get(day, 0.0)
         # A day's fall is bounded: a price never crosses zero.
         level *= 1.0 + max(move, -0.6)
         levels.append(level)
-    return _quantize(levels, Decimal(spec.last_price), 2)
+    return quantize(levels, Decimal(spec.last_price), 2)
 
 
 def bond_price(coupon: float, bond_yield: float, day: date, maturity: date) -> float:
@@ -303,7 +319,7 @@ def _bond_path(spec: InstrumentSpec, days: list[date]) -> list[Decimal]:
         bond_price(spec.coupon, max(last_yield + move - moves[-1], 0.001), day, spec.maturity)
         for day, move in zip(days, moves, strict=True)
     ]
-    return _quantize(prices, Decimal(spec.last_price), 2)
+    return quantize(prices, Decimal(spec.last_price), 2)
 
 
 def generate_prices(spec: InstrumentSpec) -> list[tuple[date, Decimal]]:
@@ -322,7 +338,7 @@ def generate_fx(currency: str, last: str, volatility: float) -> list[tuple[date,
     for day in days:
         level *= 1.0 + own[day] - dollar[day]
         levels.append(level)
-    return list(zip(days, _quantize(levels, Decimal(last), 4), strict=True))
+    return list(zip(days, quantize(levels, Decimal(last), 4), strict=True))
 
 
 @dataclass(frozen=True)
@@ -339,6 +355,17 @@ class Payout:
 @cache
 def payouts() -> tuple[Payout, ...]:
     """Every dividend and coupon paid between ``HISTORY_START`` and ``AS_OF``, by pay date."""
+    return tuple(
+        p
+        for p in payout_schedule(HISTORY_START.year, AS_OF.year)
+        if p.ex_date > HISTORY_START and p.pay_date <= AS_OF
+    )
+
+
+@cache
+def payout_schedule(first_year: int, last_year: int) -> tuple[Payout, ...]:
+    """Every dividend and coupon due in these years by the instruments' schedules, by pay
+    date: the history's (``payouts``) and those after ``AS_OF`` (``market/continuation.py``)."""
     found = []
     for spec in INSTRUMENTS:
         if spec.maturity is not None:
@@ -351,12 +378,12 @@ def payouts() -> tuple[Payout, ...]:
             )  # fmt: skip
         else:
             continue
-        for year in range(HISTORY_START.year, AS_OF.year + 1):
+        for year in range(first_year, last_year + 1):
             for month in months:
                 due = date(year, month, min(day, month_end(date(year, month, 1)).day))
                 pay = on_or_after("US" if spec.currency == "USD" else "DE", due)
                 ex = due if kind == "interest" else on_or_before(spec.calendar, due - timedelta(14))
-                if ex > HISTORY_START and pay <= AS_OF:
+                if spec.maturity is None or pay <= spec.maturity:
                     found.append(Payout(spec.symbol, ex, pay, per_unit, kind))
     return tuple(sorted(found, key=lambda p: (p.pay_date, p.symbol)))
 

@@ -273,6 +273,14 @@ class PositionClosed(BaseModel):
     currency: str
 
 
+class RefusalOut(BaseModel):
+    """Why a scheduled payment was not made on its day."""
+
+    rule: str = Field(description="The rule it broke, e.g. insufficient_funds.")
+    detail: str
+    refused_on: date
+
+
 class Effects(BaseModel):
     transactions: list[BookedRow] = Field(default_factory=list)
     balances: list[BalanceAfter] = Field(default_factory=list)
@@ -281,13 +289,17 @@ class Effects(BaseModel):
     conversion: Conversion | None = None
     fill: Fill | None = None
     position: PositionClosed | None = None
+    refusal: RefusalOut | None = None
 
 
 class InstructionOut(BaseModel):
     instruction_id: int
     customer_oid: str
     kind: Literal["transfer", "payment", "order"]
-    status: Literal["executed", "scheduled", "cancelled"]
+    status: Literal["executed", "scheduled", "cancelled", "refused"] = Field(
+        description="refused: a scheduled payment the bank could not make on its day "
+        "(effects.refusal says why; nothing was booked)."
+    )
     created_at: datetime
     booked_on: date = Field(description="The bank's day when it was accepted.")
     execute_on: date

@@ -190,6 +190,69 @@ def compute_books(connection: Connection, oids: Sequence[str] | None = None) -> 
     return books
 
 
+def extended_columns(trades: str, income: str, card_spending: str, added: Book) -> dict[str, str]:
+    """A kept book's JSON columns with ``added`` (the book of rows booked after all of its
+    own) appended: what ``fold_book`` would give for the old rows and the new together,
+    without turning the old figures into Decimals and back."""
+    new = added.to_json()
+    kept_trades = json.loads(trades)
+    for symbol, rows in json.loads(new["trades"]).items():
+        kept_trades.setdefault(symbol, []).extend(rows)
+    cards = {tuple(row[:3]): row[3] for row in json.loads(card_spending)}
+    for *key, amount in json.loads(new["card_spending"]):
+        found = cards.get(tuple(key))
+        cards[tuple(key)] = amount if found is None else str(Decimal(found) + Decimal(amount))
+    return {
+        "trades": _dump({symbol: kept_trades[symbol] for symbol in sorted(kept_trades)}),
+        "income": _dump(json.loads(income) + json.loads(new["income"])),
+        "card_spending": _dump([[*key, amount] for key, amount in sorted(cards.items())]),
+    }
+
+
+_READ_MANY = select(
+    _B.c.customer_oid, _B.c.transaction_count, _B.c.trades, _B.c.income, _B.c.card_spending
+)
+
+
+def keep_extended(connection: Connection, added: dict[str, tuple[list[KeptRow], int]]) -> list[str]:
+    """Extend the kept books of these customers by the rows just booked for them (each:
+    the kept kinds among them in booking order, and how many rows in all), without reading
+    their statements again. The caller vouches that the books were up to date before and
+    that the rows come after all of theirs. The customers who had no kept book: theirs is
+    to be derived (``keep_books``)."""
+    if not added:
+        return []
+    found = connection.execute(_READ_MANY.where(_B.c.customer_oid.in_(sorted(added))))
+    values = []
+    seen = set()
+    for oid, count, trades, income, cards in sorted(found):
+        seen.add(oid)
+        rows, booked = added[oid]
+        columns = extended_columns(trades, income, cards, fold_book(rows, booked))
+        values.append({"kept_oid": oid, "count": count + booked, **_renamed(columns)})
+    if values:
+        connection.execute(
+            update(_B)
+            .where(_B.c.customer_oid == bindparam("kept_oid"))
+            .values(
+                {
+                    "transaction_count": bindparam("count"),
+                    "trades": bindparam("trades_json"),
+                    "income": bindparam("income_json"),
+                    "card_spending": bindparam("cards_json"),
+                    **NO_SUMMARY,
+                }
+            ),
+            values,
+        )
+    return sorted(set(added) - seen)
+
+
+def _renamed(columns: dict[str, str]) -> dict[str, str]:
+    names = {"trades": "trades_json", "income": "income_json", "card_spending": "cards_json"}
+    return {names[name]: value for name, value in columns.items()}
+
+
 def _rows(books: dict[str, Book]) -> list[dict[str, Any]]:
     return [kept_row(oid, b) for oid, b in books.items()]
 

@@ -188,7 +188,9 @@ def require_within_limit(session: Session, oid: str, day: date, counted: Decimal
         select(func.coalesce(func.sum(col(Instruction.counted_usd)), 0)).where(
             Instruction.customer_oid == oid,
             Instruction.execute_on == day,
-            col(Instruction.status) != InstructionStatus.cancelled,
+            col(Instruction.status).not_in(
+                (InstructionStatus.cancelled, InstructionStatus.refused)
+            ),
         )
     ).one()
     used = Decimal(used)
@@ -269,6 +271,21 @@ def finish(
     )
     session.add(instruction)
     session.flush()
+    write_booking(session, booking, instruction)
+    keep_book(session, booking.customer_oid)
+    keep_summary(session, booking.customer_oid)
+    record_change(session, booking.customer_oid)
+    answer = instruction_out(instruction)
+    if retry is not None:
+        keep(session, booking.customer_oid, retry, 201, answer.model_dump(mode="json"))
+    record_events(session, booked_events(booking, instruction, status))
+    session.commit()
+    return answer
+
+
+def write_booking(session: Session, booking: Booking, instruction: Instruction) -> None:
+    """The booking's rows, balances and income for ``instruction`` (already flushed), and
+    what they did as its ``effects``; the caller keeps the books and logs the change."""
     for row in booking.rows:
         row.instruction_id = instruction.id
         session.add(row)
@@ -299,15 +316,6 @@ def finish(
     ]
     instruction.effects = effects.model_dump_json()
     session.add(instruction)
-    keep_book(session, booking.customer_oid)
-    keep_summary(session, booking.customer_oid)
-    record_change(session, booking.customer_oid)
-    answer = instruction_out(instruction)
-    if retry is not None:
-        keep(session, booking.customer_oid, retry, 201, answer.model_dump(mode="json"))
-    record_events(session, booked_events(booking, instruction, status))
-    session.commit()
-    return answer
 
 
 INSTRUCTION_CHANGES = {

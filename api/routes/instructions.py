@@ -124,7 +124,7 @@ async def list_payments(
     customer_oid: CustomerOid,
     database: DatabaseDep,
     status: Annotated[
-        Literal["executed", "scheduled", "cancelled"] | None,
+        Literal["executed", "scheduled", "cancelled", "refused"] | None,
         Query(description="Only payments in this state."),
     ] = None,
     limit: Limit = 100,
@@ -191,7 +191,7 @@ async def list_instructions(
         Literal["transfer", "payment", "order"] | None, Query(description="Only this kind.")
     ] = None,
     status: Annotated[
-        Literal["executed", "scheduled", "cancelled"] | None,
+        Literal["executed", "scheduled", "cancelled", "refused"] | None,
         Query(description="Only this state."),
     ] = None,
     limit: Limit = 100,

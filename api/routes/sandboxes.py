@@ -14,12 +14,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.access import full_key_only
 from api.http_errors import error_responses
 from core.errors import InvalidInput
+from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
 from models import Sandbox
-from sandboxes import registry, trace
+from sandboxes import clock, registry, trace
 from sandboxes.faults import FaultPlan, FaultPlanView
 from sandboxes.manager import LABEL_MAX, SandboxManager
 from sandboxes.scripts import WHAT_EACH_DOES, ScriptRequest, ScriptView
 from sandboxes.trace import CallPage
+from schemas.clock import AdvanceIn, AdvanceOut, ClockOut
 
 router = APIRouter(
     tags=["sandboxes"],
@@ -364,3 +366,103 @@ def _cursor(cursor: str | None) -> int:
     if not cursor.isdigit():
         raise InvalidInput(f"cursor: '{cursor[:20]}' is not a next_cursor of this trace")
     return int(cursor)
+
+
+CLOCK_EXAMPLE = {
+    "sandbox_id": EXAMPLE["sandbox_id"],
+    "today": "2026-10-30",
+    "started_on": "2026-09-30",
+    "days_advanced": 30,
+    "max_days_per_advance": MAX_DAYS_PER_ADVANCE,
+    "horizon": HORIZON.isoformat(),
+}
+
+
+ADVANCE_EXAMPLE = {
+    "sandbox_id": EXAMPLE["sandbox_id"],
+    "started_from": "2026-09-30",
+    "today": "2026-10-01",
+    "days_run": 1,
+    "closes_added": 19,
+    "rates_added": 2,
+    "payouts_paid": 0,
+    "expiries_settled": 0,
+    "payments_executed": 1,
+    "payments_refused": 1,
+    "transactions_added": 1,
+    "refused": [
+        {
+            "instruction_id": 7,
+            "customer_oid": "550e8400-e29b-41d4-a716-446655440001",
+            "rule": "insufficient_funds",
+            "detail": "amount: account 1 has 12.50 USD available; this needs 40.00",
+        }
+    ],
+    "days": [
+        {
+            "day": "2026-10-01",
+            "closes": 19,
+            "rates": 2,
+            "payouts": 0,
+            "expiries": 0,
+            "payments_executed": 1,
+            "payments_refused": 1,
+            "transactions": 1,
+        }
+    ],
+}
+
+
+@router.get(
+    "/sandboxes/{sandbox_id}/clock",
+    summary="A sandbox's current day",
+    response_model=ClockOut,
+    responses={
+        **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
+        **_example(CLOCK_EXAMPLE),
+    },
+)
+async def read_sandbox_clock(sandbox_id: str, request: Request) -> ClockOut:
+    """The day the sandbox has reached: the as_of of every answer in it. The bank itself
+    has no clock: its day never moves."""
+    manager = _manager(request)
+    sandbox = await manager.find(sandbox_id)
+    database = await manager.database_for(sandbox_id)
+    found: ClockOut = await database.run(
+        lambda session: clock.clock_out(sandbox_id, session, sandbox.seed)
+    )
+    return found
+
+
+@router.post(
+    "/sandboxes/{sandbox_id}/clock/advance",
+    summary="Run a sandbox forward through days",
+    description="Run every day from the sandbox's today to `to` (or `days` days), as the "
+    "generator would have: the market's closes, dividends and coupons to holders, options and "
+    "futures at expiry, scheduled payments made or refused. Forward only, at most "
+    f"{MAX_DAYS_PER_ADVANCE} days per call and up to {HORIZON}; all of it or nothing. A "
+    "second advance of the same sandbox waits for the first. Only the full key: a sandbox "
+    "key (the agent under test) may not move time.",
+    response_model=AdvanceOut,
+    responses={
+        **error_responses(
+            e400=f"days and to both or neither, a day not after today, more than "
+            f"{MAX_DAYS_PER_ADVANCE} days, or past {HORIZON} (the field is named)",
+            e404="No such sandbox",
+        ),
+        **_example(ADVANCE_EXAMPLE),
+    },
+)
+async def advance_sandbox_clock(
+    sandbox_id: str, request: Request, body: AdvanceIn | None = None
+) -> AdvanceOut:
+    """Run the sandbox forward, all of it or nothing (see the description)."""
+    body = body or AdvanceIn()
+    manager = _manager(request)
+    sandbox = await manager.find(sandbox_id)
+    database = await manager.database_for(sandbox_id)
+    done: AdvanceOut = await database.run_on_copy(
+        lambda session: clock.advance(session, sandbox_id, sandbox.seed, body.days, body.to),
+        write=True,
+    )
+    return done

@@ -1,7 +1,7 @@
 """Webhooks of sandboxes and their delivery log, in the main database beside the registry
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06 22:00:00
 
 Kept beside the ``sandboxes`` rows they belong to (a sandbox's delete takes them along, a
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
