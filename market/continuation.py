@@ -134,12 +134,20 @@ class _Path:
     shocks: dict[date, float] = field(default_factory=dict)
 
 
+Scripted = tuple[tuple[str, date, float], ...]
+"""Moves a sandbox's script adds to series on days: (series key, day, move), sorted."""
+
+
 class ContinuedShocks:
     """The shocks of every series after ``AS_OF`` for one seed, computed once up to the
-    latest day asked for (each day's shock needs the variance the days before left)."""
+    latest day asked for (each day's shock needs the variance the days before left).
 
-    def __init__(self, seed: int) -> None:
+    ``scripted`` moves are added to the model's own draw on their day, and the variance goes
+    on from the sum: a scripted crash is followed by the turbulent days a real one is."""
+
+    def __init__(self, seed: int, scripted: Scripted = ()) -> None:
         self.seed = seed
+        self._scripted = {(key, day): move for key, day, move in scripted}
         self._lock = threading.Lock()
         variances = history_end_variances()
         self._paths = {key: _Path(AS_OF, variances[key]) for key in all_series()}
@@ -156,16 +164,17 @@ class ContinuedShocks:
         series = all_series()[key]
         for day in open_days(series.calendar, path.reached + timedelta(1), through):
             draw = student_t(day_stream(self.seed, key, day), series.degrees)
-            shock = math.sqrt(path.variance) * draw
+            shock = math.sqrt(path.variance) * draw + self._scripted.get((key, day), 0.0)
             path.shocks[day] = shock
             path.variance = garch_step(path.variance, shock, series.long_run)
         path.reached = max(path.reached, through)
 
 
 @lru_cache(maxsize=32)
-def continued(seed: int) -> ContinuedShocks:
-    """The shocks of one seed, shared by every advance of the sandboxes with that seed."""
-    return ContinuedShocks(seed)
+def continued(seed: int, scripted: Scripted = ()) -> ContinuedShocks:
+    """The shocks of one seed (and script), shared by every advance of the sandboxes with
+    that seed and those scripted moves."""
+    return ContinuedShocks(seed, scripted)
 
 
 @cache
@@ -220,12 +229,13 @@ def closes_on(
     day: date,
     last_prices: Mapping[str, tuple[date, Decimal]],
     last_rates: Mapping[str, tuple[date, Decimal]],
+    scripted: Scripted = (),
 ) -> DayCloses:
     """The closes of ``day`` (after ``AS_OF``, up to ``HORIZON``) from the last stored ones
     (each symbol's and currency's day and value before ``day``), in symbol order."""
     if not AS_OF < day <= HORIZON:
         raise ValueError(f"the market is continued from {AS_OF} to {HORIZON}, not to {day}")
-    shocks = continued(seed)
+    shocks = continued(seed, scripted)
     prices: dict[str, Decimal] = {}
     for spec in sorted(INSTRUMENTS, key=lambda s: s.symbol):
         previous = last_prices.get(spec.symbol)

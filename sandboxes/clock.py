@@ -14,22 +14,43 @@ step reads only the rows the days before left: thirty days at once and one day t
 leave the same rows, byte for byte.
 """
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from core.money import MONEY_SCALE
 from db import begin_write
+from market.calendars import BANKING_CALENDAR, on_or_after
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
-from models import Transaction
+from market.merchants import CATEGORIES
+from models import AccountType, BankAccount, Transaction
+from sandboxes.scripts import (
+    CardCharge,
+    DeclinedPayments,
+    DuplicateCharge,
+    Fee,
+    MarketShock,
+    Script,
+)
+from schemas.changes import ChangeIds, ChangeType
 from schemas.clock import AdvanceOut, ClockOut, DayOut, RefusedPayment
 from services.changes import record_change
 from services.clock import days_to_run, read_clock
-from services.day_ledger import DayLedger, keep, stale_books
+from services.day_ledger import (
+    DayLedger,
+    apply_bookings,
+    keep,
+    stale_books,
+    statement_balances,
+)
 from services.effects import (
+    BALANCE_CHANGED,
     FUTURE_SETTLED,
+    HOLDING_CHANGED,
     INSTRUCTION_EXECUTED,
     INSTRUCTION_REFUSED,
     MARKET_DAY_CLOSED,
@@ -38,10 +59,23 @@ from services.effects import (
     TRANSACTION_ADDED,
     Effect,
 )
+from services.events import Event, record_events
 from services.expiries import settle_expiries
 from services.market_days import Last, close_market_day, last_closes
 from services.payouts import pay_payouts
-from services.scheduled import run_scheduled_payments
+from services.scheduled import DECLINED, run_scheduled_payments
+from synthetic.continuation import bookings_on, textures_for, with_pay
+from synthetic.texture import Texture
+
+CARD_PAYMENT = "card_payment"
+
+
+def with_scripted_pay(texture: Texture, script: Script, day: date) -> Texture:
+    """The customer's texture with the pay a scripted salary change set for ``day``."""
+    changed, amount = script.pay_from(texture.customer_oid, day)
+    if not changed:
+        return texture
+    return with_pay(texture, None if amount is None else int(amount.scaleb(MONEY_SCALE)))
 
 
 @dataclass
@@ -57,13 +91,26 @@ class Day:
     prices: Last
     """Each instrument's newest close, this day's once the market step ran."""
     rates: Last
+    script: Script = field(default_factory=Script)
+    """The sandbox's scripted events (``sandboxes/scripts.py``)."""
+    textures: Mapping[str, Texture] = field(default_factory=dict)
+    """Each customer's statement texture, learned from the history up to the clock's start."""
+    labels: dict[tuple[str, int], str] = field(default_factory=dict)
+    """What the script did today, for the feed: ("market", 0), ("instruction", id) or
+    ("row", id(row)) -> the event's label."""
 
 
 DayStep = Callable[[Day], list[Effect]]
 
 
 def market_step(day: Day) -> list[Effect]:
-    return close_market_day(day.session, day.seed, day.day, day.prices, day.rates)
+    effects = close_market_day(
+        day.session, day.seed, day.day, day.prices, day.rates, day.script.scripted_moves()
+    )
+    for event in day.script.on(day.day):
+        if isinstance(event, MarketShock):
+            day.labels[("market", 0)] = event.label
+    return effects
 
 
 def payouts_step(day: Day) -> list[Effect]:
@@ -75,15 +122,85 @@ def expiries_step(day: Day) -> list[Effect]:
 
 
 def payments_step(day: Day) -> list[Effect]:
-    return run_scheduled_payments(day.ledger)
+    declined = {
+        event.customer_oid: event.label
+        for event in day.script.on(day.day)
+        if isinstance(event, DeclinedPayments)
+    }
+    effects = run_scheduled_payments(day.ledger, declined=set(declined))
+    for effect in effects:
+        if effect.kind == INSTRUCTION_REFUSED and effect.data["rule"] == DECLINED:
+            day.labels[("instruction", effect.data["instruction_id"])] = declined[
+                effect.customer_oid or ""
+            ]
+    return effects
 
 
 def statement_step(day: Day) -> list[Effect]:
     """Each customer's statement flows of the day (pay, bills, card spending, interest,
-    fees): the seam for ``synthetic.continuation``, which books each customer's booking
-    tuples with ``services.day_ledger.apply_bookings(day.ledger, oid, bookings)``. Books
-    nothing until it is plugged in."""
+    fees), drawn from their texture (``synthetic/continuation.py``) with the script's
+    changes of pay, declined card payments and doubled charges; then the script's own
+    charges and fees."""
+    balances = statement_balances(day.session)
+    today = day.script.on(day.day)
+    declining = {e.customer_oid for e in today if isinstance(e, DeclinedPayments)}
+    doubling = {e.customer_oid: e.label for e in today if isinstance(e, DuplicateCharge)}
+    for oid in sorted(day.textures):
+        texture = with_scripted_pay(day.textures[oid], day.script, day.day)
+        bookings = bookings_on(texture, day.day, day.seed, balances)
+        if oid in declining:
+            bookings = [b for b in bookings if b[1] != CARD_PAYMENT]
+        if not bookings:
+            continue
+        rows = apply_bookings(day.ledger, oid, bookings)
+        if oid in doubling:
+            first = next((i for i, b in enumerate(bookings) if b[1] == CARD_PAYMENT), None)
+            if first is not None:
+                (again,) = apply_bookings(day.ledger, oid, [bookings[first]])
+                day.labels[("row", id(again))] = doubling[oid]
+        del rows
+    for event in today:
+        if isinstance(event, CardCharge | Fee):
+            _scripted_booking(day, event)
     return []
+
+
+def _scripted_booking(day: Day, event: CardCharge | Fee) -> None:
+    """A scripted charge or fee on the customer's current account (a charge the account
+    cannot pay is declined: nothing is booked)."""
+    account = day.session.exec(
+        select(BankAccount)
+        .where(
+            BankAccount.customer_oid == event.customer_oid,
+            BankAccount.account_type == AccountType.checking,
+        )
+        .order_by(col(BankAccount.id))
+    ).first()
+    if account is None:
+        return
+    cents = int(event.amount.scaleb(MONEY_SCALE))
+    on, after = (
+        day.day.isoformat(),
+        on_or_after(
+            BANKING_CALENDAR.get(account.currency, "weekdays"), day.day + timedelta(1)
+        ).isoformat(),
+    )
+    booking: tuple[object, ...]
+    if isinstance(event, CardCharge):
+        if account.balance < event.amount:
+            return
+        booking = (
+            on, CARD_PAYMENT, event.merchant.upper()[:100], account.id, event.category, -cents,
+            account.currency, None, None, None, event.merchant, CATEGORIES[event.category].mcc,
+            "online", after, on,
+        )  # fmt: skip
+    else:
+        booking = (
+            on, "fee", event.description.upper()[:100], account.id, "fees", -cents,
+            account.currency, None, None, None, None, None, "internal", on, on,
+        )  # fmt: skip
+    (row,) = apply_bookings(day.ledger, event.customer_oid, [booking])
+    day.labels[("row", id(row))] = event.label
 
 
 DAY_STEPS: tuple[DayStep, ...] = (
@@ -96,9 +213,57 @@ DAY_STEPS: tuple[DayStep, ...] = (
 """A day's steps, in the order they run."""
 
 
-def record_effects(session: Session, day: date, effects: Sequence[Effect]) -> None:
-    """Where a day's effects go, in the advance's transaction: the change feed records them
-    as its events here. Nothing else reads them yet."""
+FEED_ORDER = {
+    MARKET_DAY_CLOSED: 0,
+    TRANSACTION_ADDED: 1,
+    BALANCE_CHANGED: 2,
+    HOLDING_CHANGED: 3,
+    OPTION_EXPIRED: 4,
+    INSTRUCTION_EXECUTED: 4,
+    INSTRUCTION_REFUSED: 4,
+}
+"""The order a day's changes enter the feed: the market first, then each row, balance and
+holding, then what they came of (an expiry, a payment), as an instruction's own changes
+are. Dividends, coupons and futures settled reach it through the rows they book."""
+
+
+def record_effects(
+    session: Session, day: date, effects: Sequence[Effect], labels: Mapping[tuple[str, int], str]
+) -> None:
+    """A day's effects as the change feed's events, in the advance's transaction;
+    ``labels`` names those a scripted event made (by "market", "instruction" or
+    "transaction" and its id)."""
+    events = []
+    for effect in sorted(
+        (e for e in effects if e.kind in FEED_ORDER), key=lambda e: FEED_ORDER[e.kind]
+    ):
+        data, oid = effect.data, effect.customer_oid
+        label = None
+        if effect.kind == MARKET_DAY_CLOSED:
+            ids, label = ChangeIds(), labels.get(("market", 0))
+        elif effect.kind == TRANSACTION_ADDED:
+            ids = ChangeIds(
+                transaction_id=data["transaction_id"],
+                account_id=data["account_id"],
+                amount=Decimal(data["amount"]),
+                currency=data["currency"],
+            )
+            label = labels.get(("transaction", data["transaction_id"]))
+        elif effect.kind == BALANCE_CHANGED:
+            ids = ChangeIds(
+                account_id=data["account_id"],
+                balance=Decimal(data["balance"]),
+                currency=data["currency"],
+            )
+        elif effect.kind == HOLDING_CHANGED:
+            ids = ChangeIds(symbol=data["symbol"], quantity=Decimal(data["quantity_after"]))
+        elif effect.kind == OPTION_EXPIRED:
+            ids = ChangeIds(derivative_id=data["derivative_id"])
+        else:
+            ids = ChangeIds(instruction_id=data["instruction_id"], kind="payment")
+            label = labels.get(("instruction", data["instruction_id"]))
+        events.append(Event(ChangeType(effect.kind), oid, ids, occurred_on=day, label=label))
+    record_events(session, events)
 
 
 def clock_out(sandbox_id: str, session: Session, seed: int) -> ClockOut:
@@ -120,8 +285,10 @@ def advance(
     days: int | None,
     to: date | None,
     steps: Sequence[DayStep] = DAY_STEPS,
+    script: Script | None = None,
 ) -> AdvanceOut:
-    """Run the days asked for, in one transaction, and say what they did."""
+    """Run the days asked for, in one transaction, and say what they did; ``script`` is the
+    sandbox's scripted events."""
     begin_write(session)
     if session.get_bind().dialect.name == "postgresql":
         # Instructions lock their customer's row (FOR UPDATE): they and other advances
@@ -131,20 +298,28 @@ def advance(
     started_from = clock.today
     run = days_to_run(clock.today, days, to)
     prices, rates = last_closes(session)
+    textures = textures_for(session, clock.started_on)
     stale = stale_books(session)
     booked: list[Transaction] = []
     touched: set[str] = set()
     summaries, refused = [], []
     for on in run:
         ledger = DayLedger(session, on)
-        today = Day(session, seed, on, ledger, prices, rates)
+        today = Day(session, seed, on, ledger, prices, rates, script or Script(), textures)
         effects: list[Effect] = []
         for step in steps:
             effects += step(today)
         effects += ledger.close()
         booked += ledger.rows
         touched |= ledger.touched
-        record_effects(session, on, effects)
+        labels = {
+            (
+                "transaction" if kind == "row" else kind,
+                _row_id(ledger, key) if kind == "row" else key,
+            ): label
+            for (kind, key), label in today.labels.items()
+        }
+        record_effects(session, on, effects, labels)
         summaries.append(_day_out(on, effects))
         refused += [
             RefusedPayment(
@@ -176,6 +351,11 @@ def advance(
         refused=refused,
         days=summaries,
     )
+
+
+def _row_id(ledger: DayLedger, identity: int) -> int:
+    """The id the ledger's row of Python ``identity`` got when the day was written."""
+    return next((row.id or 0) for row in ledger.rows if id(row) == identity)
 
 
 def _day_out(day: date, effects: Sequence[Effect]) -> DayOut:

@@ -262,9 +262,12 @@ class SandboxManager:
         self, sandbox_id: str, events: list[scripts.ScriptedEvent]
     ) -> scripts.ScriptView:
         """Add ``events`` to the sandbox's script, each checked against its day and customers."""
+        sandbox = await self.find(sandbox_id)
         database = await self.database_for(sandbox_id)
         wanted = [getattr(event, "customer_oid", "") for event in events]
-        facts = await database.run(lambda session: scripts.sandbox_facts(session, wanted))
+        facts = await database.run(
+            lambda session: scripts.sandbox_facts(session, wanted, sandbox.seed)
+        )
 
         def add(text: str) -> str:
             script = scripts.parse_script(text)
@@ -274,22 +277,29 @@ class SandboxManager:
         text = await self.main.run(
             lambda session: registry.change_script(session, sandbox_id, add), write=True
         )
-        return scripts.ScriptView(today=facts.today, events=scripts.parse_script(text).events)
+        return scripts.script_view(scripts.parse_script(text), facts)
 
     async def read_script(self, sandbox_id: str) -> scripts.ScriptView:
-        database = await self.database_for(sandbox_id)
         sandbox = await self.find(sandbox_id)
-        facts = await database.run(lambda session: scripts.sandbox_facts(session, []))
-        return scripts.ScriptView(
-            today=facts.today, events=scripts.parse_script(sandbox.script).events
-        )
+        database = await self.database_for(sandbox_id)
+        facts = await database.run(lambda session: scripts.sandbox_facts(session, [], sandbox.seed))
+        return scripts.script_view(scripts.parse_script(sandbox.script), facts)
 
     async def clear_script(self, sandbox_id: str) -> scripts.ScriptView:
-        await self.main.run(
-            lambda session: registry.change_script(session, sandbox_id, lambda _: ""),
-            write=True,
+        """Forget the events still to come; those that happened stay listed."""
+        sandbox = await self.find(sandbox_id)
+        database = await self.database_for(sandbox_id)
+        facts = await database.run(lambda session: scripts.sandbox_facts(session, [], sandbox.seed))
+
+        def keep_past(text: str) -> str:
+            script = scripts.parse_script(text)
+            past = [event for event in script.events if event.on <= facts.today]
+            return scripts.Script(events=past).model_dump_json() if past else ""
+
+        text = await self.main.run(
+            lambda session: registry.change_script(session, sandbox_id, keep_past), write=True
         )
-        return await self.read_script(sandbox_id)
+        return scripts.script_view(scripts.parse_script(text), facts)
 
     async def find(self, sandbox_id: str) -> Sandbox:
         return await self.main.run(lambda session: registry.find(session, sandbox_id))

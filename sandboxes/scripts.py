@@ -23,10 +23,11 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 from sqlmodel import Session, col, select
 
 from core.errors import InvalidInput
+from market.calendars import is_open
 from market.merchants import CATEGORIES
 from market.model import FACTORS
-from models import Customer
-from services.market import market_snapshot
+from models import BankEvent, Customer
+from services.clock import read_clock
 
 MAX_EVENTS = 200
 LABEL_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,63}$"
@@ -151,6 +152,29 @@ class Script(BaseModel):
                 moves[event.factor] = moves.get(event.factor, Decimal(0)) + event.move
         return moves
 
+    def scripted_moves(self) -> tuple[tuple[str, date, float], ...]:
+        """Every market shock as the continued market takes it: (series, day, move)."""
+        return tuple(
+            sorted(
+                (f"factor:{factor}", day, float(move))
+                for day in sorted({event.on for event in self.events})
+                for factor, move in self.shocks(day).items()
+            )
+        )
+
+    def pay_from(self, customer_oid: str, day: date) -> tuple[bool, Decimal | None]:
+        """Whether a salary change holds for the customer on ``day``, and the pay it sets
+        (None: the pay stopped); the latest change on or before ``day`` decides."""
+        changed: tuple[bool, Decimal | None] = (False, None)
+        for event in self.events:
+            if (
+                isinstance(event, SalaryChange)
+                and event.customer_oid == customer_oid
+                and event.on <= day
+            ):
+                changed = (True, event.amount)
+        return changed
+
     def customers(self) -> set[str]:
         return {event.customer_oid for event in self.events if isinstance(event, _CustomerEvent)}
 
@@ -176,6 +200,12 @@ def add_events(
             raise InvalidInput(
                 f"{where}.on: {event.on} is not after the sandbox's day {today}: "
                 "a scripted event must lie ahead of the clock"
+            )
+        calendar = FACTORS[event.factor].calendar if isinstance(event, MarketShock) else ""
+        if isinstance(event, MarketShock) and not is_open(calendar, event.on):
+            raise InvalidInput(
+                f"{where}.on: the {event.factor} factor's market ({calendar}) is closed on "
+                f"{event.on}: a shock needs a day it trades"
             )
         if event.label in labels:
             raise InvalidInput(f"{where}.label: '{event.label}' is already used in this sandbox")
@@ -204,23 +234,38 @@ class ScriptRequest(BaseModel):
     events: list[ScriptedEvent] = Field(min_length=1, max_length=MAX_EVENTS)
 
 
+class ScriptedEventView(BaseModel):
+    """One scripted event and what became of it."""
+
+    event: ScriptedEvent
+    happened: bool = Field(description="Whether the clock has run its day.")
+    changes: list[int] = Field(
+        description="The `seq` of each change it made in the sandbox's feed (`GET /changes` "
+        "with the sandbox's header): rows booked, the market day it shocked, payments it "
+        "refused. Empty before its day, and for a pay that stopped."
+    )
+
+
 class ScriptView(BaseModel):
     """A sandbox's script as its routes show it."""
 
-    today: date = Field(description="The sandbox's day: every event lies after it until run.")
-    events: list[ScriptedEvent]
+    today: date = Field(description="The sandbox's day: events after it are still to come.")
+    events: list[ScriptedEventView]
 
 
 @dataclass(frozen=True)
 class SandboxFacts:
-    """What adding events checks against in the sandbox's own database."""
+    """What adding events checks against in the sandbox's own database, and what its feed
+    says the events did."""
 
     today: date
     customers: frozenset[str]
+    changes: dict[str, list[int]]
+    """By label: the ``seq`` of the feed's changes recorded under it."""
 
 
-def sandbox_facts(session: Session, oids: Iterable[str]) -> SandboxFacts:
-    """The sandbox's day and which of ``oids`` are its customers."""
+def sandbox_facts(session: Session, oids: Iterable[str], seed: int) -> SandboxFacts:
+    """The sandbox's day, which of ``oids`` are its customers, and its labelled changes."""
     wanted = sorted(set(oids))
     found = (
         session.exec(
@@ -229,4 +274,26 @@ def sandbox_facts(session: Session, oids: Iterable[str]) -> SandboxFacts:
         if wanted
         else []
     )
-    return SandboxFacts(market_snapshot(session).as_of, frozenset(found))
+    changes: dict[str, list[int]] = {}
+    labelled = session.exec(
+        select(BankEvent.label, BankEvent.seq)
+        .where(col(BankEvent.label).is_not(None))
+        .order_by(col(BankEvent.seq))
+    )
+    for label, seq in labelled:
+        changes.setdefault(label or "", []).append(seq)
+    return SandboxFacts(read_clock(session, seed).today, frozenset(found), changes)
+
+
+def script_view(script: Script, facts: SandboxFacts) -> ScriptView:
+    return ScriptView(
+        today=facts.today,
+        events=[
+            ScriptedEventView(
+                event=event,
+                happened=event.on <= facts.today,
+                changes=facts.changes.get(event.label, []),
+            )
+            for event in script.events
+        ],
+    )

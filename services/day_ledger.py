@@ -19,7 +19,7 @@ from sqlmodel import Session, select
 
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
-from models import Asset, BankAccount, KeptBook, Spending, Transaction
+from models import AccountType, Asset, BankAccount, KeptBook, Spending, Transaction
 from services.books import KEPT_TYPES, KeptRow, keep_books, keep_extended
 from services.effects import BALANCE_CHANGED, HOLDING_CHANGED, TRANSACTION_ADDED, Effect
 
@@ -226,3 +226,15 @@ def _add_spending(session: Session, oid: str, rows: Sequence[Transaction]) -> No
         found.amount += amount
         found.transaction_count += count
         session.add(found)
+
+
+def statement_balances(session: Session) -> dict[int, int]:
+    """Every checking and savings account's balance now, in cents: what a day of the
+    statement flows starts from (the day's earlier bookings included)."""
+    accounts = BankAccount.__table__.c  # type: ignore[attr-defined]
+    found = session.execute(
+        select(accounts.id, accounts.balance).where(
+            accounts.account_type.in_((AccountType.checking, AccountType.savings))
+        )
+    )
+    return {account_id: int(balance.scaleb(MONEY_SCALE)) for account_id, balance in found}

@@ -7,7 +7,7 @@ from decimal import Decimal
 from sqlalchemy import func, insert, select
 from sqlmodel import Session
 
-from market.continuation import closes_on
+from market.continuation import Scripted, closes_on
 from models import FxRate, InstrumentPrice
 from services.effects import MARKET_DAY_CLOSED, Effect
 
@@ -42,11 +42,11 @@ def last_closes(session: Session) -> tuple[Last, Last]:
 
 
 def close_market_day(
-    session: Session, seed: int, day: date, prices: Last, rates: Last
+    session: Session, seed: int, day: date, prices: Last, rates: Last, scripted: Scripted = ()
 ) -> list[Effect]:
     """Store ``day``'s closes and rates, continuing from ``prices`` and ``rates`` (updated
-    in place to the new day's)."""
-    closes = closes_on(seed, day, prices, rates)
+    in place to the new day's); ``scripted`` moves of factors are the sandbox's script's."""
+    closes = closes_on(seed, day, prices, rates, scripted)
     connection = session.connection()
     if closes.prices:
         connection.execute(

@@ -22,9 +22,13 @@ from services.effects import INSTRUCTION_EXECUTED, INSTRUCTION_REFUSED, Effect
 from services.instructions import Booking, book_payment, own_account, require_funds, write_booking
 from services.payees import bill_category
 
+DECLINED = "declined"
+"""The rule of a payment a sandbox's script declined (``sandboxes/scripts.py``)."""
 
-def run_scheduled_payments(ledger: DayLedger) -> list[Effect]:
-    """Every payment scheduled for the ledger's day (or before), in the order given."""
+
+def run_scheduled_payments(ledger: DayLedger, declined: set[str] | None = None) -> list[Effect]:
+    """Every payment scheduled for the ledger's day (or before), in the order given; those
+    of the customers in ``declined`` are refused with the rule ``declined``."""
     due = ledger.session.exec(
         select(Instruction)
         .where(
@@ -34,14 +38,16 @@ def run_scheduled_payments(ledger: DayLedger) -> list[Effect]:
         )
         .order_by(col(Instruction.id))
     ).all()
-    return [_run(ledger, instruction) for instruction in due]
+    return [_run(ledger, instruction, declined or set()) for instruction in due]
 
 
-def _run(ledger: DayLedger, instruction: Instruction) -> Effect:
+def _run(ledger: DayLedger, instruction: Instruction, declined: set[str]) -> Effect:
     session, oid = ledger.session, instruction.customer_oid
     details = json.loads(instruction.request)
     amount = Decimal(details["amount"])
     try:
+        if oid in declined:
+            raise Refused(DECLINED, "payment_id: the bank declined this payment on its day")
         source = own_account(
             session, oid, details["from_account_id"], "from_account_id", (AccountType.checking,)
         )

@@ -10,15 +10,19 @@ additions, multiplications and ``round``, which every machine does alike.
 """
 
 import random
+import threading
 from bisect import bisect_right
-from dataclasses import dataclass, field
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
+
+from sqlmodel import Session
 
 from market.calendars import is_open, on_or_after
 from synthetic.book import Booking, iso
 from synthetic.day_rules import calendar_of
-from synthetic.texture import Leg, Series, Texture
+from synthetic.texture import Leg, Series, Texture, learn_all
 
 MINIMUM_TICKET = 50
 """The smallest card payment drawn, in cents."""
@@ -143,3 +147,41 @@ def _booking(leg: Leg, day: date, cents: int, lag: int, value_lag: int) -> Booki
         None, None, None, leg.merchant, leg.mcc, leg.channel, iso(booked),
         iso(day + timedelta(value_lag)),
     )  # fmt: skip
+
+
+def is_pay(series: Series) -> bool:
+    """A series of pay: credits to the statement in the ``income`` category."""
+    return all(leg.kind == "deposit" and leg.category == "income" for leg in series.legs)
+
+
+def with_pay(texture: Texture, cents: int | None) -> Texture:
+    """``texture`` with each pay series paying ``cents`` (None: no pay any more)."""
+    series = tuple(
+        replace(one, level=cents, spread=0) if is_pay(one) and cents is not None else one
+        for one in texture.series
+        if cents is not None or not is_pay(one)
+    )
+    return replace(texture, series=series)
+
+
+_LEARNED: "OrderedDict[tuple[str, date], dict[str, Texture]]" = OrderedDict()
+_LEARNED_LOCK = threading.Lock()
+KEPT_TEXTURES = 8
+"""Databases whose textures a process keeps (a sandbox's copy each)."""
+
+
+def textures_for(session: Session, until: date) -> dict[str, Texture]:
+    """``learn_all`` once per database and day: a texture reads only rows up to ``until``,
+    which no later write can add to once a clock has moved past it."""
+    key = (session.get_bind().engine.url.render_as_string(hide_password=True), until)
+    with _LEARNED_LOCK:
+        found = _LEARNED.get(key)
+        if found is not None:
+            _LEARNED.move_to_end(key)
+            return found
+    learned = learn_all(session, until)
+    with _LEARNED_LOCK:
+        _LEARNED[key] = learned
+        while len(_LEARNED) > KEPT_TEXTURES:
+            _LEARNED.popitem(last=False)
+    return learned

@@ -322,8 +322,9 @@ def test_a_script_is_added_read_kept_through_a_reset_and_cleared(bank: TestClien
     assert added.status_code == 201, added.text
     body = added.json()
     assert body["today"] == "2026-09-30"
-    assert [event["label"] for event in body["events"]] == ["fee", "crash"]
-    assert body["events"][0]["amount"] == "9.99"
+    assert [e["event"]["label"] for e in body["events"]] == ["fee", "crash"]
+    assert body["events"][0]["event"]["amount"] == "9.99"
+    assert [(e["happened"], e["changes"]) for e in body["events"]] == [(False, [])] * 2
     assert bank.get(f"/sandboxes/{sandbox}/events").json() == body
     assert bank.post(f"/sandboxes/{sandbox}/reset").status_code == 200
     assert bank.get(f"/sandboxes/{sandbox}/events").json() == body
@@ -341,14 +342,14 @@ def test_a_refused_event_changes_nothing(bank: TestClient) -> None:
          "events[0].customer_oid"),
         ([{**FEE, "amount": "0.001"}], "amount"),
         ([{**FEE, "type": "lottery"}], "type"),
+        ([{**SHOCK, "label": "weekend", "on": "2026-10-17"}], "events[0].on"),
         ([], "events"),
     ):  # fmt: skip
         refused = bank.post(f"/sandboxes/{sandbox}/events", json={"events": events})
         assert refused.status_code == 400, refused.text
         assert named in refused.json()["detail"], (named, refused.json())
-    assert [e["label"] for e in bank.get(f"/sandboxes/{sandbox}/events").json()["events"]] == [
-        "crash"
-    ]
+    listed = bank.get(f"/sandboxes/{sandbox}/events").json()["events"]
+    assert [e["event"]["label"] for e in listed] == ["crash"]
 
 
 def test_a_customer_of_another_sandbox_cannot_be_scripted(bank: TestClient) -> None:
@@ -378,7 +379,8 @@ def test_events_added_at_once_all_land(bank: TestClient) -> None:
 
     with ThreadPoolExecutor(8) as pool:
         assert set(pool.map(add, range(16))) == {201}
-    labels = {e["label"] for e in bank.get(f"/sandboxes/{sandbox}/events").json()["events"]}
+    listed = bank.get(f"/sandboxes/{sandbox}/events").json()["events"]
+    labels = {e["event"]["label"] for e in listed}
     assert labels == {f"shock-{n}" for n in range(16)}
 
 

@@ -19,7 +19,7 @@ from models import Sandbox
 from sandboxes import clock, registry, trace
 from sandboxes.faults import FaultPlan, FaultPlanView
 from sandboxes.manager import LABEL_MAX, SandboxManager
-from sandboxes.scripts import WHAT_EACH_DOES, ScriptRequest, ScriptView
+from sandboxes.scripts import WHAT_EACH_DOES, ScriptRequest, ScriptView, parse_script
 from sandboxes.trace import CallPage
 from schemas.clock import AdvanceIn, AdvanceOut, ClockOut
 
@@ -439,7 +439,9 @@ async def read_sandbox_clock(sandbox_id: str, request: Request) -> ClockOut:
     summary="Run a sandbox forward through days",
     description="Run every day from the sandbox's today to `to` (or `days` days), as the "
     "generator would have: the market's closes, dividends and coupons to holders, options and "
-    "futures at expiry, scheduled payments made or refused. Forward only, at most "
+    "futures at expiry, scheduled payments made or refused, each customer's statement "
+    "(pay, bills, card spending, interest, fees) and the sandbox's scripted events. Forward "
+    "only, at most "
     f"{MAX_DAYS_PER_ADVANCE} days per call and up to {HORIZON}; all of it or nothing. A "
     "second advance of the same sandbox waits for the first. Only the full key: a sandbox "
     "key (the agent under test) may not move time.",
@@ -460,9 +462,12 @@ async def advance_sandbox_clock(
     body = body or AdvanceIn()
     manager = _manager(request)
     sandbox = await manager.find(sandbox_id)
+    script = parse_script(sandbox.script)
     database = await manager.database_for(sandbox_id)
     done: AdvanceOut = await database.run_on_copy(
-        lambda session: clock.advance(session, sandbox_id, sandbox.seed, body.days, body.to),
+        lambda session: clock.advance(
+            session, sandbox_id, sandbox.seed, body.days, body.to, script=script
+        ),
         write=True,
     )
     return done
