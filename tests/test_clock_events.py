@@ -1,13 +1,17 @@
 """What the clock tells: each day's changes in the sandbox's feed, and scripted events
 happening on their day, under their labels."""
 
+import re
+import subprocess
+import sys
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import requests
 from fastapi.testclient import TestClient
 
-from tests.helpers import JANE, JOHN
+from tests.helpers import JANE, JOHN, PROJECT
 from tests.test_clock import CHECKING, advance, bank, create, inside, schedule
 
 __all__ = ["bank"]  # the fixture, shared with the clock's own tests
@@ -215,3 +219,21 @@ def test_a_doubled_charge_books_the_days_first_card_payment_twice(bank: TestClie
     assert (change["type"], change["label"], change["occurred_on"]) == (
         "transaction.added", "twice", day,
     )  # fmt: skip
+
+
+def test_the_example_monitors_a_month(live_server: str) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-m", "examples.monitor_month", "--base-url", live_server],
+        cwd=PROJECT, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr
+    told = finished.stdout
+    assert told.count("\n== week to ") == 5  # from 2026-09-30, a week at a time, to the 31st
+    assert "week to 2026-10-31" in told
+    assert "large debit on 2026-10-06: -1,249.00 USD" in told
+    assert "scripted event 'odd-charge' happened on 2026-10-06: transaction.added" in told
+    assert "scripted event 'october-crash' happened on 2026-10-14: market.day_closed" in told
+    # The week of the crash: John's investments fall.
+    crash_week = told.split("== week to 2026-10-14")[1].split("==")[0]
+    assert re.search(r"investments: [\d,.]+ USD \(-\d", crash_week), crash_week
+    assert requests.get(f"{live_server}/sandboxes", timeout=10).json() == []

@@ -120,6 +120,7 @@ NOT_RUN_BLOCKS = {
     ("docs/scale.md", "export BANK_DATABASE_URL=postgresql+psycopg://bank:secret@db.internal:5432/bank"),
     ("docs/scale.md", ".venv/bin/python -m scripts.books"),
     ("docs/scale.md", ".venv/bin/python bench/bench_api.py"),
+    ("docs/time.md", ".venv/bin/python -m examples.monitor_month"),
 }  # fmt: skip
 """The shell blocks the tests do not run, by page and first command: each is marked on its page
 with ``<!-- not run: reason -->``. A block added to a page runs unless it is marked and
