@@ -38,7 +38,9 @@ def follow(
     """Every change after ``cursor``, oldest first, and the cursor to read on from."""
     found: list[Any] = []
     while True:
-        params = {"limit": 1000, **({"cursor": cursor} if cursor else {})}
+        params: dict[str, str | int] = {"limit": 1000}
+        if cursor:
+            params["cursor"] = cursor
         page = bank.get("/changes", params=params, headers=sandbox).json()
         found += page["changes"]
         cursor = page["next_cursor"]
