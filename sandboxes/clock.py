@@ -42,6 +42,7 @@ from services.changes import record_change
 from services.clock import days_to_run, read_clock
 from services.day_ledger import (
     DayLedger,
+    add_spending,
     apply_bookings,
     keep,
     stale_books,
@@ -141,24 +142,27 @@ def statement_step(day: Day) -> list[Effect]:
     fees), drawn from their texture (``synthetic/continuation.py``) with the script's
     changes of pay, declined card payments and doubled charges; then the script's own
     charges and fees."""
-    balances = statement_balances(day.session)
+    balances = statement_balances(day.ledger)
     today = day.script.on(day.day)
     declining = {e.customer_oid for e in today if isinstance(e, DeclinedPayments)}
     doubling = {e.customer_oid: e.label for e in today if isinstance(e, DuplicateCharge)}
-    for oid in sorted(day.textures):
-        texture = with_scripted_pay(day.textures[oid], day.script, day.day)
-        bookings = bookings_on(texture, day.day, day.seed, balances)
-        if oid in declining:
-            bookings = [b for b in bookings if b[1] != CARD_PAYMENT]
-        if not bookings:
-            continue
-        rows = apply_bookings(day.ledger, oid, bookings)
-        if oid in doubling:
-            first = next((i for i, b in enumerate(bookings) if b[1] == CARD_PAYMENT), None)
-            if first is not None:
-                (again,) = apply_bookings(day.ledger, oid, [bookings[first]])
-                day.labels[("row", id(again))] = doubling[oid]
-        del rows
+    booked: list[Transaction] = []
+    with day.session.no_autoflush:
+        for oid in sorted(day.textures):
+            texture = with_scripted_pay(day.textures[oid], day.script, day.day)
+            bookings = bookings_on(texture, day.day, day.seed, balances)
+            if oid in declining:
+                bookings = [b for b in bookings if b[1] != CARD_PAYMENT]
+            if not bookings:
+                continue
+            booked += apply_bookings(day.ledger, oid, bookings, spending=False)
+            if oid in doubling:
+                first = next((i for i, b in enumerate(bookings) if b[1] == CARD_PAYMENT), None)
+                if first is not None:
+                    (again,) = apply_bookings(day.ledger, oid, [bookings[first]], spending=False)
+                    booked.append(again)
+                    day.labels[("row", id(again))] = doubling[oid]
+    add_spending(day.session, booked)
     for event in today:
         if isinstance(event, CardCharge | Fee):
             _scripted_booking(day, event)

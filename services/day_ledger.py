@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import true
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
@@ -43,9 +43,15 @@ class DayLedger:
         self.accounts: dict[int, BankAccount] = {}
         self.holdings: list[Effect] = []
         self.touched: set[str] = set()
+        self.loaded: dict[int, BankAccount] = {}
+        """Accounts read for the day at once (``statement_balances``), held here: the
+        session's identity map alone keeps them only while something else does."""
 
     def account(self, account_id: int | None) -> BankAccount | None:
-        return None if account_id is None else self.session.get(BankAccount, account_id)
+        if account_id is None:
+            return None
+        found = self.loaded.get(account_id)
+        return found if found is not None else self.session.get(BankAccount, account_id)
 
     def post(self, account: BankAccount, amount: Decimal, **row: Any) -> Transaction:
         """A statement row on ``account`` for the day; the balance moves with it."""
@@ -180,11 +186,12 @@ def keep(
 
 
 def apply_bookings(
-    ledger: DayLedger, oid: str, bookings: Sequence[tuple[Any, ...]]
+    ledger: DayLedger, oid: str, bookings: Sequence[tuple[Any, ...]], *, spending: bool = True
 ) -> list[Transaction]:
     """Book the generator's booking tuples for ``oid`` on the ledger's day: each row on its
     account (which must be the customer's), the balance with it, card payments into the
-    month's ``spending``. The rows, in the order given."""
+    month's ``spending`` (unless ``spending`` is False: the caller then adds the day's rows
+    to it at once with ``add_spending``). The rows, in the order given."""
     added = []
     for booking in bookings:
         fields = dict(zip(BOOKING_FIELDS, booking, strict=True))
@@ -200,41 +207,66 @@ def apply_bookings(
         if fields.pop("currency") != account.currency:
             raise ValueError(f"a booking of {oid} is not in its account's currency")
         added.append(ledger.post(account, amount, **fields))
-    _add_spending(ledger.session, oid, added)
+    if spending:
+        add_spending(ledger.session, added)
     return added
 
 
-def _add_spending(session: Session, oid: str, rows: Sequence[Transaction]) -> None:
+def add_spending(session: Session, rows: Sequence[Transaction]) -> None:
+    """The card payments among ``rows`` into their customers' monthly ``spending``, with one
+    read of the rows they add to."""
+    by_customer: dict[str, list[Transaction]] = {}
+    for row in rows:
+        by_customer.setdefault(row.customer_oid, []).append(row)
+    months = sorted({row.transaction_date.isoformat()[:7] for row in rows})
+    existing = (
+        {
+            (found.customer_oid, found.month, found.category, found.currency): found
+            for found in session.exec(
+                select(Spending).where(
+                    col(Spending.customer_oid).in_(sorted(by_customer)),
+                    col(Spending.month).in_(months),
+                )
+            )
+        }
+        if rows
+        else {}
+    )
+    for oid, own in by_customer.items():
+        _add_spending(session, oid, own, existing)
+
+
+def _add_spending(
+    session: Session,
+    oid: str,
+    rows: Sequence[Transaction],
+    existing: dict[tuple[str, str, str, str], Spending],
+) -> None:
     spent = monthly_spending(
         (r.transaction_date.isoformat()[:7], r.transaction_type, r.category, r.currency, r.amount)
         for r in rows
     )
     for month, category, currency, amount, count in spent:
-        found = session.exec(
-            select(Spending).where(
-                Spending.customer_oid == oid,
-                Spending.month == month,
-                Spending.category == category,
-                Spending.currency == currency,
-            )
-        ).first()
+        found = existing.get((oid, month, category, currency))
         if found is None:
             found = Spending(
                 customer_oid=oid, month=month, category=category, currency=currency,
                 amount=Decimal(0), transaction_count=0,
             )  # fmt: skip
+            existing[(oid, month, category, currency)] = found
         found.amount += amount
         found.transaction_count += count
         session.add(found)
 
 
-def statement_balances(session: Session) -> dict[int, int]:
+def statement_balances(ledger: DayLedger) -> dict[int, int]:
     """Every checking and savings account's balance now, in cents: what a day of the
-    statement flows starts from (the day's earlier bookings included)."""
-    accounts = BankAccount.__table__.c  # type: ignore[attr-defined]
-    found = session.execute(
-        select(accounts.id, accounts.balance).where(
-            accounts.account_type.in_((AccountType.checking, AccountType.savings))
+    statement flows starts from (the day's earlier bookings included). The ledger keeps
+    the accounts, so that booking on them reads none again."""
+    found = ledger.session.exec(
+        select(BankAccount).where(
+            col(BankAccount.account_type).in_((AccountType.checking, AccountType.savings))
         )
     )
-    return {account_id: int(balance.scaleb(MONEY_SCALE)) for account_id, balance in found}
+    ledger.loaded.update((account.id or 0, account) for account in found)
+    return {key: int(account.balance.scaleb(MONEY_SCALE)) for key, account in ledger.loaded.items()}
