@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -27,7 +28,7 @@ from db import begin_write
 from market.calendars import BANKING_CALENDAR, on_or_after
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
 from market.merchants import CATEGORIES
-from models import AccountType, BankAccount, Transaction
+from models import AccountType, BankAccount
 from sandboxes.scripts import (
     CardCharge,
     DeclinedPayments,
@@ -42,9 +43,11 @@ from services.changes import record_change
 from services.clock import days_to_run, read_clock
 from services.day_ledger import (
     DayLedger,
+    Posted,
     add_spending,
     apply_bookings,
     keep,
+    post_bookings,
     stale_books,
     statement_balances,
 )
@@ -146,22 +149,23 @@ def statement_step(day: Day) -> list[Effect]:
     today = day.script.on(day.day)
     declining = {e.customer_oid for e in today if isinstance(e, DeclinedPayments)}
     doubling = {e.customer_oid: e.label for e in today if isinstance(e, DuplicateCharge)}
-    booked: list[Transaction] = []
-    with day.session.no_autoflush:
-        for oid in sorted(day.textures):
-            texture = with_scripted_pay(day.textures[oid], day.script, day.day)
-            bookings = bookings_on(texture, day.day, day.seed, balances)
-            if oid in declining:
-                bookings = [b for b in bookings if b[1] != CARD_PAYMENT]
-            if not bookings:
-                continue
-            booked += apply_bookings(day.ledger, oid, bookings, spending=False)
-            if oid in doubling:
-                first = next((i for i, b in enumerate(bookings) if b[1] == CARD_PAYMENT), None)
-                if first is not None:
-                    (again,) = apply_bookings(day.ledger, oid, [bookings[first]], spending=False)
-                    booked.append(again)
-                    day.labels[("row", id(again))] = doubling[oid]
+    drawn: list[tuple[str, tuple[Any, ...]]] = []
+    doubled: list[tuple[str, tuple[Any, ...]]] = []
+    for oid in sorted(day.textures):
+        texture = with_scripted_pay(day.textures[oid], day.script, day.day)
+        bookings = bookings_on(texture, day.day, day.seed, balances)
+        if oid in declining:
+            bookings = [b for b in bookings if b[1] != CARD_PAYMENT]
+        drawn += [(oid, booking) for booking in bookings]
+        if oid in doubling:
+            first = next((b for b in bookings if b[1] == CARD_PAYMENT), None)
+            if first is not None:
+                doubled.append((oid, first))
+    booked = post_bookings(day.ledger, drawn)
+    for oid, booking in doubled:
+        (again,) = post_bookings(day.ledger, [(oid, booking)])
+        booked.append(again)
+        day.labels[("row", id(again))] = doubling[oid]
     add_spending(day.session, booked)
     for event in today:
         if isinstance(event, CardCharge | Fee):
@@ -304,7 +308,7 @@ def advance(
     prices, rates = last_closes(session)
     textures = textures_for(session, clock.started_on)
     stale = stale_books(session)
-    booked: list[Transaction] = []
+    booked: list[Posted] = []
     touched: set[str] = set()
     summaries, refused = [], []
     for on in run:

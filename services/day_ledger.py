@@ -12,9 +12,9 @@ continued sandbox use.
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import true
+from sqlalchemy import insert, true
 from sqlmodel import Session, col, select
 
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
@@ -33,13 +33,33 @@ the id and customer): days as ISO strings, amount in cents, quantity and price a
 in their storage scales."""
 
 
+class PostedRow(NamedTuple):
+    """A statement row posted in bulk (``post_bookings``): what the day's effects, the
+    monthly spending and the kept books read of it, without an ORM object per row."""
+
+    id: int
+    customer_oid: str
+    account_id: int
+    transaction_date: date
+    transaction_type: str
+    category: str | None
+    amount: Decimal
+    currency: str
+    symbol: str | None
+    quantity: Decimal | None
+    price: Decimal | None
+
+
+Posted = Transaction | PostedRow
+
+
 class DayLedger:
     """The rows, balances and holdings one day books, and the customers whose books to keep."""
 
     def __init__(self, session: Session, day: date) -> None:
         self.session = session
         self.day = day
-        self.rows: list[Transaction] = []
+        self.rows: list[Posted] = []
         self.accounts: dict[int, BankAccount] = {}
         self.holdings: list[Effect] = []
         self.touched: set[str] = set()
@@ -158,7 +178,7 @@ def stale_books(session: Session) -> set[str]:
 def keep(
     session: Session,
     touched: Iterable[str],
-    rows: Sequence[Transaction],
+    rows: Sequence[Posted],
     after: date,
     stale: set[str],
 ) -> None:
@@ -212,10 +232,10 @@ def apply_bookings(
     return added
 
 
-def add_spending(session: Session, rows: Sequence[Transaction]) -> None:
+def add_spending(session: Session, rows: Sequence[Posted]) -> None:
     """The card payments among ``rows`` into their customers' monthly ``spending``, with one
     read of the rows they add to."""
-    by_customer: dict[str, list[Transaction]] = {}
+    by_customer: dict[str, list[Posted]] = {}
     for row in rows:
         by_customer.setdefault(row.customer_oid, []).append(row)
     months = sorted({row.transaction_date.isoformat()[:7] for row in rows})
@@ -239,7 +259,7 @@ def add_spending(session: Session, rows: Sequence[Transaction]) -> None:
 def _add_spending(
     session: Session,
     oid: str,
-    rows: Sequence[Transaction],
+    rows: Sequence[Posted],
     existing: dict[tuple[str, str, str, str], Spending],
 ) -> None:
     spent = monthly_spending(
@@ -270,3 +290,59 @@ def statement_balances(ledger: DayLedger) -> dict[int, int]:
     )
     ledger.loaded.update((account.id or 0, account) for account in found)
     return {key: int(account.balance.scaleb(MONEY_SCALE)) for key, account in ledger.loaded.items()}
+
+
+def post_bookings(
+    ledger: DayLedger, bookings: Sequence[tuple[str, tuple[Any, ...]]]
+) -> list[PostedRow]:
+    """Post many customers' booking tuples at once, as ``apply_bookings`` posts one's: each
+    (customer, booking) on an account of that customer in the booking's currency (one the
+    ledger holds, from ``statement_balances``), inserted in one statement, the balances
+    moved on the ledger's accounts. Monthly spending is the caller's (``add_spending``)."""
+    values, moved = [], []
+    for oid, booking in bookings:
+        fields = dict(zip(BOOKING_FIELDS, booking, strict=True))
+        account = ledger.account(fields["account_id"])
+        if account is None or account.customer_oid != oid:
+            raise ValueError(f"a booking of {oid} names an account that is not theirs")
+        if fields["currency"] != account.currency:
+            raise ValueError(f"a booking of {oid} is not in its account's currency")
+        amount = Decimal(fields["amount"]).scaleb(-MONEY_SCALE)
+        for name, scale in (("quantity", QUANTITY_SCALE), ("price", PRICE_SCALE)):
+            if fields[name] is not None:
+                fields[name] = Decimal(fields[name]).scaleb(-scale)
+        for name in ("transaction_date", "booking_date", "value_date"):
+            fields[name] = date.fromisoformat(fields[name])
+        values.append({**fields, "customer_oid": oid, "amount": amount})
+        moved.append((account, amount))
+    if not values:
+        return []
+    ledger.session.flush()
+    table = Transaction.__table__  # type: ignore[attr-defined]
+    ids = (
+        ledger.session.connection()
+        .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
+        .scalars()
+    )
+    posted = []
+    for row_id, row, (account, amount) in zip(ids, values, moved, strict=True):
+        account.balance += amount
+        ledger.accounts[account.id or 0] = account
+        ledger.touched.add(account.customer_oid)
+        posted.append(
+            PostedRow(
+                id=row_id,
+                customer_oid=row["customer_oid"],
+                account_id=row["account_id"],
+                transaction_date=row["transaction_date"],
+                transaction_type=row["transaction_type"],
+                category=row["category"],
+                amount=row["amount"],
+                currency=row["currency"],
+                symbol=row["symbol"],
+                quantity=row["quantity"],
+                price=row["price"],
+            )
+        )
+    ledger.rows += posted
+    return posted
