@@ -44,6 +44,7 @@ from services.clock import days_to_run, read_clock
 from services.day_ledger import (
     DayLedger,
     Posted,
+    SpendingRows,
     add_spending,
     apply_bookings,
     keep,
@@ -99,6 +100,8 @@ class Day:
     """The sandbox's scripted events (``sandboxes/scripts.py``)."""
     textures: Mapping[str, Texture] = field(default_factory=dict)
     """Each customer's statement texture, learned from the history up to the clock's start."""
+    spending: SpendingRows = field(default_factory=SpendingRows)
+    """The monthly spending rows the advance adds to, read once."""
     labels: dict[tuple[str, int], str] = field(default_factory=dict)
     """What the script did today, for the feed: ("market", 0), ("instruction", id) or
     ("row", id(row)) -> the event's label."""
@@ -166,7 +169,7 @@ def statement_step(day: Day) -> list[Effect]:
         (again,) = post_bookings(day.ledger, [(oid, booking)])
         booked.append(again)
         day.labels[("row", id(again))] = doubling[oid]
-    add_spending(day.session, booked)
+    add_spending(day.session, booked, day.spending)
     for event in today:
         if isinstance(event, CardCharge | Fee):
             _scripted_booking(day, event)
@@ -307,13 +310,16 @@ def advance(
     run = days_to_run(clock.today, days, to)
     prices, rates = last_closes(session)
     textures = textures_for(session, clock.started_on)
+    spending = SpendingRows()
     stale = stale_books(session)
     booked: list[Posted] = []
     touched: set[str] = set()
     summaries, refused = [], []
     for on in run:
         ledger = DayLedger(session, on)
-        today = Day(session, seed, on, ledger, prices, rates, script or Script(), textures)
+        today = Day(
+            session, seed, on, ledger, prices, rates, script or Script(), textures, spending
+        )
         effects: list[Effect] = []
         for step in steps:
             effects += step(today)

@@ -232,28 +232,44 @@ def apply_bookings(
     return added
 
 
-def add_spending(session: Session, rows: Sequence[Posted]) -> None:
-    """The card payments among ``rows`` into their customers' monthly ``spending``, with one
-    read of the rows they add to."""
+class SpendingRows:
+    """The monthly ``spending`` rows an advance adds to, read once per customer and month
+    (and held: each day of a month adds to the same rows)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[tuple[str, str, str, str], Spending] = {}
+        self.read: set[tuple[str, str]] = set()
+
+    def load(self, session: Session, wanted: set[tuple[str, str]]) -> None:
+        missing = wanted - self.read
+        if not missing:
+            return
+        customers = sorted({oid for oid, _ in missing})
+        months = sorted({month for _, month in missing})
+        for found in session.exec(
+            select(Spending).where(
+                col(Spending.customer_oid).in_(customers), col(Spending.month).in_(months)
+            )
+        ):
+            key = (found.customer_oid, found.month, found.category, found.currency)
+            self.rows.setdefault(key, found)
+        self.read |= {(oid, month) for oid in customers for month in months}
+
+
+def add_spending(
+    session: Session, rows: Sequence[Posted], held: SpendingRows | None = None
+) -> None:
+    """The card payments among ``rows`` into their customers' monthly ``spending``: the rows
+    they add to are read at once (or were, into ``held``, by an earlier day)."""
+    if not rows:
+        return
+    held = held or SpendingRows()
     by_customer: dict[str, list[Posted]] = {}
     for row in rows:
         by_customer.setdefault(row.customer_oid, []).append(row)
-    months = sorted({row.transaction_date.isoformat()[:7] for row in rows})
-    existing = (
-        {
-            (found.customer_oid, found.month, found.category, found.currency): found
-            for found in session.exec(
-                select(Spending).where(
-                    col(Spending.customer_oid).in_(sorted(by_customer)),
-                    col(Spending.month).in_(months),
-                )
-            )
-        }
-        if rows
-        else {}
-    )
+    held.load(session, {(row.customer_oid, row.transaction_date.isoformat()[:7]) for row in rows})
     for oid, own in by_customer.items():
-        _add_spending(session, oid, own, existing)
+        _add_spending(session, oid, own, held.rows)
 
 
 def _add_spending(
