@@ -29,7 +29,9 @@ def fresh_engine(path: Path) -> Engine:
     return engine
 
 
-BOOKKEEPING = {"changes", "bank_secrets"}
+BOOKKEEPING = {"changes", "bank_secrets", "bank_event_counter"}
+"""Tables of the bank's own bookkeeping, random per database (the signing secret, the change
+feed's id) or the workers' own: not part of the book."""
 """The bank's own records, not the book: the change log has a row per batch written, and a
 database's signing secret is its own."""
 
