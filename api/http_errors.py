@@ -50,6 +50,11 @@ def error_response(
     )
 
 
+def example_response(value: Any, status_code: int = 200) -> dict[int | str, dict[str, Any]]:
+    """A ``responses=`` entry showing ``value`` as the answer's example."""
+    return {status_code: {"content": {"application/json": {"example": value}}}}
+
+
 def error_responses(**by_code: str) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for what a route can really answer besides 200.
 

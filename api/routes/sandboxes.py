@@ -6,13 +6,13 @@ seed, and no trace.
 """
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import full_key_only
-from api.http_errors import error_responses
+from api.http_errors import error_responses, example_response
 from core.errors import InvalidInput
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
 from models import Sandbox
@@ -133,10 +133,6 @@ TRACE_EXAMPLE = {
 }
 
 
-def _example(value: Any, status_code: int = 200) -> dict[int | str, dict[str, Any]]:
-    return {status_code: {"content": {"application/json": {"example": value}}}}
-
-
 def _manager(request: Request) -> SandboxManager:
     manager: SandboxManager = request.app.state.sandboxes
     return manager
@@ -155,7 +151,7 @@ def _public(sandbox: Sandbox) -> SandboxPublic:
         **error_responses(
             e400="A field is out of bounds (named)", e429="Too many sandboxes; see Retry-After"
         ),
-        **_example(CREATED_EXAMPLE, 201),
+        **example_response(CREATED_EXAMPLE, 201),
     },
 )
 async def create_sandbox(request: Request, body: SandboxCreate | None = None) -> SandboxCreated:
@@ -172,7 +168,7 @@ async def create_sandbox(request: Request, body: SandboxCreate | None = None) ->
     "/sandboxes",
     summary="List live sandboxes",
     response_model=list[SandboxPublic],
-    responses={**error_responses(), **_example([EXAMPLE])},
+    responses={**error_responses(), **example_response([EXAMPLE])},
 )
 async def read_sandboxes(request: Request) -> list[SandboxPublic]:
     """Every live sandbox of this server, oldest first."""
@@ -186,7 +182,7 @@ async def read_sandboxes(request: Request) -> list[SandboxPublic]:
     response_model=SandboxPublic,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example(EXAMPLE),
+        **example_response(EXAMPLE),
     },
 )
 async def read_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
@@ -200,7 +196,7 @@ async def read_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
     response_model=SandboxPublic,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example(EXAMPLE),
+        **example_response(EXAMPLE),
     },
 )
 async def reset_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
@@ -214,7 +210,7 @@ async def reset_sandbox(sandbox_id: str, request: Request) -> SandboxPublic:
     response_model=SandboxDeleted,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example({"sandbox_id": EXAMPLE["sandbox_id"], "message": "Sandbox deleted"}),
+        **example_response({"sandbox_id": EXAMPLE["sandbox_id"], "message": "Sandbox deleted"}),
     },
 )
 async def delete_sandbox(sandbox_id: str, request: Request) -> SandboxDeleted:
@@ -229,7 +225,7 @@ async def delete_sandbox(sandbox_id: str, request: Request) -> SandboxDeleted:
     response_model=FaultPlanView,
     responses={
         **error_responses(e400="A rule is malformed (named)", e404="No such sandbox"),
-        **_example(FAULTS_EXAMPLE),
+        **example_response(FAULTS_EXAMPLE),
     },
 )
 async def set_sandbox_faults(sandbox_id: str, plan: FaultPlan, request: Request) -> FaultPlanView:
@@ -243,7 +239,7 @@ async def set_sandbox_faults(sandbox_id: str, plan: FaultPlan, request: Request)
     response_model=FaultPlanView,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example(FAULTS_EXAMPLE),
+        **example_response(FAULTS_EXAMPLE),
     },
 )
 async def read_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanView:
@@ -257,7 +253,7 @@ async def read_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanVie
     response_model=FaultPlanView,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example({"seed": 0, "rules": []}),
+        **example_response({"seed": 0, "rules": []}),
     },
 )
 async def clear_sandbox_faults(sandbox_id: str, request: Request) -> FaultPlanView:
@@ -301,7 +297,7 @@ SCRIPT_EXAMPLE = {
             "the sandbox, or reuses a label (named)",
             e404="No such sandbox",
         ),
-        **_example(SCRIPT_EXAMPLE, status_code=201),
+        **example_response(SCRIPT_EXAMPLE, status_code=201),
     },
 )
 async def add_sandbox_events(sandbox_id: str, body: ScriptRequest, request: Request) -> ScriptView:
@@ -314,7 +310,7 @@ async def add_sandbox_events(sandbox_id: str, body: ScriptRequest, request: Requ
     response_model=ScriptView,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example(SCRIPT_EXAMPLE),
+        **example_response(SCRIPT_EXAMPLE),
     },
 )
 async def read_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
@@ -328,7 +324,7 @@ async def read_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
     response_model=ScriptView,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example({"today": "2026-09-30", "events": []}),
+        **example_response({"today": "2026-09-30", "events": []}),
     },
 )
 async def clear_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
@@ -342,7 +338,7 @@ async def clear_sandbox_events(sandbox_id: str, request: Request) -> ScriptView:
     response_model=CallPage,
     responses={
         **error_responses(e400="Malformed id or cursor", e404="No such sandbox"),
-        **_example(TRACE_EXAMPLE),
+        **example_response(TRACE_EXAMPLE),
     },
 )
 async def read_sandbox_requests(
@@ -419,7 +415,7 @@ ADVANCE_EXAMPLE = {
     response_model=ClockOut,
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example(CLOCK_EXAMPLE),
+        **example_response(CLOCK_EXAMPLE),
     },
 )
 async def read_sandbox_clock(sandbox_id: str, request: Request) -> ClockOut:
@@ -452,7 +448,7 @@ async def read_sandbox_clock(sandbox_id: str, request: Request) -> ClockOut:
             f"{MAX_DAYS_PER_ADVANCE} days, or past {HORIZON} (the field is named)",
             e404="No such sandbox",
         ),
-        **_example(ADVANCE_EXAMPLE),
+        **example_response(ADVANCE_EXAMPLE),
     },
 )
 async def advance_sandbox_clock(

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.access import full_key_only
-from api.http_errors import error_responses
+from api.http_errors import error_responses, example_response
 from core.errors import InvalidInput
 from models import DeliveryStatus, Webhook, WebhookDelivery
 from sandboxes import registry, webhooks
@@ -131,10 +131,6 @@ DELIVERIES_EXAMPLE = {
 }
 
 
-def _example(value: Any, status_code: int = 200) -> dict[int | str, dict[str, Any]]:
-    return {status_code: {"content": {"application/json": {"example": value}}}}
-
-
 def _dispatcher(request: Request) -> WebhookDispatcher:
     dispatcher: WebhookDispatcher = request.app.state.webhooks
     return dispatcher
@@ -173,7 +169,7 @@ def _in_utc(fields: dict[str, Any]) -> dict[str, Any]:
             e404="No such sandbox",
             e409="The sandbox has 20 webhooks already",
         ),
-        **_example(CREATED_EXAMPLE, 201),
+        **example_response(CREATED_EXAMPLE, 201),
     },
 )
 async def create_webhook(sandbox_id: str, body: WebhookCreate, request: Request) -> WebhookCreated:
@@ -201,7 +197,7 @@ async def create_webhook(sandbox_id: str, body: WebhookCreate, request: Request)
     response_model=list[WebhookPublic],
     responses={
         **error_responses(e400="Malformed sandbox id", e404="No such sandbox"),
-        **_example([WEBHOOK_EXAMPLE]),
+        **example_response([WEBHOOK_EXAMPLE]),
     },
 )
 async def read_webhooks(sandbox_id: str, request: Request) -> list[WebhookPublic]:
@@ -216,7 +212,7 @@ async def read_webhooks(sandbox_id: str, request: Request) -> list[WebhookPublic
     response_model=WebhookPublic,
     responses={
         **error_responses(e400="Malformed id", e404="No such sandbox, or no such webhook in it"),
-        **_example(WEBHOOK_EXAMPLE),
+        **example_response(WEBHOOK_EXAMPLE),
     },
 )
 async def read_webhook(sandbox_id: str, webhook_id: str, request: Request) -> WebhookPublic:
@@ -233,7 +229,9 @@ async def read_webhook(sandbox_id: str, webhook_id: str, request: Request) -> We
     response_model=WebhookDeleted,
     responses={
         **error_responses(e400="Malformed id", e404="No such sandbox, or no such webhook in it"),
-        **_example({"webhook_id": WEBHOOK_EXAMPLE["webhook_id"], "message": "Webhook deleted"}),
+        **example_response(
+            {"webhook_id": WEBHOOK_EXAMPLE["webhook_id"], "message": "Webhook deleted"}
+        ),
     },
 )
 async def delete_webhook(sandbox_id: str, webhook_id: str, request: Request) -> WebhookDeleted:
@@ -252,7 +250,7 @@ async def delete_webhook(sandbox_id: str, webhook_id: str, request: Request) -> 
         **error_responses(
             e400="Malformed id or cursor", e404="No such sandbox, or no such webhook in it"
         ),
-        **_example(DELIVERIES_EXAMPLE),
+        **example_response(DELIVERIES_EXAMPLE),
     },
 )
 async def read_webhook_deliveries(
