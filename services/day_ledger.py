@@ -206,30 +206,13 @@ def keep(
 
 
 def apply_bookings(
-    ledger: DayLedger, oid: str, bookings: Sequence[tuple[Any, ...]], *, spending: bool = True
-) -> list[Transaction]:
-    """Book the generator's booking tuples for ``oid`` on the ledger's day: each row on its
-    account (which must be the customer's), the balance with it, card payments into the
-    month's ``spending`` (unless ``spending`` is False: the caller then adds the day's rows
-    to it at once with ``add_spending``). The rows, in the order given."""
-    added = []
-    for booking in bookings:
-        fields = dict(zip(BOOKING_FIELDS, booking, strict=True))
-        account = ledger.account(fields.pop("account_id"))
-        if account is None or account.customer_oid != oid:
-            raise ValueError(f"a booking of {oid} names an account that is not theirs")
-        amount = Decimal(fields.pop("amount")).scaleb(-MONEY_SCALE)
-        for name, scale in (("quantity", QUANTITY_SCALE), ("price", PRICE_SCALE)):
-            if fields[name] is not None:
-                fields[name] = Decimal(fields[name]).scaleb(-scale)
-        for name in ("transaction_date", "booking_date", "value_date"):
-            fields[name] = date.fromisoformat(fields[name])
-        if fields.pop("currency") != account.currency:
-            raise ValueError(f"a booking of {oid} is not in its account's currency")
-        added.append(ledger.post(account, amount, **fields))
-    if spending:
-        add_spending(ledger.session, added)
-    return added
+    ledger: DayLedger, oid: str, bookings: Sequence[tuple[Any, ...]]
+) -> list[PostedRow]:
+    """Book the generator's booking tuples for ``oid`` on the ledger's day (``post_bookings``
+    for one customer), card payments into the month's ``spending``. The rows, in order."""
+    posted = post_bookings(ledger, [(oid, booking) for booking in bookings])
+    add_spending(ledger.session, posted)
+    return posted
 
 
 class SpendingRows:
@@ -311,9 +294,8 @@ def statement_balances(ledger: DayLedger) -> dict[int, int]:
 def post_bookings(
     ledger: DayLedger, bookings: Sequence[tuple[str, tuple[Any, ...]]]
 ) -> list[PostedRow]:
-    """Post many customers' booking tuples at once, as ``apply_bookings`` posts one's: each
-    (customer, booking) on an account of that customer in the booking's currency (one the
-    ledger holds, from ``statement_balances``), inserted in one statement, the balances
+    """Post many customers' booking tuples at once: each (customer, booking) on an account
+    of that customer in the booking's currency, inserted in one statement, the balances
     moved on the ledger's accounts. Monthly spending is the caller's (``add_spending``)."""
     values, moved = [], []
     for oid, booking in bookings:

@@ -403,5 +403,7 @@ def test_the_agent_cannot_read_or_write_the_script(database_url: str) -> None:
                 f"/sandboxes/{sandbox}/events", json={"events": [SHOCK]}, headers=headers
             )
             assert posted.status_code == 403
+            cleared = client.delete(f"/sandboxes/{sandbox}/events", headers=headers)
+            assert cleared.status_code == 403
         assert client.get(f"/sandboxes/{sandbox}/events", headers=full).json()["events"] == []
         client.delete(f"/sandboxes/{sandbox}", headers=full)
