@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import Route
 from uvicorn.protocols.http import h11_impl, httptools_impl
 
 from api.cache import CacheMiddleware, cacheable_routes, open_cache
@@ -46,8 +46,10 @@ from api.routes.system import HEALTHY
 from api.routes.webhooks import router as webhooks_router
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
+from bank_mcp.subscriptions import ResourceNotifier
+from bank_mcp.transport import McpTransport, session_of
 from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
-from db import current_database, open_database, use_bank_secret
+from db import Database, current_database, open_database, use_bank_secret
 from evals.schemas import GRADE_BODY_BYTES
 from explorer.pages import ExplorerMiddleware, holdings_value_router
 from sandboxes.delivery import WebhookDispatcher
@@ -84,8 +86,22 @@ def socket_refusal(settings: Settings) -> Callable[[str], str | None]:
     return refusal
 
 
+def mcp_transport(
+    settings: Settings, mcp: BankMcpServer, served: Callable[[], Database]
+) -> McpTransport:
+    """``/mcp``: stateless for requests without a session; with one worker, sessions too,
+    on a second server that takes resource subscriptions."""
+    if settings.workers > 1:
+        return McpTransport(mcp, None, None, MCP_PATH)
+    notifier = ResourceNotifier(settings.mcp_notify_poll_s)
+    sessions = build_server(
+        served, allow_writes=settings.mcp_allow_writes, notifier=notifier, session_of=session_of
+    )
+    return McpTransport(mcp, sessions, notifier, MCP_PATH)
+
+
 def lifespan(
-    settings: Settings, mcp: BankMcpServer
+    settings: Settings, mcp: McpTransport
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start and closes at shutdown: the database and its threads, the
     sample data on a new database, the signing secret, the answer cache, the sandboxes and
@@ -120,7 +136,7 @@ def lifespan(
         gc.collect()
         gc.freeze()
         try:
-            async with mcp.session_manager.run():
+            async with mcp.run():
                 yield
         finally:
             sweeper.cancel()
@@ -203,23 +219,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging()
     refuse_with_the_banks_answer()  # in each worker process too
 
-    mcp = build_server(
-        lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
-    )
-    # Stateless JSON replies: any worker can answer any MCP request.
-    mcp_http = mcp.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        # HostMiddleware checks the Host of every route, /mcp included, with the API's
-        # error shape and the bank's own list of names.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
+    def served() -> Database:
+        return current_database(app.state.database)
+
+    mcp = build_server(served, allow_writes=settings.mcp_allow_writes)
+    transport = mcp_transport(settings, mcp, served)
     app = FastAPIOffline(
         title="Dummy Bank API",
         version="1.0.0",
         description=DESCRIPTION,
-        lifespan=lifespan(settings, mcp),
+        lifespan=lifespan(settings, transport),
         generate_unique_id_function=operation_id,
         openapi_tags=TAGS,
     )
@@ -227,12 +236,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sandboxes = None
     app.state.webhooks = None
     app.state.mcp = mcp
+    app.state.mcp_transport = transport
     for router in (*ROUTERS, sandboxes_router, webhooks_router, holdings_value_router):
         app.include_router(router)
     if settings.eval_enabled:
         app.include_router(evals_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
-    app.router.routes.extend(mcp_http.routes)
+    app.router.routes.append(Route(MCP_PATH, endpoint=transport))
     install_middleware(app, settings)
     install_error_handlers(app)
     keys = bool(settings.api_key or settings.read_api_key)

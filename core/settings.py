@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     127.0.0.0/8, ``::1``): the bank sends nothing to another address on a caller's say-so."""
     webhook_poll_s: float = 0.5
     """Seconds between a worker's looks for new changes to send and deliveries due again."""
+    mcp_notify_poll_s: float = 0.5
+    """Seconds between looks at the change feeds MCP sessions subscribed to (none when no
+    session subscribes)."""
     webhook_timeout_s: float = 5.0
     """Seconds a webhook's receiver has to answer a delivery; past that it is retried."""
     forwarded_allow_ips: str | None = None
