@@ -9,8 +9,10 @@ same server over streamable HTTP at ``/mcp``.
 import argparse
 import unicodedata
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
@@ -335,16 +337,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     prepare_database(database.engine, load_samples=settings.seed_on_empty)
     use_bank_secret(database.engine, settings.cursor_secret)
+    served: Callable[[], Database] = partial(_same, database)
     if settings.sandbox:
-        # Looked up at every call: a reset or delete made over HTTP is seen at once.
         from sandboxes.manager import SandboxManager
 
-        sandboxes = SandboxManager(database, settings)
-        sandbox_id = settings.sandbox
+        # Looked up at every call: a reset or delete made over HTTP is seen at once.
+        served = partial(SandboxManager(database, settings).database_for_here, settings.sandbox)
 
-        def served() -> Database:
-            return sandboxes.database_for_here(sandbox_id)
+    # Over stdio the client's one connection is the session its subscriptions belong to.
+    notifier = ResourceNotifier(settings.mcp_notify_poll_s)
+    server = build_server(
+        served,
+        allow_writes=settings.mcp_allow_writes,
+        notifier=notifier,
+        session_of=lambda _: "stdio",
+    )
+    anyio.run(serve_stdio, server, notifier)
 
-        build_server(served, allow_writes=settings.mcp_allow_writes).run()
-        return
-    build_server(lambda: database, allow_writes=settings.mcp_allow_writes).run()
+
+def _same(database: Database) -> Database:
+    return database
+
+
+async def serve_stdio(server: BankMcpServer, notifier: ResourceNotifier) -> None:
+    """``server`` over stdio until the client closes it, and the notifier beside it."""
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(notifier.run_forever)
+        await server.run_stdio_async()
+        tasks.cancel_scope.cancel()

@@ -2,6 +2,9 @@
 resources, the sandbox's clock or an instruction moves them, and the session hears of it."""
 
 import json
+import os
+import re
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -12,7 +15,7 @@ import anyio
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from mcp import ClientSession
+from mcp import ClientSession, StdioServerParameters, stdio_client
 from mcp.client.session import IncomingMessage
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
@@ -23,7 +26,7 @@ from core.settings import Settings
 from db import Database
 from main import create_app
 from schemas.changes import ChangeOut, ChangeType
-from tests.helpers import JANE, JOHN, UNKNOWN
+from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 pytestmark = [
     pytest.mark.anyio,
@@ -72,8 +75,11 @@ class Inbox:
     async def handle(self, message: IncomingMessage) -> None:
         if isinstance(message, ResourceUpdatedNotification):
             self.updated.append(message.params.uri)
-            self._arrived.set()
-            self._arrived = anyio.Event()
+            self.arrived()
+
+    def arrived(self) -> None:
+        self._arrived.set()
+        self._arrived = anyio.Event()
 
     async def wait_for(self, *uris: str, times: int = 1) -> None:
         """Until each of ``uris`` was reported ``times`` times."""
@@ -329,3 +335,88 @@ def test_a_look_reports_each_resource_once_and_only_what_moved_it() -> None:
     assert updated_uris(feed, [change(7, ChangeType.holding_changed, JANE)]) == {
         "s": {uri(JANE, "portfolio")}
     }
+
+
+async def test_the_time_pages_snippet_hears_a_clock_advance(live_server: str, sandbox: str) -> None:
+    (snippet,) = [
+        block
+        for block in re.findall(
+            r"```python\n(.*?)```", (PROJECT / "docs/time.md").read_text(), re.S
+        )
+        if "subscribe_resource" in block
+    ]
+    heard = Inbox()
+
+    def collect(*parts: object) -> None:
+        if parts[0] == "moved:":
+            heard.updated.append(str(parts[1]))
+            heard.arrived()
+
+    async def meanwhile() -> None:
+        async with httpx2.AsyncClient(base_url=live_server, timeout=WAIT_S) as http:
+            advanced = await http.post(f"/sandboxes/{sandbox}/clock/advance", json={"days": 1})
+            assert advanced.status_code == 200, advanced.text
+        await heard.wait_for(uri(JOHN, "portfolio"), uri(JOHN, "transactions"))
+
+    source = snippet.replace("http://127.0.0.1:3000", live_server)
+    source = re.sub(r"await anyio\.sleep\(60\).*", "await meanwhile()", source)
+    assert "await meanwhile()" in source
+    namespace: dict[str, Any] = {"print": collect, "meanwhile": meanwhile}
+    exec(compile(source, "docs/time.md", "exec"), namespace)
+    await namespace["watch"](sandbox)
+
+
+async def test_subscriptions_over_stdio(database_url: str) -> None:
+    parameters = StdioServerParameters(
+        command=sys.executable,
+        args=["mcp_server.py"],
+        cwd=str(PROJECT),
+        env={**os.environ, "BANK_DATABASE_URL": database_url, "BANK_MCP_ALLOW_WRITES": "true"},
+    )
+    inbox = Inbox()
+    async with (
+        stdio_client(parameters) as (read, write),
+        ClientSession(read, write, message_handler=inbox.handle) as session,
+    ):
+        initialized = await session.initialize()
+        assert initialized.capabilities.resources is not None
+        assert initialized.capabilities.resources.subscribe is True
+        await session.subscribe_resource(uri(JOHN, "transactions"))
+        await session.subscribe_resource(uri(JANE, "transactions"))
+        # The second transfer is the marker: the first one's notifications came before it.
+        for times in (1, 2):
+            moved = await session.call_tool(
+                "bank_transfer",
+                {"customer_oid": JOHN, "from_account_id": 1, "to_account_id": 3, "amount": "2.50"},
+            )
+            assert not moved.is_error, moved.content
+            await inbox.wait_for(uri(JOHN, "transactions"), times=times)
+        await session.unsubscribe_resource(uri(JOHN, "transactions"))
+        with pytest.raises(MCPError) as refused:
+            await session.subscribe_resource(uri(UNKNOWN, "summary"))
+        assert UNKNOWN in refused.value.error.message
+    assert uri(JANE, "transactions") not in inbox.updated
+
+
+async def test_a_sessions_calls_keep_their_own_requests_faults(
+    live_server: str, sandbox: str
+) -> None:
+    # A session's messages are handled in the session's own task: each call must still
+    # carry its own request's values (here, the fault its sandbox's rules injected), as the
+    # SDK passes each message's context on.
+    async with (
+        session_in(live_server, {"X-Bank-Sandbox": sandbox}) as (session, _),
+        httpx2.AsyncClient(base_url=live_server, timeout=WAIT_S) as http,
+    ):
+        before = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+        assert not before.is_error
+        rule = {"match": "mcp bank_customer_exists", "rate": 1.0, "status": 500}
+        planned = await http.put(f"/sandboxes/{sandbox}/faults", json={"rules": [rule]})
+        assert planned.status_code == 200, planned.text
+        failed = await session.call_tool("bank_customer_exists", {"customer_oid": JOHN})
+        assert failed.is_error
+        assert failed.content[0].text == (  # type: ignore[union-attr]
+            "Injected fault: rule 0 ('mcp bank_customer_exists') answered 500"
+        )
+        traced = (await http.get(f"/sandboxes/{sandbox}/requests")).json()["requests"]
+        assert [t["tool"] for t in traced if t["tool"]][-2:] == ["bank_customer_exists"] * 2
