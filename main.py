@@ -195,8 +195,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             "Content-Type",
             "X-Request-ID",
             "X-Bank-Sandbox",
+            "Mcp-Session-Id",
+            "MCP-Protocol-Version",
         ],
-        expose_headers=["X-Request-ID", "X-Total-Count", "Link"],
+        # A browser's MCP client reads its session's id from initialize's answer.
+        expose_headers=["X-Request-ID", "X-Total-Count", "Link", "Mcp-Session-Id"],
     )
     allowed_hosts = settings.allowed_host_names()
     app.add_middleware(HostMiddleware, allowed_hosts=lambda: allowed_hosts)

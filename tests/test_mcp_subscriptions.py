@@ -420,3 +420,75 @@ async def test_a_sessions_calls_keep_their_own_requests_faults(
         )
         traced = (await http.get(f"/sandboxes/{sandbox}/requests")).json()["requests"]
         assert [t["tool"] for t in traced if t["tool"]][-2:] == ["bank_customer_exists"] * 2
+
+
+async def test_a_reset_notifies_every_resource_and_the_new_copy_is_followed(
+    live_server: str,
+) -> None:
+    async with httpx2.AsyncClient(base_url=live_server, timeout=WAIT_S) as http:
+        made = await http.post("/sandboxes", json={"seed": 7})
+        assert made.status_code == 201
+        sandbox_id = made.json()["sandbox_id"]
+        async with session_in(live_server, {"X-Bank-Sandbox": sandbox_id}) as (session, inbox):
+            await session.subscribe_resource(uri(JOHN, "transactions"))
+            await session.subscribe_resource(uri(JANE, "summary"))
+            reset = await http.post(f"/sandboxes/{sandbox_id}/reset")
+            assert reset.status_code == 200, reset.text
+            await inbox.wait_for(uri(JOHN, "transactions"), uri(JANE, "summary"))
+            # The new copy's feed starts again; its clock still notifies.
+            advanced = await http.post(f"/sandboxes/{sandbox_id}/clock/advance", json={"days": 1})
+            assert advanced.status_code == 200, advanced.text
+            await inbox.wait_for(uri(JOHN, "transactions"), uri(JANE, "summary"), times=2)
+            deleted = await http.delete(f"/sandboxes/{sandbox_id}")
+            assert deleted.status_code == 200
+            await inbox.wait_for(uri(JOHN, "transactions"), uri(JANE, "summary"), times=3)
+
+
+def test_a_read_key_may_subscribe_and_its_session_refuses_the_full_key(
+    database_url: str,
+) -> None:
+    settings = Settings(database_url=database_url, api_key="full-key", read_api_key="read-key")
+    with TestClient(create_app(settings)) as client:
+        read = {**MCP_HEADERS, "X-API-Key": "read-key"}
+        opened = client.post("/mcp", json=INITIALIZE, headers=read)
+        assert opened.status_code == 200, opened.text
+        in_session = {
+            **read,
+            "Mcp-Session-Id": opened.headers["mcp-session-id"],
+            "MCP-Protocol-Version": "2025-11-25",
+        }
+        ready = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        assert client.post("/mcp", json=ready, headers=in_session).status_code == 202
+        subscribe = {
+            "jsonrpc": "2.0",
+            "id": 2,
+            "method": "resources/subscribe",
+            "params": {"uri": uri(JOHN, "transactions")},
+        }
+        subscribed = client.post("/mcp", json=subscribe, headers=in_session)
+        assert subscribed.status_code == 200, subscribed.text
+        assert subscribed.json()["result"] == {}
+        with_full = client.post(
+            "/mcp", json=subscribe, headers={**in_session, "X-API-Key": "full-key"}
+        )
+        assert with_full.status_code == 403
+        notifier = client.app.state.mcp_transport.notifier  # type: ignore[attr-defined]
+        assert notifier.subscribed(opened.headers["mcp-session-id"]) == {uri(JOHN, "transactions")}
+
+
+def test_a_browser_client_may_send_and_read_the_session_id(client: TestClient) -> None:
+    origin = {"Origin": "http://localhost:5173"}
+    asked = client.options(
+        "/mcp",
+        headers={
+            **origin,
+            "Access-Control-Request-Method": "DELETE",
+            "Access-Control-Request-Headers": "mcp-session-id, mcp-protocol-version",
+        },
+    )
+    assert asked.status_code == 200
+    allowed = asked.headers["access-control-allow-headers"].lower()
+    assert "mcp-session-id" in allowed and "mcp-protocol-version" in allowed
+    opened = client.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, **origin})
+    exposed = opened.headers["access-control-expose-headers"].lower()
+    assert "mcp-session-id" in exposed and opened.headers["mcp-session-id"]
