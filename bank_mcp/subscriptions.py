@@ -3,10 +3,10 @@ transactions, then ``notifications/resources/updated`` when the clock or an inst
 changes them.
 
 One ``ResourceNotifier`` per process follows the change feed (``services/events.py``) of each
-database someone subscribed in (the bank, or a sandbox: the one the session belongs to),
-from the change current when the first subscription there was made. Every
-``BANK_MCP_NOTIFY_POLL_S`` it reads what changed and tells each subscribed session which of
-its resources moved, each at most once per look. With no subscription it reads nothing.
+database someone subscribed in (the bank, or a sandbox: the one the session belongs to).
+Every ``BANK_MCP_NOTIFY_POLL_S`` it reads what changed and tells each subscribed session which
+of its resources moved, each at most once per look, for changes after the one current when
+the subscription was made. With no subscription it reads nothing.
 
 A reset sandbox restarts its feed: every subscribed resource there is reported changed and
 the new copy is followed from its current change. A deleted sandbox's subscriptions end,
@@ -60,6 +60,13 @@ _MOVES_EVERY_PORTFOLIO = frozenset({ChangeType.market_day_closed})
 _ENDS_EVERYTHING = frozenset({ChangeType.customer_deleted})
 WATCHED = _MOVES_PORTFOLIO | _MOVES_EVERY_PORTFOLIO | _ENDS_EVERYTHING
 """The kinds of change that move a subscribed resource; the others are not read."""
+
+
+MAX_PER_SESSION = 1000
+"""Subscriptions one session may hold: an agent follows a few customers, not the bank."""
+SEND_TIMEOUT_S = 10.0
+"""How long a session's client may take to accept a look's notifications; past it, its
+subscriptions end (a client that stopped reading its stream must not hold up the rest)."""
 
 
 def moved_kinds(change: ChangeType) -> frozenset[str]:
@@ -138,9 +145,16 @@ class ResourceNotifier:
     ``alive(session_id)`` says whether a session still exists; the subscriptions of one that
     ended are dropped at the next look."""
 
-    def __init__(self, poll_s: float, alive: Callable[[str], bool] = lambda _: True) -> None:
+    def __init__(
+        self,
+        poll_s: float,
+        alive: Callable[[str], bool] = lambda _: True,
+        *,
+        send_timeout_s: float = SEND_TIMEOUT_S,
+    ) -> None:
         self.poll_s = poll_s
         self.alive = alive
+        self.send_timeout_s = send_timeout_s
         self.feeds: dict[str, Feed] = {}
 
     @staticmethod
@@ -150,6 +164,14 @@ class ResourceNotifier:
     async def subscribe(
         self, session_id: str, session: Notifiable, database: Database, watched: Watched
     ) -> None:
+        """Follow ``watched`` for the session (``MCPError`` past ``MAX_PER_SESSION``)."""
+        held = self.subscribed(session_id)
+        if watched.uri not in held and len(held) >= MAX_PER_SESSION:
+            raise MCPError(
+                INVALID_PARAMS,
+                f"Cannot subscribe to '{watched.uri[:200]}': a session holds at most "
+                f"{MAX_PER_SESSION} subscriptions; unsubscribe from some first",
+            )
         key = self.feed_key(database)
         since = await database.run(last_change)
         # Another subscription may have started following it while this one read.
@@ -229,8 +251,7 @@ class ResourceNotifier:
         if not page.changes:
             return
         feed.after = page.changes[-1].seq
-        for session_id, uris in updated_uris(feed, page.changes).items():
-            await self._notify(feed, session_id, uris)
+        await self._send(feed, updated_uris(feed, page.changes))
 
     async def _follow_copy(self, key: str, feed: Feed, database: SandboxDatabase) -> bool:
         """After a reset, the sandbox's new copy (every resource changed); after a delete,
@@ -258,18 +279,31 @@ class ResourceNotifier:
         return False
 
     async def _notify_all(self, feed: Feed) -> None:
-        for session_id, subscriber in list(feed.subscribers.items()):
-            await self._notify(feed, session_id, set(subscriber.resources))
+        await self._send(feed, {s: set(sub.resources) for s, sub in feed.subscribers.items()})
 
-    async def _notify(self, feed: Feed, session_id: str, uris: set[str]) -> None:
-        subscriber = feed.subscribers.get(session_id)
-        if subscriber is None:
-            return
-        try:
-            for uri in sorted(uris):
-                await subscriber.session.send_resource_updated(uri)
-        except (anyio.ClosedResourceError, anyio.BrokenResourceError):
-            self.forget(session_id)  # the session's stream is gone
+    async def _send(self, feed: Feed, updated: dict[str, set[str]]) -> None:
+        """Each session's notifications, all sessions at once: one whose client stopped
+        reading its stream holds up nobody else."""
+        async with anyio.create_task_group() as tasks:
+            for session_id, uris in updated.items():
+                subscriber = feed.subscribers.get(session_id)
+                if subscriber is not None:
+                    tasks.start_soon(self._notify, session_id, subscriber, uris)
+
+    async def _notify(self, session_id: str, subscriber: Subscriber, uris: set[str]) -> None:
+        with anyio.move_on_after(self.send_timeout_s) as waited:
+            try:
+                for uri in sorted(uris):
+                    await subscriber.session.send_resource_updated(uri)
+            except (anyio.ClosedResourceError, anyio.BrokenResourceError):
+                self.forget(session_id)  # the session's stream is gone
+        if waited.cancelled_caught:
+            log.warning(
+                "MCP session %s took no notification in %s s: its subscriptions end",
+                session_id[:64],
+                self.send_timeout_s,
+            )
+            self.forget(session_id)
 
 
 def watched_resource(uri: str) -> tuple[str, str]:

@@ -141,7 +141,7 @@ class McpTransport:
                 await self.stateless.handle_request(scope, receive, send)
             return
         owner = self.owners.get(session_id)
-        if owner is not None and owner != _owner(scope):
+        if owner != _owner(scope) and (owner is not None or self.alive(session_id)):
             await send_error(send, scope, 403, SESSION_REFUSED)
             return
         status = await _answered(self.sessions.handle_request, scope, receive, send)

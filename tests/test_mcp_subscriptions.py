@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from unittest.mock import AsyncMock
 
 import anyio
 import httpx2
@@ -21,11 +22,18 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, ResourceUpdatedNotification
 
-from bank_mcp.subscriptions import Feed, ResourceNotifier, Subscriber, Watched, updated_uris
+from bank_mcp.subscriptions import (
+    MAX_PER_SESSION,
+    Feed,
+    ResourceNotifier,
+    Subscriber,
+    Watched,
+    updated_uris,
+)
 from core.settings import Settings
 from db import Database
 from main import create_app
-from schemas.changes import ChangeOut, ChangeType
+from schemas.changes import ChangeOut, ChangesPage, ChangeType
 from tests.helpers import JANE, JOHN, PROJECT, UNKNOWN
 
 pytestmark = [
@@ -492,3 +500,56 @@ def test_a_browser_client_may_send_and_read_the_session_id(client: TestClient) -
     opened = client.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, **origin})
     exposed = opened.headers["access-control-expose-headers"].lower()
     assert "mcp-session-id" in exposed and opened.headers["mcp-session-id"]
+
+
+class _Feed(Database):
+    """A database whose feed holds ``changes``, all after any position."""
+
+    def __init__(self, changes: list[ChangeOut]) -> None:
+        self.changes = changes
+
+    async def run(self, *args: Any, **kwargs: Any) -> Any:
+        return ChangesPage(changes=self.changes, next_cursor="-", has_more=False)
+
+
+class _Listening:
+    def __init__(self) -> None:
+        self.heard: list[str] = []
+
+    async def send_resource_updated(self, uri: str) -> None:
+        self.heard.append(uri)
+
+
+class _Stuck:
+    async def send_resource_updated(self, uri: str) -> None:
+        await anyio.sleep_forever()  # a client that stopped reading its stream
+
+
+async def test_a_session_that_takes_no_notification_holds_up_nobody_else() -> None:
+    notifier = ResourceNotifier(0.5, send_timeout_s=0.2)
+    watched = Watched(uri(JOHN, "transactions"), JOHN, "transactions")
+    listening = _Listening()
+    feed = Feed(_Feed([change(1, ChangeType.transaction_added, JOHN)]), after=0)
+    feed.subscribers["stuck"] = Subscriber(_Stuck(), {watched.uri: watched})
+    feed.subscribers["listening"] = Subscriber(listening, {watched.uri: watched})
+    notifier.feeds["bank"] = feed
+    with anyio.fail_after(WAIT_S):
+        await notifier.look()
+    assert listening.heard == [uri(JOHN, "transactions")]
+    assert notifier.subscribed("stuck") == set()
+    assert notifier.subscribed("listening") == {uri(JOHN, "transactions")}
+
+
+async def test_a_session_holds_at_most_so_many_subscriptions() -> None:
+    notifier = ResourceNotifier(0.5)
+    database = _Feed([])
+    database.run = AsyncMock(return_value=0)  # type: ignore[method-assign]
+    for n in range(MAX_PER_SESSION):
+        await notifier.subscribe("s", _Listening(), database, Watched(f"u{n}", JOHN, "summary"))
+    await notifier.subscribe("s", _Listening(), database, Watched("u0", JOHN, "summary"))
+    with pytest.raises(MCPError) as refused:
+        await notifier.subscribe("s", _Listening(), database, Watched("u-last", JOHN, "summary"))
+    assert refused.value.error.code == INVALID_PARAMS
+    assert "'u-last'" in refused.value.error.message
+    assert f"at most {MAX_PER_SESSION}" in refused.value.error.message
+    await notifier.subscribe("other", _Listening(), database, Watched("u-last", JOHN, "summary"))
