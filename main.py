@@ -90,8 +90,8 @@ def mcp_transport(
     settings: Settings, mcp: BankMcpServer, served: Callable[[], Database]
 ) -> McpTransport:
     """``/mcp``: stateless for requests without a session; with one worker, sessions too,
-    on a second server that takes resource subscriptions."""
-    if settings.workers > 1:
+    on a second server that takes resource subscriptions (unless BANK_MCP_SESSIONS is off)."""
+    if settings.workers > 1 or not settings.mcp_sessions:
         return McpTransport(mcp, None, None, MCP_PATH)
     notifier = ResourceNotifier(settings.mcp_notify_poll_s)
     sessions = build_server(

@@ -9,7 +9,7 @@ stateless one does not, and refuses ``resources/subscribe``.
 
 With several workers a session, kept in one worker's memory, cannot follow its client from
 worker to worker: there everything stays stateless, and ``initialize`` advertises no
-subscriptions.
+subscriptions (as with ``BANK_MCP_SESSIONS=false``, for servers behind a load balancer).
 
 A session belongs to the sandbox (``X-Bank-Sandbox`` or a sandbox key) and the key it was
 opened with: a request in it that names another sandbox, or comes with another key, is
@@ -43,8 +43,8 @@ NO_STREAM_WITHOUT_SESSION = (
     "session, then GET /mcp with its id for the event stream and DELETE /mcp to end it"
 )
 NO_SESSIONS = (
-    "{method} /mcp: this bank runs several workers, so MCP is stateless here (POST only, "
-    "JSON answers, no sessions and no subscriptions); run one worker for sessions"
+    "{method} /mcp: MCP is stateless here (the bank runs several workers, or "
+    "BANK_MCP_SESSIONS=false): POST only, JSON answers, no sessions and no subscriptions"
 )
 
 

@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
     """List and allow the MCP tools that register and delete customers."""
+    mcp_sessions: bool = True
+    """Whether ``/mcp`` opens sessions (for resource subscriptions) when one worker serves:
+    turn it off where a session's requests may reach another process (a load balancer over
+    several servers, ``uvicorn --workers``)."""
     cursor_secret: SecretStr | None = None
     """Key that signs page cursors and question ids. Unset, the bank makes one at its first
     start and keeps it in its database, where every worker finds it; set, it wins, and must

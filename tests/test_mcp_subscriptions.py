@@ -270,10 +270,13 @@ def test_posts_without_a_session_stay_stateless(client: TestClient) -> None:
     assert stream.status_code == 405 and stream.headers["Allow"] == "POST"
 
 
+@pytest.mark.parametrize(
+    "settings", [{"workers": 2}, {"mcp_sessions": False}], ids=["workers", "turned-off"]
+)
 def test_several_workers_keep_mcp_stateless_and_offer_no_subscriptions(
-    database_url: str,
+    database_url: str, settings: dict[str, Any]
 ) -> None:
-    app = create_app(Settings(database_url=database_url, workers=2))
+    app = create_app(Settings(database_url=database_url, **settings))
     with TestClient(app) as client:
         opened = client.post("/mcp", json=INITIALIZE, headers=MCP_HEADERS)
         assert opened.status_code == 200
