@@ -176,6 +176,10 @@ class ResourceNotifier:
         since = await database.run(last_change)
         # Another subscription may have started following it while this one read.
         feed = self.feeds.setdefault(key, Feed(database, since))
+        if since < feed.after:
+            # A look read past it meanwhile: read those again, or this one misses them (the
+            # others may hear of them twice, which only says again that they moved).
+            feed.after = since
         subscriber = feed.subscribers.setdefault(session_id, Subscriber(session))
         subscriber.session = session
         subscriber.resources[watched.uri] = replace(watched, since=since)

@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
-from unittest.mock import AsyncMock
+from unittest.mock import AsyncMock, patch
 
 import anyio
 import httpx2
@@ -556,3 +556,18 @@ async def test_a_session_holds_at_most_so_many_subscriptions() -> None:
     assert "'u-last'" in refused.value.error.message
     assert f"at most {MAX_PER_SESSION}" in refused.value.error.message
     await notifier.subscribe("other", _Listening(), database, Watched("u-last", JOHN, "summary"))
+
+
+async def test_a_subscription_made_while_a_look_read_on_misses_nothing() -> None:
+    notifier = ResourceNotifier(0.5)
+    database = _Feed([change(9, ChangeType.transaction_added, JOHN)])
+    # The feed was read up to 10 by a look that ran while the subscription read its place, 7.
+    notifier.feeds["bank"] = Feed(database, after=10)
+    with patch.object(database, "run", AsyncMock(return_value=7)):
+        listening = _Listening()
+        await notifier.subscribe(
+            "s", listening, database, Watched(uri(JOHN, "summary"), JOHN, "summary")
+        )
+    assert notifier.feeds["bank"].after == 7
+    await notifier.look()
+    assert listening.heard == [uri(JOHN, "summary")]
