@@ -101,11 +101,11 @@ def mcp_transport(
 
 
 def lifespan(
-    settings: Settings, mcp: McpTransport
+    settings: Settings, transport: McpTransport
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start and closes at shutdown: the database and its threads, the
     sample data on a new database, the signing secret, the answer cache, the sandboxes and
-    their webhooks' sender, and MCP's sessions."""
+    their webhooks' sender, and MCP's sessions and the notifier of their subscriptions."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -136,7 +136,7 @@ def lifespan(
         gc.collect()
         gc.freeze()
         try:
-            async with mcp.run():
+            async with transport.run():
                 yield
         finally:
             sweeper.cancel()
