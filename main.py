@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from mcp.server.transport_security import TransportSecuritySettings
+from starlette.routing import Route
 from uvicorn.protocols.http import h11_impl, httptools_impl
 
 from api.cache import CacheMiddleware, cacheable_routes, open_cache
@@ -46,8 +46,10 @@ from api.routes.system import HEALTHY
 from api.routes.webhooks import router as webhooks_router
 from api.sandbox_middleware import SandboxMiddleware
 from bank_mcp.server import BankMcpServer, build_server
+from bank_mcp.subscriptions import ResourceNotifier
+from bank_mcp.transport import McpTransport, session_of
 from core.settings import Settings, add_database_url_option, get_settings, is_ip_address
-from db import current_database, open_database, use_bank_secret
+from db import Database, current_database, open_database, use_bank_secret
 from evals.schemas import GRADE_BODY_BYTES
 from explorer.pages import ExplorerMiddleware, holdings_value_router
 from sandboxes.delivery import WebhookDispatcher
@@ -84,12 +86,26 @@ def socket_refusal(settings: Settings) -> Callable[[str], str | None]:
     return refusal
 
 
+def mcp_transport(
+    settings: Settings, mcp: BankMcpServer, served: Callable[[], Database]
+) -> McpTransport:
+    """``/mcp``: stateless for requests without a session; with one worker, sessions too,
+    on a second server that takes resource subscriptions (unless BANK_MCP_SESSIONS is off)."""
+    if settings.workers > 1 or not settings.mcp_sessions:
+        return McpTransport(mcp, None, None, MCP_PATH)
+    notifier = ResourceNotifier(settings.mcp_notify_poll_s)
+    sessions = build_server(
+        served, allow_writes=settings.mcp_allow_writes, notifier=notifier, session_of=session_of
+    )
+    return McpTransport(mcp, sessions, notifier, MCP_PATH)
+
+
 def lifespan(
-    settings: Settings, mcp: BankMcpServer
+    settings: Settings, transport: McpTransport
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     """What the app opens at start and closes at shutdown: the database and its threads, the
     sample data on a new database, the signing secret, the answer cache, the sandboxes and
-    their webhooks' sender, and MCP's sessions."""
+    their webhooks' sender, and MCP's sessions and the notifier of their subscriptions."""
 
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -120,7 +136,7 @@ def lifespan(
         gc.collect()
         gc.freeze()
         try:
-            async with mcp.session_manager.run():
+            async with transport.run():
                 yield
         finally:
             sweeper.cancel()
@@ -179,8 +195,11 @@ def install_middleware(app: FastAPI, settings: Settings) -> None:
             "Content-Type",
             "X-Request-ID",
             "X-Bank-Sandbox",
+            "Mcp-Session-Id",
+            "MCP-Protocol-Version",
         ],
-        expose_headers=["X-Request-ID", "X-Total-Count", "Link"],
+        # A browser's MCP client reads its session's id from initialize's answer.
+        expose_headers=["X-Request-ID", "X-Total-Count", "Link", "Mcp-Session-Id"],
     )
     allowed_hosts = settings.allowed_host_names()
     app.add_middleware(HostMiddleware, allowed_hosts=lambda: allowed_hosts)
@@ -203,23 +222,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     configure_logging()
     refuse_with_the_banks_answer()  # in each worker process too
 
-    mcp = build_server(
-        lambda: current_database(app.state.database), allow_writes=settings.mcp_allow_writes
-    )
-    # Stateless JSON replies: any worker can answer any MCP request.
-    mcp_http = mcp.streamable_http_app(
-        streamable_http_path=MCP_PATH,
-        stateless_http=True,
-        json_response=True,
-        # HostMiddleware checks the Host of every route, /mcp included, with the API's
-        # error shape and the bank's own list of names.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
-    )
+    def served() -> Database:
+        return current_database(app.state.database)
+
+    mcp = build_server(served, allow_writes=settings.mcp_allow_writes)
+    transport = mcp_transport(settings, mcp, served)
     app = FastAPIOffline(
         title="Dummy Bank API",
         version="1.0.0",
         description=DESCRIPTION,
-        lifespan=lifespan(settings, mcp),
+        lifespan=lifespan(settings, transport),
         generate_unique_id_function=operation_id,
         openapi_tags=TAGS,
     )
@@ -227,12 +239,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sandboxes = None
     app.state.webhooks = None
     app.state.mcp = mcp
+    app.state.mcp_transport = transport
     for router in (*ROUTERS, sandboxes_router, webhooks_router, holdings_value_router):
         app.include_router(router)
     if settings.eval_enabled:
         app.include_router(evals_router)
     # The MCP endpoint is a plain route beside the REST ones, so unknown paths still get JSON 404s.
-    app.router.routes.extend(mcp_http.routes)
+    app.router.routes.append(Route(MCP_PATH, endpoint=transport))
     install_middleware(app, settings)
     install_error_handlers(app)
     keys = bool(settings.api_key or settings.read_api_key)

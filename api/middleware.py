@@ -277,8 +277,8 @@ class HostMiddleware:
 
     A web page can make a browser send requests to 127.0.0.1 under a name it controls
     (DNS rebinding); checking ``Host`` against the names the bank is known by stops it,
-    for the REST routes and ``/mcp`` alike. Over-long URLs are refused before any work,
-    and ``GET /mcp`` (this server answers MCP in JSON, with no event stream) at once.
+    for the REST routes and ``/mcp`` alike (``GET /mcp``, a session's event stream,
+    included). Over-long URLs are refused before any work.
     """
 
     def __init__(self, app: ASGIApp, allowed_hosts: Callable[[], frozenset[str] | None]) -> None:
@@ -305,15 +305,6 @@ class HostMiddleware:
                     "if it should be",
                 )
                 return
-        if scope["path"] == "/mcp" and scope["method"] == "GET":
-            await send_error(
-                send,
-                scope,
-                405,
-                "GET /mcp: this MCP endpoint answers POST requests with JSON (no event stream)",
-                [(b"allow", b"POST")],
-            )
-            return
         await self.app(scope, receive, send)
 
 

@@ -9,12 +9,21 @@ same server over streamable HTTP at ``/mcp``.
 import argparse
 import unicodedata
 from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Annotated, Any
 
+import anyio
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceError
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    SubscribeRequestParams,
+    UnsubscribeRequestParams,
+)
 from mcp.types import Tool as MCPTool
 from pydantic import AliasChoices, BaseModel, Field, ValidationError
 from pydantic.fields import FieldInfo
@@ -23,12 +32,19 @@ from sqlmodel import Session
 from api.middleware import MCP_ACCESS, MCP_FAULT
 from bank_mcp import instruction_tools  # noqa: F401 (registers its tools)
 from bank_mcp.listing import lean_input_schema, outline_output_schema
+from bank_mcp.subscriptions import ResourceNotifier, SessionOf, subscription_handlers
 from bank_mcp.tools import TOOLS, describe_argument_errors, is_write_tool, tool_error
 from core.errors import BankError, InvalidInput
 from core.identifiers import parse_customer_oid
 from core.names import first_invisible
 from db import Database
 from services import customers, portfolio
+from services.records import TransactionFilter
+
+PORTFOLIO_RESOURCE = {"assets", "bank_accounts", "derivative_transactions", "portfolio_summary"}
+"""The sections of /user-portfolio the portfolio resource holds (the transactions have their
+own resource; spending is history, not the book)."""
+RECENT_TRANSACTIONS = 50
 
 INSTRUCTIONS = """\
 Dummy Bank: a sandbox bank with realistic, deterministic customer portfolios.
@@ -160,11 +176,19 @@ def _prompt_argument_problem(value: Any) -> str | None:
     return None
 
 
-def build_server(database: Callable[[], Database], *, allow_writes: bool) -> BankMcpServer:
+def build_server(
+    database: Callable[[], Database],
+    *,
+    allow_writes: bool,
+    notifier: ResourceNotifier | None = None,
+    session_of: SessionOf = lambda _: None,
+) -> BankMcpServer:
     """An MCP server whose tools run their work on ``database()``.
 
     Every tool is registered; the write tools are listed and run only where writes are
-    allowed (``BankMcpServer.writes_allowed``): ``allow_writes`` for the bank itself.
+    allowed (``BankMcpServer.writes_allowed``): ``allow_writes`` for the bank itself. With a
+    ``notifier`` it takes resource subscriptions (and says so in its capabilities), keyed
+    by ``session_of(request context)``: for a transport that keeps sessions.
     """
     server = BankMcpServer(database, allow_writes=allow_writes)
     for spec in TOOLS:
@@ -183,17 +207,23 @@ def build_server(database: Callable[[], Database], *, allow_writes: bool) -> Ban
                 registered.fn_metadata.output_schema
             )
     _add_resources_and_prompts(server)
+    if notifier is not None:
+        subscribe, unsubscribe = subscription_handlers(notifier, server.database, session_of)
+        # The SDK's MCPServer has no decorator for these; its low-level server takes them.
+        lowlevel = server._lowlevel_server
+        lowlevel.add_request_handler("resources/subscribe", SubscribeRequestParams, subscribe)
+        lowlevel.add_request_handler("resources/unsubscribe", UnsubscribeRequestParams, unsubscribe)
     return server
 
 
 def _add_resources_and_prompts(server: BankMcpServer) -> None:
-    async def read_resource(call: Callable[[Session], BaseModel]) -> str:
+    async def read_resource(call: Callable[[Session], BaseModel | bytes]) -> str:
         """Resources speak JSON; a domain error is a resource error with the REST wording."""
         try:
             found = await server.database().run(call)
         except BankError as error:
             raise ResourceError(error.detail) from None
-        return found.model_dump_json()
+        return found.decode() if isinstance(found, bytes) else found.model_dump_json()
 
     @server.resource(
         "bank://customers",
@@ -214,6 +244,37 @@ def _add_resources_and_prompts(server: BankMcpServer) -> None:
     )
     async def summary_resource(customer_oid: str) -> str:
         return await read_resource(lambda s: portfolio.read_summary(s, customer_oid))
+
+    @server.resource(
+        "bank://customers/{customer_oid}/portfolio",
+        name="customer_portfolio",
+        title="Portfolio",
+        mime_type="application/json",
+        description="One customer's holdings, accounts, derivative positions and portfolio "
+        "summary (as_of: the bank's day), as GET /user-portfolio/{customer_oid} gives them "
+        "without the transactions and spending. Subscribe to hear when they move.",
+    )
+    async def portfolio_resource(customer_oid: str) -> str:
+        return await read_resource(
+            lambda s: portfolio.read_portfolio(
+                s, customer_oid, sections=PORTFOLIO_RESOURCE
+            ).to_json(set(portfolio.PORTFOLIO_SECTIONS) - PORTFOLIO_RESOURCE)
+        )
+
+    @server.resource(
+        "bank://customers/{customer_oid}/transactions",
+        name="customer_transactions",
+        title="Recent transactions",
+        mime_type="application/json",
+        description=f"One customer's {RECENT_TRANSACTIONS} newest transactions, newest first, "
+        "with how many there are in all. Subscribe to hear of new ones.",
+    )
+    async def transactions_resource(customer_oid: str) -> str:
+        return await read_resource(
+            lambda s: portfolio.read_transactions(
+                s, customer_oid, TransactionFilter(), limit=RECENT_TRANSACTIONS
+            )
+        )
 
     @server.prompt(
         name="portfolio_review",
@@ -276,16 +337,31 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     prepare_database(database.engine, load_samples=settings.seed_on_empty)
     use_bank_secret(database.engine, settings.cursor_secret)
+    served: Callable[[], Database] = partial(_same, database)
     if settings.sandbox:
-        # Looked up at every call: a reset or delete made over HTTP is seen at once.
         from sandboxes.manager import SandboxManager
 
-        sandboxes = SandboxManager(database, settings)
-        sandbox_id = settings.sandbox
+        # Looked up at every call: a reset or delete made over HTTP is seen at once.
+        served = partial(SandboxManager(database, settings).database_for_here, settings.sandbox)
 
-        def served() -> Database:
-            return sandboxes.database_for_here(sandbox_id)
+    # Over stdio the client's one connection is the session its subscriptions belong to.
+    notifier = ResourceNotifier(settings.mcp_notify_poll_s)
+    server = build_server(
+        served,
+        allow_writes=settings.mcp_allow_writes,
+        notifier=notifier,
+        session_of=lambda _: "stdio",
+    )
+    anyio.run(serve_stdio, server, notifier)
 
-        build_server(served, allow_writes=settings.mcp_allow_writes).run()
-        return
-    build_server(lambda: database, allow_writes=settings.mcp_allow_writes).run()
+
+def _same(database: Database) -> Database:
+    return database
+
+
+async def serve_stdio(server: BankMcpServer, notifier: ResourceNotifier) -> None:
+    """``server`` over stdio until the client closes it, and the notifier beside it."""
+    async with anyio.create_task_group() as tasks:
+        tasks.start_soon(notifier.run_forever)
+        await server.run_stdio_async()
+        tasks.cancel_scope.cancel()

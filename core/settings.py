@@ -46,6 +46,10 @@ class Settings(BaseSettings):
     """Memory each worker may use to keep answers of read endpoints; 0 turns the cache off."""
     mcp_allow_writes: bool = False
     """List and allow the MCP tools that register and delete customers."""
+    mcp_sessions: bool = True
+    """Whether ``/mcp`` opens sessions (for resource subscriptions) when one worker serves:
+    turn it off where a session's requests may reach another process (a load balancer over
+    several servers, ``uvicorn --workers``)."""
     cursor_secret: SecretStr | None = None
     """Key that signs page cursors and question ids. Unset, the bank makes one at its first
     start and keeps it in its database, where every worker finds it; set, it wins, and must
@@ -82,6 +86,9 @@ class Settings(BaseSettings):
     127.0.0.0/8, ``::1``): the bank sends nothing to another address on a caller's say-so."""
     webhook_poll_s: float = 0.5
     """Seconds between a worker's looks for new changes to send and deliveries due again."""
+    mcp_notify_poll_s: float = 0.5
+    """Seconds between looks at the change feeds MCP sessions subscribed to (none when no
+    session subscribes)."""
     webhook_timeout_s: float = 5.0
     """Seconds a webhook's receiver has to answer a delivery; past that it is retried."""
     forwarded_allow_ips: str | None = None

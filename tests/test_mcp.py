@@ -403,13 +403,27 @@ async def test_resources_and_prompt(engine: Engine) -> None:
         templates = {
             t.uri_template for t in (await mcp.list_resource_templates()).resource_templates
         }
-        assert templates == {"bank://customers/{customer_oid}/summary"}
+        assert templates == {
+            "bank://customers/{customer_oid}/summary",
+            "bank://customers/{customer_oid}/portfolio",
+            "bank://customers/{customer_oid}/transactions",
+        }
         listing = json.loads((await mcp.read_resource("bank://customers")).contents[0].text)  # type: ignore[union-attr]
         assert listing["total"] == 5
         summary = json.loads(
             (await mcp.read_resource(f"bank://customers/{JOHN}/summary")).contents[0].text  # type: ignore[union-attr]
         )
         assert summary["customer_oid"] == JOHN and summary["base_currency"] == "USD"
+        book = json.loads(
+            (await mcp.read_resource(f"bank://customers/{JOHN}/portfolio")).contents[0].text  # type: ignore[union-attr]
+        )
+        assert book["portfolio_summary"]["as_of"] == summary["as_of"]
+        assert book["assets"] and "transactions" not in book and "spending" not in book
+        recent = json.loads(
+            (await mcp.read_resource(f"bank://customers/{JOHN}/transactions")).contents[0].text  # type: ignore[union-attr]
+        )
+        assert recent["customer_oid"] == JOHN and len(recent["transactions"]) == 50
+        assert recent["total"] > 50
         prompt = await mcp.get_prompt("portfolio_review", {"customer_oid": JOHN})
         text = prompt.messages[0].content.text  # type: ignore[union-attr]
         assert JOHN in text and "bank_portfolio_summary" in text
