@@ -494,11 +494,10 @@ class Change(SQLModel, table=True):
 
     __tablename__ = "changes"
 
-    # Numbered by ``BankEventCounter.changes_last`` in commit order, never by a sequence.
-    seq: int = Field(
-        primary_key=True,
-        sa_type=BigInteger().with_variant(Integer(), "sqlite"),
-        sa_column_kwargs={"autoincrement": False},
+    # SQLite numbers rows itself (INTEGER PRIMARY KEY; in commit order, its writes being
+    # serialised); on PostgreSQL the bank numbers them from ``BankEventCounter.changes_last``.
+    seq: int | None = Field(
+        default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
     )
     subject_oid: str | None = Field(default=None, max_length=36)
 
@@ -529,7 +528,8 @@ class BankEvent(SQLModel, table=True):
 
 class BankEventCounter(SQLModel, table=True):
     """The writes' one counter row: the last ``seq`` handed out to the public feed
-    (``last``) and to the workers' change log (``changes_last``), and this database's feed id.
+    (``last``) and, on PostgreSQL, to the workers' change log (``changes_last``; SQLite's
+    serialised writes number the log by its rows), and this database's feed id.
 
     A writer takes its numbers with ``UPDATE ... RETURNING`` and holds the row until it
     commits, so numbers are committed in the order they were taken: a reader that sees a

@@ -4,16 +4,16 @@ A write through the bank inserts a ``changes`` row in its own transaction: the
 customer whose answers changed, or NULL when anything may have (market data, a
 bulk load). Each worker keeps the newest number it has seen and, when asked,
 reads the rows after it and tells its listeners (the answer cache, the market
-snapshot). That is only right if no smaller number can appear later: the
+snapshot). That is only right if no smaller number can appear later: numbers
+must become visible in commit order, with no gaps. SQLite serialises writes, so
+its row numbers do. On PostgreSQL a sequence would not (it hands out numbers at
+insert: a worker could read 8 while 7 was uncommitted, and never see 7), so the
 numbers come from the writes' counter row (``changes_last``, beside the public
-feed's), which a writer holds from its number to its commit, so they become
-visible in commit order with no gaps. (A sequence would not do on PostgreSQL:
-it hands out numbers at insert, and a worker could read 8 while 7 was still
-uncommitted, and never see 7.) On SQLite a change counter
-(``PRAGMA data_version``) says for free whether anything was committed at all,
-so a quiet database costs no query; a commit that logged nothing (someone wrote
-to the file directly) counts as "anything". On PostgreSQL each look is one
-indexed query.
+feed's), which a writer holds from its number to its commit. On SQLite a change
+counter (``PRAGMA data_version``) says for free whether anything was committed
+at all, so a quiet database costs no query; a commit that logged nothing
+(someone wrote to the file directly) counts as "anything". On PostgreSQL each
+look is one indexed query.
 """
 
 import sqlite3
@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, update
+from sqlalchemy import String, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -39,15 +39,23 @@ BATCH = 1000
 """Rows read at one look; a worker further behind than that forgets everything instead."""
 COUNTER_ROW = 1
 """The id of the writes' counter row (``BankEventCounter``), made by the migrations."""
-UNATTRIBUTED_CHANGE_SQL = (
-    f"UPDATE bank_event_counter SET changes_last = changes_last + 1 WHERE id = {COUNTER_ROW}",
-    "INSERT INTO changes (seq, subject_oid) "
-    f"SELECT changes_last, NULL FROM bank_event_counter WHERE id = {COUNTER_ROW}",
-)
-""""Anything may have changed", for a writer on a plain DB-API cursor (the bulk load), in
-its transaction: the same numbering as ``record_change``."""
 
-_COUNTER = BankEventCounter.__table__.c  # type: ignore[attr-defined]
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_COUNTER = BankEventCounter.__table__  # type: ignore[attr-defined]
+_TAKEN = (
+    update(_COUNTER)
+    .where(_COUNTER.c.id == COUNTER_ROW)
+    .values(changes_last=_COUNTER.c.changes_last + 1)
+    .returning(_COUNTER.c.changes_last)
+    .cte("taken")
+)
+UNATTRIBUTED_CHANGE_POSTGRESQL = (
+    "WITH taken AS (UPDATE bank_event_counter SET changes_last = changes_last + 1 "
+    f"WHERE id = {COUNTER_ROW} RETURNING changes_last) "
+    "INSERT INTO changes (seq, subject_oid) SELECT changes_last, NULL FROM taken"
+)
+""""Anything may have changed" on PostgreSQL, for a writer on a plain DB-API cursor (the
+bulk load): numbered as ``record_change`` numbers, in one statement."""
 
 
 @dataclass(frozen=True)
@@ -68,25 +76,23 @@ def record_change(session: Session, customer_oid: str | None) -> None:
     """Log a change inside the caller's write transaction; NULL means anything may have
     changed.
 
-    Call it last, just before the commit: from here the writer holds the counter row, and
-    every other writer waits for this one to commit or roll back (a write that also records
-    public changes, ``events.record_events``, takes the same row: it waits once). On
-    PostgreSQL the bank's own bookkeeping is not logged: no answer depends on it, only
-    SQLite's change counter needs telling that the commit was the bank's, and every trace
-    write would wait for the row."""
-    if (
-        customer_oid is not None
-        and customer_oid.startswith(BOOKKEEPING)
-        and session.get_bind().dialect.name == "postgresql"
-    ):
+    Call it last, just before the commit: on PostgreSQL the writer holds the counter row
+    from here, and every other writer waits for this one to commit or roll back (a write
+    that also records public changes, ``events.record_events``, takes the same row: it
+    waits once). The bank's own bookkeeping is not logged there: no answer depends on it,
+    only SQLite's change counter needs telling that the commit was the bank's, and every
+    trace write would queue for the row."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(_CHANGES).values(subject_oid=customer_oid))
         return
-    number = session.execute(
-        update(BankEventCounter)
-        .where(_COUNTER.id == COUNTER_ROW)
-        .values(changes_last=_COUNTER.changes_last + 1)
-        .returning(_COUNTER.changes_last)
-    ).scalar_one()
-    session.execute(insert(Change).values(seq=number, subject_oid=customer_oid))
+    if customer_oid is not None and customer_oid.startswith(BOOKKEEPING):
+        return
+    session.execute(
+        insert(_CHANGES).from_select(
+            ["seq", "subject_oid"],
+            select(_TAKEN.c.changes_last, literal(customer_oid, String())),
+        )
+    )
 
 
 class ChangeFeed:

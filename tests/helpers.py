@@ -1,5 +1,6 @@
 """What several test files share: the sample customers' ids, the project folder, skips that
-can be made failures, and bursts of concurrent requests against running servers."""
+can be made failures, a wait for a writer queued on a lock, and bursts of concurrent
+requests against running servers."""
 
 import asyncio
 import os
@@ -33,7 +34,7 @@ assert UNKNOWN not in {sample.customer_oid for sample in SAMPLE_CUSTOMERS}
 
 
 def wait_until_blocked(engine: Engine, writer: threading.Thread, statement: str) -> None:
-    """Return once ``writer`` waits for a lock in a statement starting with ``statement``
+    """Return once ``writer`` waits for a lock in a statement that contains ``statement``
     (PostgreSQL), or has ended (it was never made to wait)."""
     with engine.connect() as connection:
         while writer.is_alive():
@@ -42,7 +43,7 @@ def wait_until_blocked(engine: Engine, writer: threading.Thread, statement: str)
                     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
                     "AND wait_event_type = 'Lock' AND query LIKE :statement"
                 ),
-                {"statement": statement + "%"},
+                {"statement": f"%{statement}%"},
             ).scalar_one()
             connection.commit()  # the activity view is read once per transaction
             if waiting:

@@ -57,7 +57,7 @@ def upgrade() -> None:
         "UPDATE bank_event_counter SET changes_last = (SELECT coalesce(max(seq), 0) FROM changes)"
     )
     if op.get_bind().dialect.name != "postgresql":
-        # SQLite's INTEGER PRIMARY KEY has no default to drop; the bank always gives the number.
+        # SQLite serialises writes: its row numbers are in commit order already.
         return
     op.execute("ALTER TABLE changes ALTER COLUMN seq DROP DEFAULT")
     op.execute("DROP SEQUENCE IF EXISTS changes_seq_seq")
