@@ -33,7 +33,7 @@ from models import BankEventCounter, Change
 
 BOOKKEEPING = "*"
 """Subjects starting with this are the bank's own bookkeeping (the sandbox registry): logged
-so that a worker knows the write was the bank's, while no answer depends on them."""
+on SQLite so that a worker knows the write was the bank's, while no answer depends on them."""
 RETRY_AFTER_FAILURE_S = 1.0
 BATCH = 1000
 """Rows read at one look; a worker further behind than that forgets everything instead."""
@@ -64,7 +64,7 @@ class Changes:
 
     epoch: int
     """This worker's count of looks that found something: it moves on every change seen,
-    also on a commit that logged nothing (the log's own sequence number stays put then)."""
+    also on a commit that logged nothing (the log's own number stays put then)."""
     customers: frozenset[str]
     everything: bool
 
