@@ -165,6 +165,15 @@ def sqlite_only(backend: str) -> None:
 
 
 @pytest.fixture
+def postgres_url(backend: str, database_url: str) -> str:
+    """For what only PostgreSQL has: a shared server, writers racing (on SQLite a writer holds
+    the whole database)."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL-specific: tested on the PostgreSQL run")
+    return database_url
+
+
+@pytest.fixture
 def client(database_url: str) -> Iterator[TestClient]:
     app = create_app(Settings(database_url=database_url))
     with TestClient(app) as test_client:

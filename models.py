@@ -494,7 +494,8 @@ class Change(SQLModel, table=True):
 
     __tablename__ = "changes"
 
-    # SQLite numbers rows itself only for a column declared INTEGER PRIMARY KEY.
+    # SQLite numbers rows itself (INTEGER PRIMARY KEY; in commit order, its writes being
+    # serialised); on PostgreSQL the bank numbers them from ``BankEventCounter.changes_last``.
     seq: int | None = Field(
         default=None, primary_key=True, sa_type=BigInteger().with_variant(Integer(), "sqlite")
     )
@@ -526,18 +527,23 @@ class BankEvent(SQLModel, table=True):
 
 
 class BankEventCounter(SQLModel, table=True):
-    """The feed's one row: the last ``seq`` handed out, and this database's feed id.
+    """The writes' one counter row: the last ``seq`` handed out to the public feed
+    (``last``) and, on PostgreSQL, to the workers' change log (``changes_last``; SQLite's
+    serialised writes number the log by its rows), and this database's feed id.
 
     A writer takes its numbers with ``UPDATE ... RETURNING`` and holds the row until it
     commits, so numbers are committed in the order they were taken: a reader that sees a
-    change sees every change numbered before it. ``feed_id`` is drawn when the table is made;
-    a cursor carries it, so one from a database made again is refused, not misread."""
+    change sees every change numbered before it. One row for both logs: a write that records
+    both waits once, and two writers cannot take them in opposite orders. ``feed_id`` is
+    drawn when the table is made; a cursor carries it, so one from a database made again is
+    refused, not misread."""
 
     __tablename__ = "bank_event_counter"
 
     id: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
     last: int = Field(default=0, sa_type=BigInteger)
     feed_id: str = Field(max_length=32)
+    changes_last: int = Field(default=0, sa_type=BigInteger)
 
 
 CUSTOMER_TABLES = (

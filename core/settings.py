@@ -85,7 +85,8 @@ class Settings(BaseSettings):
     """Host names a sandbox's webhook may be sent to besides loopback (``localhost``,
     127.0.0.0/8, ``::1``): the bank sends nothing to another address on a caller's say-so."""
     webhook_poll_s: float = 0.5
-    """Seconds between a worker's looks for new changes to send and deliveries due again."""
+    """Seconds between a worker's looks for new changes to send and deliveries due again
+    (at least ``sandboxes.delivery.IDLE_LOOK_S`` while it has nothing to follow or send)."""
     mcp_notify_poll_s: float = 0.5
     """Seconds between looks at the change feeds MCP sessions subscribed to (none when no
     session subscribes)."""

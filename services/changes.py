@@ -2,12 +2,18 @@
 
 A write through the bank inserts a ``changes`` row in its own transaction: the
 customer whose answers changed, or NULL when anything may have (market data, a
-bulk load). Each worker keeps the newest sequence number it has seen and, when
-asked, reads the rows after it and tells its listeners (the answer cache, the
-market snapshot). On SQLite a change counter (``PRAGMA data_version``) says for
-free whether anything was committed at all, so a quiet database costs no query;
-a commit that logged nothing (someone wrote to the file directly) counts as
-"anything". On PostgreSQL each look is one indexed query.
+bulk load). Each worker keeps the newest number it has seen and, when asked,
+reads the rows after it and tells its listeners (the answer cache, the market
+snapshot). That is only right if no smaller number can appear later: numbers
+must become visible in commit order, with no gaps. SQLite serialises writes, so
+its row numbers do. On PostgreSQL a sequence would not (it hands out numbers at
+insert: a worker could read 8 while 7 was uncommitted, and never see 7), so the
+numbers come from the writes' counter row (``changes_last``, beside the public
+feed's), which a writer holds from its number to its commit. On SQLite a change
+counter (``PRAGMA data_version``) says for free whether anything was committed
+at all, so a quiet database costs no query; a commit that logged nothing
+(someone wrote to the file directly) counts as "anything". On PostgreSQL each
+look is one indexed query.
 """
 
 import sqlite3
@@ -18,19 +24,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert
+from sqlalchemy import String, insert, literal, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from core.errors import ServiceUnavailable
-from models import Change
+from models import BankEventCounter, Change
 
 BOOKKEEPING = "*"
 """Subjects starting with this are the bank's own bookkeeping (the sandbox registry): logged
-so that a worker knows the write was the bank's, while no answer depends on them."""
+on SQLite so that a worker knows the write was the bank's, while no answer depends on them."""
 RETRY_AFTER_FAILURE_S = 1.0
 BATCH = 1000
 """Rows read at one look; a worker further behind than that forgets everything instead."""
+COUNTER_ROW = 1
+"""The id of the writes' counter row (``BankEventCounter``), made by the migrations."""
+
+_CHANGES = Change.__table__  # type: ignore[attr-defined]
+_COUNTER = BankEventCounter.__table__  # type: ignore[attr-defined]
+_TAKEN = (
+    update(_COUNTER)
+    .where(_COUNTER.c.id == COUNTER_ROW)
+    .values(changes_last=_COUNTER.c.changes_last + 1)
+    .returning(_COUNTER.c.changes_last)
+    .cte("taken")
+)
+UNATTRIBUTED_CHANGE_POSTGRESQL = (
+    "WITH taken AS (UPDATE bank_event_counter SET changes_last = changes_last + 1 "
+    f"WHERE id = {COUNTER_ROW} RETURNING changes_last) "
+    "INSERT INTO changes (seq, subject_oid) SELECT changes_last, NULL FROM taken"
+)
+""""Anything may have changed" on PostgreSQL, for a writer on a plain DB-API cursor (the
+bulk load): numbered as ``record_change`` numbers, in one statement."""
 
 
 @dataclass(frozen=True)
@@ -39,7 +64,7 @@ class Changes:
 
     epoch: int
     """This worker's count of looks that found something: it moves on every change seen,
-    also on a commit that logged nothing (the log's own sequence number stays put then)."""
+    also on a commit that logged nothing (the log's own number stays put then)."""
     customers: frozenset[str]
     everything: bool
 
@@ -48,8 +73,26 @@ Listener = Callable[[Changes], None]
 
 
 def record_change(session: Session, customer_oid: str | None) -> None:
-    """Log a change inside the caller's transaction; NULL means anything may have changed."""
-    session.execute(insert(Change).values(subject_oid=customer_oid))
+    """Log a change inside the caller's write transaction; NULL means anything may have
+    changed.
+
+    Call it last, just before the commit: on PostgreSQL the writer holds the counter row
+    from here, and every other writer waits for this one to commit or roll back (a write
+    that also records public changes, ``events.record_events``, takes the same row: it
+    waits once). The bank's own bookkeeping is not logged there: no answer depends on it,
+    only SQLite's change counter needs telling that the commit was the bank's, and every
+    trace write would queue for the row."""
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(_CHANGES).values(subject_oid=customer_oid))
+        return
+    if customer_oid is not None and customer_oid.startswith(BOOKKEEPING):
+        return
+    session.execute(
+        insert(_CHANGES).from_select(
+            ["seq", "subject_oid"],
+            select(_TAKEN.c.changes_last, literal(customer_oid, String())),
+        )
+    )
 
 
 class ChangeFeed:

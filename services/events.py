@@ -34,11 +34,11 @@ from core.paging import RowNumber, encode_cursor, fingerprint, unseal
 from db import Database
 from models import BankEvent, BankEventCounter
 from schemas.changes import ChangeIds, ChangeOut, ChangesPage, ChangeType
+from services.changes import COUNTER_ROW
 from services.market import market_snapshot
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
-COUNTER_ROW = 1
 
 _EVENTS = BankEvent.__table__.c  # type: ignore[attr-defined]
 _COUNTER = BankEventCounter.__table__.c  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from tqdm import tqdm
 from market.institutions import load_institutions
 from market.model import ScaledMarket
 from models import CUSTOMER_COUNTER, Counter
+from services.changes import UNATTRIBUTED_CHANGE_POSTGRESQL
 from synthetic.book import IdCounters
 from synthetic.generator import COLUMNS, DEFAULT_HISTORY_MONTHS, TABLES, produce
 from synthetic.seeding import seed_sample_data
@@ -155,7 +156,11 @@ def load_synthetic(
                 cursor.execute(upsert, (name, count))
             # Anything may have changed: every running worker forgets its cached answers. On
             # PostgreSQL the triggers that log unlogged writes do not fire in replica mode.
-            cursor.execute("INSERT INTO changes (subject_oid) VALUES (NULL)")
+            cursor.execute(
+                "INSERT INTO changes (subject_oid) VALUES (NULL)"
+                if sqlite
+                else UNATTRIBUTED_CHANGE_POSTGRESQL
+            )
             connection.commit()
             bar.update(count)
             bar.set_postfix_str(f"{rows_written / (clock.perf_counter() - started):,.0f} rows/s")

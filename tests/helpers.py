@@ -1,9 +1,11 @@
 """What several test files share: the sample customers' ids, the project folder, skips that
-can be made failures, and bursts of concurrent requests against running servers."""
+can be made failures, a wait for a writer queued on a lock, and bursts of concurrent
+requests against running servers."""
 
 import asyncio
 import os
 import subprocess
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -12,6 +14,7 @@ from typing import Any
 import httpx2
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 
 from synthetic.samples import SAMPLE_CUSTOMERS
 
@@ -28,6 +31,24 @@ JANE = sample_oid("Jane Smith")
 UNKNOWN = "550e8400-e29b-41d4-a716-446655440000"
 """Well-formed, and no sample customer's id."""
 assert UNKNOWN not in {sample.customer_oid for sample in SAMPLE_CUSTOMERS}
+
+
+def wait_until_blocked(engine: Engine, writer: threading.Thread, statement: str) -> None:
+    """Return once ``writer`` waits for a lock in a statement that contains ``statement``
+    (PostgreSQL), or has ended (it was never made to wait)."""
+    with engine.connect() as connection:
+        while writer.is_alive():
+            waiting = connection.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock' AND query LIKE :statement"
+                ),
+                {"statement": f"%{statement}%"},
+            ).scalar_one()
+            connection.commit()  # the activity view is read once per transaction
+            if waiting:
+                return
+            time.sleep(0.05)
 
 
 def require_or_skip(what: str, reason: str) -> None:

@@ -1,18 +1,25 @@
 """No cached answer outlives a write, whoever made it: the bank, the bulk loader, or another
-program writing to the database file directly."""
+program writing to the database file directly; nor a write that committed after a later one
+had been read."""
 
 import sqlite3
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
+from sqlmodel import Session
 
 from api.cache import ResponseCache, _Entry
 from core.settings import Settings
-from db import create_db_engine
+from db import begin_write, create_db_engine
 from main import create_app
-from services.changes import ChangeFeed
+from services.changes import BOOKKEEPING, ChangeFeed, Changes, record_change
 from synthetic.bulk_load import load_synthetic
 from synthetic.seeding import prepare_database
+from tests.helpers import JANE, JOHN, wait_until_blocked
 
 
 def test_an_answer_read_before_a_direct_write_is_not_kept(tmp_path: Path) -> None:
@@ -41,3 +48,96 @@ def test_a_bulk_load_into_a_running_banks_database_is_seen_at_once(database_url:
         after = client.get("/customers")
         assert after.headers["X-Bank-Cache"] == "miss"
         assert int(after.headers["X-Total-Count"]) == int(before.headers["X-Total-Count"]) + 3
+
+
+class Watcher:
+    """A worker's reader of the change log, and every customer it was told of."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.feed = ChangeFeed(engine)
+        self.told: list[Changes] = []
+        self.feed.subscribe(self.told.append)
+
+    def changed(self) -> set[str]:
+        self.feed.poll()
+        return {oid for changes in self.told for oid in changes.customers}
+
+
+@pytest.fixture
+def raw_engine(database_url: str) -> Iterator[Engine]:
+    engine = create_db_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def test_a_change_numbered_first_and_committed_last_is_still_seen(
+    postgres_url: str, raw_engine: Engine
+) -> None:
+    """One write holds its change uncommitted while a later one commits and a worker looks.
+    Had the later write's number committed first (as a sequence lets it), the worker would
+    move past the first number and keep the first customer's old answers for good."""
+    watcher = Watcher(raw_engine)
+    first = Session(raw_engine)
+    begin_write(first)
+    record_change(first, JANE)
+
+    def later_writer() -> None:
+        with Session(raw_engine) as session:
+            begin_write(session)
+            record_change(session, JOHN)
+            session.commit()
+
+    later = threading.Thread(target=later_writer)
+    later.start()
+    try:
+        wait_until_blocked(raw_engine, later, "UPDATE bank_event_counter")
+        looked_early = watcher.changed()  # whatever it finds now...
+    finally:
+        first.commit()
+        first.close()
+        later.join()
+    # ...the first customer's change is not lost behind the later one.
+    assert watcher.changed() == {JANE, JOHN}
+    assert looked_early == set()  # the later write waited for the first to commit
+    watcher.feed.close()
+
+
+def test_the_banks_bookkeeping_never_waits_for_a_customers_write(
+    postgres_url: str, raw_engine: Engine
+) -> None:
+    """A trace or registry write (bookkeeping) takes no number on PostgreSQL: it does not
+    queue behind a write that holds the counter row (SQLite serialises writes anyway)."""
+    watcher = Watcher(raw_engine)
+    holding = Session(raw_engine)
+    begin_write(holding)
+    record_change(holding, JANE)
+    try:
+        with Session(raw_engine) as session:
+            begin_write(session)
+            # Would it wait for the row, it would fail here instead of hanging.
+            session.execute(text("SET LOCAL lock_timeout = '5s'"))
+            record_change(session, BOOKKEEPING + "test")
+            session.commit()
+        assert watcher.changed() == set()
+    finally:
+        holding.commit()
+        holding.close()
+    assert watcher.changed() == {JANE}
+    watcher.feed.close()
+
+
+def test_a_rolled_back_change_leaves_no_gap_and_takes_no_number(raw_engine: Engine) -> None:
+    watcher = Watcher(raw_engine)
+    with Session(raw_engine) as session:
+        begin_write(session)
+        record_change(session, JANE)
+        session.rollback()
+    with Session(raw_engine) as session:
+        begin_write(session)
+        record_change(session, JOHN)
+        session.commit()
+    assert watcher.changed() == {JOHN}
+    with raw_engine.connect() as connection:
+        numbers = connection.execute(text("SELECT seq FROM changes ORDER BY seq")).scalars().all()
+    assert list(numbers) == list(range(numbers[0], numbers[0] + len(numbers)))
+    watcher.feed.close()

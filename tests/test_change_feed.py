@@ -4,7 +4,6 @@ write, across restarts and workers; a cursor of another feed, made up or edited,
 
 import itertools
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,7 +15,7 @@ import httpx2
 import pytest
 from fastapi.testclient import TestClient
 from mcp import Client
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from bank_mcp.server import build_server
@@ -28,7 +27,7 @@ from models import BankEvent
 from schemas.changes import ChangeIds, ChangeType
 from scripts.stress import serve
 from services.events import Event, changes_reader, record_events
-from tests.helpers import JANE, JOHN, UNKNOWN
+from tests.helpers import JANE, JOHN, UNKNOWN, wait_until_blocked
 
 CHECKING, EUR_SAVINGS, BROKERAGE = 1, 2, 3
 SHORT_CALL = 1
@@ -447,13 +446,6 @@ def test_every_type_has_a_name_clients_can_match() -> None:
     assert all(name.count(".") == 1 and name == name.lower() for name in names)
 
 
-@pytest.fixture
-def postgres_url(backend: str, database_url: str) -> str:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL-specific: on SQLite a writer holds the whole database anyway")
-    return database_url
-
-
 def test_a_change_numbered_first_is_never_hidden_behind_a_later_number(postgres_url: str) -> None:
     """On PostgreSQL a sequence's numbers can commit out of order: a reader that handed out
     number 2 while number 1 was still uncommitted would skip 1 for good. The counter row makes
@@ -479,18 +471,7 @@ def test_a_change_numbered_first_is_never_hidden_behind_a_later_number(postgres_
     second = threading.Thread(target=second_writer)
     second.start()
     try:
-        with engine.connect() as connection:
-            while second.is_alive():
-                waiting = connection.execute(
-                    text(
-                        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                        "AND wait_event_type = 'Lock' AND query LIKE 'UPDATE bank_event_counter%'"
-                    )
-                ).scalar_one()
-                connection.commit()  # the activity view is read once per transaction
-                if waiting:
-                    break
-                time.sleep(0.05)
+        wait_until_blocked(engine, second, "UPDATE bank_event_counter")
         # The second writer is queued behind the first (had it committed, this would hand
         # out its number alone, and a client's cursor would move past the first's).
         assert second.is_alive()

@@ -16,13 +16,6 @@ from tests.helpers import JOHN, burst
 
 
 @pytest.fixture
-def postgres_url(backend: str, database_url: str) -> str:
-    if backend != "postgresql":
-        pytest.skip("PostgreSQL-specific: tested on the PostgreSQL run")
-    return database_url
-
-
-@pytest.fixture
 def two_servers(postgres_url: str) -> Iterator[tuple[str, str]]:
     with serve(postgres_url) as first, serve(postgres_url) as second:
         yield first, second

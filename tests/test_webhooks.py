@@ -21,9 +21,10 @@ from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
@@ -755,3 +756,63 @@ def test_the_sandbox_feed_itself_reaches_the_receiver(
         assert [c["seq"] for c in feed if c["type"] == "customer.registered"] == [change["seq"]]
         assert delivery["status"] == "delivered"
         bank.delete(f"/sandboxes/{sandbox_id}")
+
+
+def test_an_idle_sender_reads_nothing_between_looks_and_a_registration_here_wakes_it(
+    database_url: str,
+) -> None:
+    """With nothing to follow a worker looks once per ``idle_look_s`` (ten polls here), and
+    reads nothing in between; a webhook registered through another worker is looked at
+    within that, one registered through this worker at the next poll."""
+    # Their own loops look once at start, then sleep an hour: the polls here are by hand.
+    settings = Settings(database_url=database_url, webhook_poll_s=3600)
+    with TestClient(create_app(settings)) as bank, TestClient(create_app(settings)) as other:
+        dispatcher = dispatcher_of(bank)
+        while dispatcher.looks == 0:
+            time.sleep(0.01)
+        dispatcher.idle_look_s = 10 * dispatcher.poll_s
+        read: list[str] = []
+
+        def count(_c: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+            if "webhook" in statement.lower():
+                read.append(statement)
+
+        async def poll(times: int) -> list[int]:
+            """The statements each poll sent."""
+            sent = []
+            async with httpx2.AsyncClient() as client:
+                for _ in range(times):
+                    before = len(read)
+                    await dispatcher.tick(client)
+                    sent.append(len(read) - before)
+            return sent
+
+        def polls(times: int) -> list[int]:
+            assert bank.portal is not None
+            return bank.portal.call(poll, times)
+
+        engine = dispatcher.main.engine
+        event.listen(engine, "before_cursor_execute", count)
+        try:
+            looked, *idle, looked_again = polls(11)
+            assert looked > 0 and idle == [0] * 9 and looked_again > 0
+            assert dispatcher.looks == 3  # the loop's own, and two
+
+            sandbox_id = bank.post("/sandboxes", json={}).json()["sandbox_id"]
+            hook = {"url": "http://127.0.0.1:9/never-sent", "event_types": ["*"]}
+            elsewhere = other.post(f"/sandboxes/{sandbox_id}/webhooks", json=hook)
+            assert elsewhere.status_code == 201, elsewhere.text
+            *idle, found = polls(10)
+            assert idle == [0] * 9 and found > 0
+            assert polls(2) == [found, found]  # following one: a look every poll
+            webhook_id = elsewhere.json()["webhook_id"]
+            assert bank.delete(f"/sandboxes/{sandbox_id}/webhooks/{webhook_id}").status_code == 200
+            looked, idle_again = polls(2)
+            assert looked > 0 and idle_again == 0
+
+            here = bank.post(f"/sandboxes/{sandbox_id}/webhooks", json=hook)
+            assert here.status_code == 201, here.text
+            [woken] = polls(1)
+            assert woken > 0
+        finally:
+            event.remove(engine, "before_cursor_execute", count)

@@ -188,6 +188,7 @@ async def create_webhook(sandbox_id: str, body: WebhookCreate, request: Request)
     )
     secret = webhook.secret
     added = await dispatcher.main.run(partial(webhooks.register, webhook=webhook), write=True)
+    dispatcher.wake()
     return WebhookCreated(**_public(added).model_dump(), secret=secret)
 
 
