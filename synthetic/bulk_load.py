@@ -9,7 +9,6 @@ import os
 import resource
 import time as clock
 from dataclasses import dataclass
-from typing import Any
 
 import psycopg
 from sqlalchemy import func, text
@@ -17,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 from tqdm import tqdm
 
+from core.bulk import write_rows
 from market.institutions import load_institutions
 from market.model import ScaledMarket
 from models import CUSTOMER_COUNTER, Counter
@@ -150,7 +150,7 @@ def load_synthetic(
                     len(table_rows), table_rows,
                 )  # fmt: skip
                 if found:
-                    write_rows(cursor, table, payload, sqlite=sqlite)
+                    write_rows(cursor, table, COLUMNS[table], payload, sqlite=sqlite)
                     rows_written += found
             for name in (CUSTOMER_COUNTER, counter):
                 cursor.execute(upsert, (name, count))
@@ -180,24 +180,6 @@ def load_synthetic(
             producer.terminate()
     seconds = clock.perf_counter() - started
     return LoadReport(wanted, rows_written, seconds, database_bytes(engine), bytes_before)
-
-
-def write_rows(
-    cursor: Any, table: str, rows: list[tuple[object, ...]] | bytes, *, sqlite: bool
-) -> None:
-    """Bulk-write rows the way each database is fastest at: executemany, or COPY of text
-    the generator has already formatted."""
-    columns = COLUMNS[table]
-    if sqlite:
-        marks = ", ".join("?" * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-        return
-    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-        if isinstance(rows, bytes):
-            copy.write(rows)
-        else:
-            for row in rows:
-                copy.write_row(row)
 
 
 def database_bytes(engine: Engine) -> int | None:
