@@ -210,7 +210,7 @@ def _scripted_booking(day: Day, event: CardCharge | Fee) -> None:
             on, "fee", event.description.upper()[:100], account.id, "fees", -cents,
             account.currency, None, None, None, None, None, "internal", on, on,
         )  # fmt: skip
-    (row,) = apply_bookings(day.ledger, event.customer_oid, [booking])
+    (row,) = apply_bookings(day.ledger, event.customer_oid, [booking], day.spending)
     day.labels[("row", id(row))] = event.label
 
 
@@ -311,12 +311,13 @@ def advance(
     prices, rates = last_closes(session)
     textures = textures_for(session, clock.started_on)
     spending = SpendingRows()
+    accounts: dict[int, BankAccount] = {}
     stale = stale_books(session)
     booked: list[Posted] = []
     touched: set[str] = set()
     summaries, refused = [], []
     for on in run:
-        ledger = DayLedger(session, on)
+        ledger = DayLedger(session, on, accounts)
         today = Day(
             session, seed, on, ledger, prices, rates, script or Script(), textures, spending
         )

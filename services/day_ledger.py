@@ -9,14 +9,18 @@ booking tuples (``synthetic/book.py``) for one customer: the seam the statement 
 continued sandbox use.
 """
 
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import insert, true
+from sqlalchemy import Connection, bindparam, insert, text, true, update
+from sqlalchemy import select as select_columns
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
+from core.bulk import write_rows
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
 from models import AccountType, Asset, BankAccount, KeptBook, Spending, Transaction
@@ -30,7 +34,9 @@ BOOKING_FIELDS = (
 )  # fmt: skip
 """The fields of a booking tuple, in order (``synthetic.book.TRANSACTION_COLUMNS`` without
 the id and customer): days as ISO strings, amount in cents, quantity and price as integers
-in their storage scales."""
+in their storage scales: the form the rows are stored in."""
+TRANSACTION_COLUMNS = (*BOOKING_FIELDS, "id", "customer_oid")
+TYPE, ACCOUNT, CATEGORY, AMOUNT, CURRENCY, SYMBOL, QUANTITY, PRICE = 1, 3, 4, 5, 6, 7, 8, 9
 
 
 class PostedRow(NamedTuple):
@@ -56,16 +62,19 @@ Posted = Transaction | PostedRow
 class DayLedger:
     """The rows, balances and holdings one day books, and the customers whose books to keep."""
 
-    def __init__(self, session: Session, day: date) -> None:
+    def __init__(
+        self, session: Session, day: date, loaded: dict[int, BankAccount] | None = None
+    ) -> None:
         self.session = session
         self.day = day
         self.rows: list[Posted] = []
         self.accounts: dict[int, BankAccount] = {}
         self.holdings: list[Effect] = []
         self.touched: set[str] = set()
-        self.loaded: dict[int, BankAccount] = {}
-        """Accounts read for the day at once (``statement_balances``), held here: the
-        session's identity map alone keeps them only while something else does."""
+        self.loaded: dict[int, BankAccount] = {} if loaded is None else loaded
+        """Accounts read at once (``statement_balances``), held here: the session's identity
+        map alone keeps them only while something else does. The days of one advance share
+        them (``loaded``): no day's step opens an account."""
 
     def account(self, account_id: int | None) -> BankAccount | None:
         if account_id is None:
@@ -206,141 +215,212 @@ def keep(
 
 
 def apply_bookings(
-    ledger: DayLedger, oid: str, bookings: Sequence[tuple[Any, ...]]
+    ledger: DayLedger,
+    oid: str,
+    bookings: Sequence[tuple[Any, ...]],
+    spending: "SpendingRows | None" = None,
 ) -> list[PostedRow]:
     """Book the generator's booking tuples for ``oid`` on the ledger's day (``post_bookings``
     for one customer), card payments into the month's ``spending``. The rows, in order."""
     posted = post_bookings(ledger, [(oid, booking) for booking in bookings])
-    add_spending(ledger.session, posted)
+    add_spending(ledger.session, posted, spending)
     return posted
 
 
 class SpendingRows:
     """The monthly ``spending`` rows an advance adds to, read once per customer and month
-    (and held: each day of a month adds to the same rows)."""
+    and held (each day of a month adds to the same rows): key -> [id, amount, count]."""
 
     def __init__(self) -> None:
-        self.rows: dict[tuple[str, str, str, str], Spending] = {}
+        self.rows: dict[tuple[str, str, str, str], list[Any]] = {}
         self.read: set[tuple[str, str]] = set()
 
-    def load(self, session: Session, wanted: set[tuple[str, str]]) -> None:
+    def load(self, connection: Connection, wanted: set[tuple[str, str]]) -> None:
         missing = wanted - self.read
         if not missing:
             return
         customers = sorted({oid for oid, _ in missing})
         months = sorted({month for _, month in missing})
-        for found in session.exec(
-            select(Spending).where(
-                col(Spending.customer_oid).in_(customers), col(Spending.month).in_(months)
-            )
-        ):
-            key = (found.customer_oid, found.month, found.category, found.currency)
-            self.rows.setdefault(key, found)
+        table = Spending.__table__  # type: ignore[attr-defined]
+        for row_id, *key, amount, count in connection.execute(
+            select_columns(
+                table.c.id, table.c.customer_oid, table.c.month, table.c.category,
+                table.c.currency, table.c.amount, table.c.transaction_count,
+            ).where(table.c.customer_oid.in_(customers), table.c.month.in_(months))
+        ):  # fmt: skip
+            self.rows.setdefault(tuple(key), [row_id, amount, count])
         self.read |= {(oid, month) for oid in customers for month in months}
 
 
 def add_spending(
     session: Session, rows: Sequence[Posted], held: SpendingRows | None = None
 ) -> None:
-    """The card payments among ``rows`` into their customers' monthly ``spending``: the rows
-    they add to are read at once (or were, into ``held``, by an earlier day)."""
-    if not rows:
-        return
-    held = held or SpendingRows()
+    """The card payments among ``rows`` into their customers' monthly ``spending``, in at
+    most three statements: the rows they add to are read at once (or were, into ``held``,
+    by an earlier day), then updated, and the new ones inserted, in bulk. A new row's id
+    follows the order of ``rows``' customers, so that a day adds the same rows whatever
+    the days around it. The caller's transaction writes."""
+    spent: dict[tuple[str, str, str, str], tuple[Decimal, int]] = {}
     by_customer: dict[str, list[Posted]] = {}
     for row in rows:
         by_customer.setdefault(row.customer_oid, []).append(row)
-    held.load(session, {(row.customer_oid, row.transaction_date.isoformat()[:7]) for row in rows})
     for oid, own in by_customer.items():
-        _add_spending(session, oid, own, held.rows)
-
-
-def _add_spending(
-    session: Session,
-    oid: str,
-    rows: Sequence[Posted],
-    existing: dict[tuple[str, str, str, str], Spending],
-) -> None:
-    spent = monthly_spending(
-        (r.transaction_date.isoformat()[:7], r.transaction_type, r.category, r.currency, r.amount)
-        for r in rows
-    )
-    for month, category, currency, amount, count in spent:
-        found = existing.get((oid, month, category, currency))
+        for month, category, currency, amount, count in monthly_spending(
+            (r.transaction_date.isoformat()[:7], r.transaction_type, r.category, r.currency,
+             r.amount)
+            for r in own
+        ):  # fmt: skip
+            spent[(oid, month, category, currency)] = (amount, count)
+    if not spent:
+        return
+    held = held or SpendingRows()
+    session.flush()
+    connection = session.connection()
+    held.load(connection, {(key[0], key[1]) for key in spent})
+    changed, new = [], []
+    for key, (amount, count) in spent.items():
+        found = held.rows.get(key)
         if found is None:
-            found = Spending(
-                customer_oid=oid, month=month, category=category, currency=currency,
-                amount=Decimal(0), transaction_count=0,
-            )  # fmt: skip
-            existing[(oid, month, category, currency)] = found
-        found.amount += amount
-        found.transaction_count += count
-        session.add(found)
+            new.append(key)
+            held.rows[key] = [0, amount, count]
+        else:
+            found[1] += amount
+            found[2] += count
+            changed.append(found)
+    table = Spending.__table__  # type: ignore[attr-defined]
+    if changed:
+        connection.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values(amount=bindparam("new_amount"), transaction_count=bindparam("new_count")),
+            [
+                {"row_id": i, "new_amount": amount, "new_count": count}
+                for i, amount, count in changed
+            ],
+        )
+    if new:
+        for key, row_id in zip(new, reserve_ids(connection, "spending", len(new)), strict=True):
+            held.rows[key][0] = row_id
+        connection.execute(
+            insert(table),
+            [
+                {"id": held.rows[key][0], "customer_oid": key[0], "month": key[1],
+                 "category": key[2], "currency": key[3], "amount": held.rows[key][1],
+                 "transaction_count": held.rows[key][2]}
+                for key in new
+            ],
+        )  # fmt: skip
+    # Written past the ORM: whatever it holds of these rows is read again when next used.
+    for kept in list(session.identity_map.values()):
+        if isinstance(kept, Spending):
+            session.expire(kept)
 
 
 def statement_balances(ledger: DayLedger) -> dict[int, int]:
     """Every checking and savings account's balance now, in cents: what a day of the
     statement flows starts from (the day's earlier bookings included). The ledger keeps
-    the accounts, so that booking on them reads none again."""
-    found = ledger.session.exec(
-        select(BankAccount).where(
-            col(BankAccount.account_type).in_((AccountType.checking, AccountType.savings))
+    the accounts, so that booking on them reads none again; they are read on the first day
+    of an advance only, every later day's moves being made on the same objects."""
+    if not ledger.loaded:
+        found = ledger.session.exec(
+            select(BankAccount).where(
+                col(BankAccount.account_type).in_((AccountType.checking, AccountType.savings))
+            )
         )
-    )
-    ledger.loaded.update((account.id or 0, account) for account in found)
+        ledger.loaded.update((account.id or 0, account) for account in found)
     return {key: int(account.balance.scaleb(MONEY_SCALE)) for key, account in ledger.loaded.items()}
+
+
+def reserve_ids(connection: Connection, table: str, count: int) -> list[int]:
+    """``count`` new ids of ``table`` (``transactions`` or ``spending``), ascending. The
+    caller's transaction writes: on SQLite it holds the database's write lock, so the next
+    ids are the highest's successors; on PostgreSQL they come from the column's sequence."""
+    if table not in ("transactions", "spending"):
+        raise ValueError(f"no ids are reserved for {table}")
+    if connection.dialect.name == "postgresql":
+        taken = connection.execute(
+            text(
+                f"SELECT nextval(pg_get_serial_sequence('{table}', 'id'))"
+                " FROM generate_series(1, :count)"
+            ),
+            {"count": count},
+        ).scalars()
+        return sorted(taken)
+    highest = int(
+        connection.execute(text(f"SELECT COALESCE(MAX(id), 0) FROM {table}")).scalar() or 0
+    )
+    return list(range(highest + 1, highest + 1 + count))
 
 
 def post_bookings(
     ledger: DayLedger, bookings: Sequence[tuple[str, tuple[Any, ...]]]
 ) -> list[PostedRow]:
     """Post many customers' booking tuples at once: each (customer, booking) on an account
-    of that customer in the booking's currency, inserted in one statement, the balances
-    moved on the ledger's accounts. Monthly spending is the caller's (``add_spending``)."""
-    values, moved = [], []
-    for oid, booking in bookings:
-        fields = dict(zip(BOOKING_FIELDS, booking, strict=True))
-        account = ledger.account(fields["account_id"])
-        if account is None or account.customer_oid != oid:
-            raise ValueError(f"a booking of {oid} names an account that is not theirs")
-        if fields["currency"] != account.currency:
-            raise ValueError(f"a booking of {oid} is not in its account's currency")
-        amount = Decimal(fields["amount"]).scaleb(-MONEY_SCALE)
-        for name, scale in (("quantity", QUANTITY_SCALE), ("price", PRICE_SCALE)):
-            if fields[name] is not None:
-                fields[name] = Decimal(fields[name]).scaleb(-scale)
-        for name in ("transaction_date", "booking_date", "value_date"):
-            fields[name] = date.fromisoformat(fields[name])
-        values.append({**fields, "customer_oid": oid, "amount": amount})
-        moved.append((account, amount))
-    if not values:
+    of that customer in the booking's currency, written in one go as the tuples already are
+    (``core.bulk``), the balances moved on the ledger's accounts. Monthly spending is the
+    caller's (``add_spending``)."""
+    if not bookings:
         return []
     ledger.session.flush()
-    table = Transaction.__table__  # type: ignore[attr-defined]
-    ids = (
-        ledger.session.connection()
-        .execute(insert(table).returning(table.c.id, sort_by_parameter_order=True), values)
-        .scalars()
-    )
-    posted = []
-    for row_id, row, (account, amount) in zip(ids, values, moved, strict=True):
-        account.balance += amount
-        ledger.accounts[account.id or 0] = account
-        ledger.touched.add(account.customer_oid)
+    connection = ledger.session.connection()
+    ids = reserve_ids(connection, "transactions", len(bookings))
+    rows: list[tuple[object, ...]] = []
+    posted: list[PostedRow] = []
+    moved: dict[int, int] = defaultdict(int)
+    for row_id, (oid, booking) in zip(ids, bookings, strict=True):
+        if len(booking) != len(BOOKING_FIELDS):
+            raise ValueError(
+                f"a booking of {oid} has {len(booking)} fields, not {len(BOOKING_FIELDS)}"
+            )
+        account = ledger.account(booking[ACCOUNT])
+        if account is None or account.customer_oid != oid:
+            raise ValueError(f"a booking of {oid} names an account that is not theirs")
+        if booking[CURRENCY] != account.currency:
+            raise ValueError(f"a booking of {oid} is not in its account's currency")
+        cents, quantity, price = booking[AMOUNT], booking[QUANTITY], booking[PRICE]
+        if not all(type(v) is int for v in (cents, quantity or 0, price or 0)):
+            raise ValueError(f"a booking of {oid} has an amount that is not in storage units")
+        rows.append((*booking, row_id, oid))
+        moved[account.id or 0] += cents
         posted.append(
             PostedRow(
                 id=row_id,
-                customer_oid=row["customer_oid"],
-                account_id=row["account_id"],
-                transaction_date=row["transaction_date"],
-                transaction_type=row["transaction_type"],
-                category=row["category"],
-                amount=row["amount"],
-                currency=row["currency"],
-                symbol=row["symbol"],
-                quantity=row["quantity"],
-                price=row["price"],
+                customer_oid=oid,
+                account_id=booking[ACCOUNT],
+                transaction_date=date.fromisoformat(booking[0]),
+                transaction_type=booking[TYPE],
+                category=booking[CATEGORY],
+                amount=Decimal(cents).scaleb(-MONEY_SCALE),
+                currency=booking[CURRENCY],
+                symbol=booking[SYMBOL],
+                quantity=None if quantity is None else Decimal(quantity).scaleb(-QUANTITY_SCALE),
+                price=None if price is None else Decimal(price).scaleb(-PRICE_SCALE),
             )
         )
+    cursor = connection.connection.cursor()
+    try:
+        write_rows(cursor, "transactions", TRANSACTION_COLUMNS, rows, sqlite=_is_sqlite(connection))
+    finally:
+        cursor.close()
+    for key, cents in moved.items():
+        account = ledger.loaded.get(key) or ledger.account(key)
+        assert account is not None
+        # Moved as the database holds it: the ORM would update each account on its own.
+        set_committed_value(
+            account, "balance", account.balance + Decimal(cents).scaleb(-MONEY_SCALE)
+        )
+        ledger.accounts[key] = account
+        ledger.touched.add(account.customer_oid)
+    accounts = BankAccount.__table__  # type: ignore[attr-defined]
+    connection.execute(
+        update(accounts)
+        .where(accounts.c.id == bindparam("account_id"))
+        .values(balance=bindparam("new_balance")),
+        [{"account_id": key, "new_balance": ledger.accounts[key].balance} for key in moved],
+    )
     ledger.rows += posted
     return posted
+
+
+def _is_sqlite(connection: Connection) -> bool:
+    return connection.dialect.name == "sqlite"
