@@ -599,6 +599,20 @@ class SandboxClock(SQLModel, table=True):
     today: date = Field(description="The last day run")
 
 
+class StatementTexture(SQLModel, table=True):
+    """A customer's statement texture (``synthetic/texture.py``), learned once from the rows
+    up to ``until`` and kept compressed (``synthetic/texture_store.py``): a sandbox's
+    template learns them when it is built, and its clock reads them back."""
+
+    __tablename__ = "statement_textures"
+
+    customer_oid: str = Field(
+        primary_key=True, foreign_key="users.customer_oid", ondelete="CASCADE", max_length=36
+    )
+    until: date = Field(description="The last day of the rows it was learned from")
+    texture: bytes = Field(sa_type=LargeBinary)
+
+
 class SandboxCall(SQLModel, table=True):
     """One call made in a sandbox (the trace), kept in the sandbox's own copy: every worker
     sees it, and a reset empties it. ``number`` counts from 1 in each fresh copy."""

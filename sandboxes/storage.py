@@ -33,6 +33,7 @@ from sqlalchemy.pool import NullPool
 
 from db import create_db_engine, schema_head
 from services.changes import close_feed
+from synthetic.continuation import learn_textures
 from synthetic.seeding import prepare_database
 
 POSTGRES_PREFIX = "bank_sbx_"
@@ -325,6 +326,8 @@ def _fill(url: str, seed: int, customers: int) -> None:
             from synthetic.bulk_load import load_synthetic
 
             load_synthetic(engine, customers, seed, progress=False)
+        # Learned once here, not at every copy's first advance (``synthetic/continuation.py``).
+        learn_textures(engine)
     finally:
         close_feed(engine)
         engine.dispose()

@@ -12,18 +12,27 @@ additions, multiplications and ``round``, which every machine does alike.
 import random
 import threading
 from bisect import bisect_right
-from collections import OrderedDict
+from collections import ChainMap, OrderedDict
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
+from db import begin_write
 from market.calendars import is_open, on_or_after
+from models import BankAccount, StatementTexture
+from services.clock import read_clock
 from synthetic.book import Booking, iso
 from synthetic.day_rules import calendar_of
-from synthetic.texture import Leg, Series, Texture, learn_all
+from synthetic.texture import STATEMENT_ACCOUNTS, Leg, Series, Texture, learn_all
+from synthetic.texture_store import dump_texture, load_texture
 
+_ACCOUNTS = BankAccount.__table__  # type: ignore[attr-defined]
+_TEXTURES = StatementTexture.__table__  # type: ignore[attr-defined]
 MINIMUM_TICKET = 50
 """The smallest card payment drawn, in cents."""
 SPENDING_KINDS = ("card_payment", "withdrawal")
@@ -60,7 +69,8 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
     ``balances`` is not changed.
     """
     rng = day_stream(seed, texture.customer_oid, day)
-    running = dict(balances)
+    # The day's moves over the balances given (which hold every customer's accounts).
+    running = ChainMap({}, balances)
     draw = DayDraw()
     due = [one for one in texture.series if one.rule.is_due(day)]
     for one in sorted(due, key=lambda s: s.level < 0):
@@ -87,8 +97,9 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
     for _ in range(_count(total, rng)):
         at = min(bisect_right(running_rates, rng.random() * total), len(running_rates) - 1)
         stream = texture.streams[at]
-        seen = stream.seen[int(rng.random() * len(stream.seen))]
-        cents = seen.cents
+        description, cents, merchant, mcc, channel = stream.seen[
+            int(rng.random() * len(stream.seen))
+        ]
         if stream.jitter:
             cents = round(cents * (0.75 + 0.5 * rng.random()))
             if abs(cents) < MINIMUM_TICKET:
@@ -96,8 +107,8 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
         if not (stream.on_closed_days or is_open(calendar_of(stream.currency), day)):
             continue
         leg = Leg(
-            stream.account_id, stream.kind, seen.description, stream.category,
-            stream.currency, seen.merchant, seen.mcc, seen.channel, 1, stream.booked_lag,
+            stream.account_id, stream.kind, description, stream.category,
+            stream.currency, merchant, mcc, channel, 1, stream.booked_lag,
         )  # fmt: skip
         booking = _booking(leg, day, cents, stream.booked_lag, stream.value_lag)
         balance = running.get(stream.account_id, 0)
@@ -109,7 +120,7 @@ def draw_day(texture: Texture, day: date, seed: int | str, balances: dict[int, i
     return draw
 
 
-def _amount(one: Series, rng: random.Random, balances: dict[int, int]) -> int:
+def _amount(one: Series, rng: random.Random, balances: Mapping[int, int]) -> int:
     if one.rate_bp is not None:
         balance = balances.get(one.legs[0].account_id, 0)
         return balance * one.rate_bp // 120_000 if balance > 0 else 0
@@ -171,17 +182,69 @@ KEPT_TEXTURES = 8
 
 
 def textures_for(session: Session, until: date) -> dict[str, Texture]:
-    """``learn_all`` once per database and day: a texture reads only rows up to ``until``,
-    which no later write can add to once a clock has moved past it."""
+    """The texture of every customer with a statement account now, learned from the rows up
+    to ``until``: held by this process, else read from ``statement_textures`` (where a
+    sandbox's template keeps them), else learned and kept there, in the caller's write
+    transaction. A texture reads only rows up to ``until``, which no later write can add
+    to once a clock has moved past it; a customer registered since is learned then."""
     key = (session.get_bind().engine.url.render_as_string(hide_password=True), until)
     with _LEARNED_LOCK:
-        found = _LEARNED.get(key)
-        if found is not None:
-            _LEARNED.move_to_end(key)
-            return found
-    learned = learn_all(session, until)
+        held = dict(_LEARNED.get(key, {}))
+    connection = session.connection()
+    live = set(
+        connection.execute(
+            select(_ACCOUNTS.c.customer_oid)
+            .where(_ACCOUNTS.c.account_type.in_(STATEMENT_ACCOUNTS))
+            .distinct()
+        ).scalars()
+    )
+    missing = live - set(held)
+    if missing:
+        held |= read_textures(session, until, None if held else missing)
+        missing = live - set(held)
+    if missing:
+        learned = learn_all(session, until, None if len(missing) == len(live) else missing)
+        keep_textures(session, learned)
+        held |= learned
     with _LEARNED_LOCK:
-        _LEARNED[key] = learned
+        _LEARNED[key] = held
+        _LEARNED.move_to_end(key)
         while len(_LEARNED) > KEPT_TEXTURES:
             _LEARNED.popitem(last=False)
-    return learned
+    return {oid: texture for oid, texture in held.items() if oid in live}
+
+
+def learn_textures(engine: Engine) -> int:
+    """Learn and keep every customer's texture as of the clock's first day: what a sandbox's
+    template does once it is filled. How many it kept."""
+    with Session(engine) as session:
+        begin_write(session)
+        learned = textures_for(session, read_clock(session, 0).started_on)
+        session.commit()
+    return len(learned)
+
+
+def read_textures(
+    session: Session, until: date, only: Collection[str] | None = None
+) -> dict[str, Texture]:
+    """The textures kept for ``until`` (``only`` those customers')."""
+    query = select(_TEXTURES.c.texture).where(_TEXTURES.c.until == until)
+    if only is not None:
+        query = query.where(_TEXTURES.c.customer_oid.in_(sorted(only)))
+    found = (load_texture(kept) for kept in session.connection().execute(query).scalars())
+    return {texture.customer_oid: texture for texture in found}
+
+
+def keep_textures(session: Session, textures: Mapping[str, Texture]) -> None:
+    """Keep ``textures`` in the caller's write transaction, replacing any kept before."""
+    if not textures:
+        return
+    connection = session.connection()
+    connection.execute(delete(_TEXTURES).where(_TEXTURES.c.customer_oid.in_(sorted(textures))))
+    connection.execute(
+        insert(_TEXTURES),
+        [
+            {"customer_oid": oid, "until": texture.until, "texture": dump_texture(texture)}
+            for oid, texture in sorted(textures.items())
+        ],
+    )

@@ -11,7 +11,7 @@ that advances a day at a time draw from the same texture.
 """
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from fractions import Fraction
@@ -20,7 +20,7 @@ from itertools import accumulate, pairwise
 from statistics import median_low
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, TextClause, text
+from sqlalchemy import BindParameter, Connection, TextClause, bindparam, text
 from sqlmodel import Session
 
 from market.calendars import is_open, month_end
@@ -98,8 +98,8 @@ class Stream:
     currency: str
     rates: tuple[float, ...]
     on_closed_days: bool
-    seen: tuple["Row", ...]
-    """The rows it was seen with, to draw again."""
+    seen: tuple["Ticket", ...]
+    """What the rows it was seen with said, to draw again."""
     jitter: bool
     """Whether amounts vary around the ones seen (card tickets), or repeat exactly (cash)."""
     booked_lag: int
@@ -119,6 +119,12 @@ class Texture:
     daily: tuple[tuple[float, tuple[float, ...]], ...] = ()
     """For each weekday of an open day, then of a closed one: the streams' rates summed,
     and their running sums (one count a day for all streams, then a stream per booking)."""
+
+
+Ticket = tuple[str, int, str | None, str | None, str | None]
+"""What a stream's row said that a new one repeats (the rest is the stream's): its
+description, cents, merchant, merchant category code and channel. A plain tuple: a large
+bank's textures hold hundreds of thousands."""
 
 
 class Row(NamedTuple):
@@ -420,7 +426,11 @@ def _streams(rows: list[Row], until: date, first: date) -> list[Stream]:
         first_row = own[0]
         stream = Stream(
             key[0], key[1], first_row.category, first_row.currency, rates, on_closed,
-            tuple(own), not step_of_all, booked.most_common(1)[0][0], value.most_common(1)[0][0],
+            tuple(
+                (row.description, row.cents, row.merchant, row.mcc, row.channel)
+                for row in own
+            ),
+            not step_of_all, booked.most_common(1)[0][0], value.most_common(1)[0][0],
         )  # fmt: skip
         streams.append(stream)
     return streams
@@ -437,7 +447,7 @@ def _weekdays(calendar: str, start: date, until: date) -> tuple[Counter[int], Co
     )
 
 
-_STATEMENT_QUERY = text(
+_STATEMENT_ROWS = (
     "SELECT t.customer_oid, t.transaction_date, t.transaction_type, t.description,"
     " t.account_id, t.category, t.amount, t.currency, NULL, NULL, NULL,"
     " t.merchant, t.merchant_category_code, t.channel, t.booking_date, t.value_date"
@@ -445,14 +455,21 @@ _STATEMENT_QUERY = text(
     " WHERE a.account_type IN ('checking', 'savings') AND t.transaction_date <= :until"
     " AND (t.transaction_date > :since OR (t.transaction_type <> 'card_payment'"
     " AND t.transaction_date > :since_long))"
-    " ORDER BY t.customer_oid, t.transaction_date, t.id"
 )
-_ACCOUNT_QUERY = text(
+_STATEMENT_ORDER = " ORDER BY t.customer_oid, t.transaction_date, t.id"
+_STATEMENT_QUERY = text(_STATEMENT_ROWS + _STATEMENT_ORDER)
+_ACCOUNT_ROWS = (
     "SELECT a.id, a.customer_oid, a.account_type, a.balance,"
     " (SELECT COALESCE(SUM(t.amount), 0) FROM transactions t"
     "  WHERE t.account_id = a.id AND t.transaction_date > :until)"
     " FROM bank_accounts a WHERE a.account_type IN ('checking', 'savings')"
 )
+_ACCOUNT_QUERY = text(_ACCOUNT_ROWS)
+_ONLY: BindParameter[Any] = bindparam("only", expanding=True)
+_STATEMENT_QUERY_OF = text(
+    _STATEMENT_ROWS + " AND t.customer_oid IN :only" + _STATEMENT_ORDER
+).bindparams(_ONLY)
+_ACCOUNT_QUERY_OF = text(_ACCOUNT_ROWS + " AND a.customer_oid IN :only").bindparams(_ONLY)
 
 
 def _fetch_all(connection: Connection, query: TextClause, bind: dict[str, Any]) -> list[Any]:
@@ -470,11 +487,14 @@ def _fetch_all(connection: Connection, query: TextClause, bind: dict[str, Any]) 
         cursor.close()
 
 
-def learn_all(session: Session, until: date) -> dict[str, Texture]:
-    """Every customer's texture, in two queries: the statements' rows up to ``until`` that
-    ``learn`` reads (``SERIES_WINDOW`` days of them, ``RECENT_WINDOW`` of card payments),
-    and the accounts with their balance at the end of ``until`` (today's, less what was
-    booked after it). Customers with no statement account have no texture."""
+def learn_all(
+    session: Session, until: date, only: Collection[str] | None = None
+) -> dict[str, Texture]:
+    """Every customer's texture (or ``only`` those customers'), in two queries: the
+    statements' rows up to ``until`` that ``learn`` reads (``SERIES_WINDOW`` days of them,
+    ``RECENT_WINDOW`` of card payments), and the accounts with their balance at the end of
+    ``until`` (today's, less what was booked after it). Customers with no statement
+    account have no texture."""
     bind: dict[str, Any] = {
         "since": _since("card_payment", until),
         "since_long": _since("", until),
@@ -486,9 +506,16 @@ def learn_all(session: Session, until: date) -> dict[str, Texture]:
         bind = {name: value.isoformat() for name, value in bind.items()}
         params_until = {"until": until.isoformat()}
     accounts: dict[str, dict[int, tuple[str, int]]] = defaultdict(dict)
-    for account_id, oid, kind, balance, later in connection.execute(_ACCOUNT_QUERY, params_until):
-        accounts[oid][account_id] = (kind, int(balance) - int(later))
     rows: dict[str, list[Booking]] = defaultdict(list)
-    for oid, *booking in _fetch_all(connection, _STATEMENT_QUERY, bind):
+    if only is None:
+        found_accounts = connection.execute(_ACCOUNT_QUERY, params_until)
+        found_rows = _fetch_all(connection, _STATEMENT_QUERY, bind)
+    else:
+        wanted = {"only": sorted(only)}
+        found_accounts = connection.execute(_ACCOUNT_QUERY_OF, {**params_until, **wanted})
+        found_rows = list(connection.execute(_STATEMENT_QUERY_OF, {**bind, **wanted}))
+    for account_id, oid, kind, balance, later in found_accounts:
+        accounts[oid][account_id] = (kind, int(balance) - int(later))
+    for oid, *booking in found_rows:
         rows[oid].append(booking)
     return {oid: learn(oid, rows.get(oid, ()), own, until) for oid, own in sorted(accounts.items())}

@@ -31,7 +31,7 @@ from services.books import disagreements
 from services.day_ledger import DayLedger, apply_bookings
 from services.effects import MARKET_DAY_CLOSED, OPTION_EXPIRED, TRANSACTION_ADDED, Effect
 from services.expiries import close_on
-from tests.helpers import JOHN
+from tests.helpers import JANE, JOHN
 
 CHECKING = 1
 PAYEE = {"name": "Northwind Utilities", "iban": "DE89370400440532013000"}
@@ -532,3 +532,25 @@ def test_statement_bookings_plugged_into_a_day_move_balances_spending_and_books(
         shown = AS_OF.isoformat()
         foreign = (shown, "deposit", "X", other.id, None, 1, "USD", *[None] * 6, shown, shown)
         apply_bookings(DayLedger(session, AS_OF), JOHN, [foreign])
+
+
+def test_textures_are_kept_with_the_template_and_follow_the_customers(bank: TestClient) -> None:
+    """Every customer with a statement account has a texture kept from the template on; a
+    customer deleted after an advance books nothing at the next (their texture goes with
+    them), where a texture held from before would have named accounts no longer there."""
+    sandbox_id = create(bank, customers=6)[0]
+    engine = sandbox_engine(bank, sandbox_id)
+    statement_holders = text(
+        "SELECT COUNT(DISTINCT customer_oid) FROM bank_accounts"
+        " WHERE account_type IN ('checking', 'savings')"
+    )
+    with engine.connect() as connection:
+        kept = connection.execute(text("SELECT COUNT(*) FROM statement_textures")).scalar()
+        assert kept == connection.execute(statement_holders).scalar() == 11
+    advance(bank, sandbox_id, days=3)
+    assert bank.delete(f"/customer/{JANE}", headers=inside(sandbox_id)).status_code == 200
+    later = advance(bank, sandbox_id, days=3)
+    assert later["transactions_added"] > 0
+    with engine.connect() as connection:
+        held = connection.execute(text("SELECT customer_oid FROM statement_textures")).scalars()
+        assert JANE not in set(held)

@@ -23,6 +23,7 @@ from synthetic.day_rules import AFTER, BEFORE, NONE, DayRule
 from synthetic.samples import SAMPLE_CUSTOMERS
 from synthetic.seeding import prepare_database
 from synthetic.texture import Texture, learn, learn_all
+from synthetic.texture_store import dump_texture, load_texture
 
 CUSTOMERS = 40
 SEED = 2024
@@ -363,12 +364,26 @@ def test_learn_all_reads_alike_on_each_backend(engine: Engine) -> None:
     for sample in SAMPLE_CUSTOMERS:
         texture = textures[sample.customer_oid]
         assert texture.series and texture.streams
-        assert all(isinstance(row.cents, int) for s in texture.streams for row in s.seen)
+        assert all(isinstance(cents, int) for s in texture.streams for _, cents, *_ in s.seen)
     john = textures[SAMPLE_CUSTOMERS[0].customer_oid]
     assert {s.rule.day for s in john.series if s.legs[0].category == "income"} == {15, 31}
     assert [s.rate_bp for s in john.series if s.rate_bp is not None] == [350]
     # A textual day or a date bound the same way on either driver: nothing after ``until``.
-    assert all(row.day <= AS_OF for s in john.streams for row in s.seen)
+    until = AS_OF - timedelta(20)
+    with engine.connect() as connection:
+        dated = connection.execute(
+            text(
+                "SELECT transaction_date, description, amount FROM transactions"
+                " WHERE customer_oid = :oid AND transaction_type = 'card_payment'"
+            ),
+            {"oid": john.customer_oid},
+        ).all()
+    before = {(d, int(c)) for day, d, c in dated if str(day) <= until.isoformat()}
+    only_after = {(d, int(c)) for day, d, c in dated if str(day) > until.isoformat()} - before
+    assert only_after
+    earlier = textures_of(engine, until)[john.customer_oid]
+    tickets = {(d, c) for s in earlier.streams for d, c, *_ in s.seen}
+    assert tickets and not tickets & only_after
     with engine.connect() as connection:
         dialect = connection.dialect.name
     day = AS_OF + timedelta(15)
@@ -393,3 +408,18 @@ def test_balances_of_other_accounts_change_nothing(book: Engine) -> None:
     assert bookings_on(textures[oid], day, SEED, {**mine, **strangers}) == bookings_on(
         textures[oid], day, SEED, mine
     )
+
+
+def test_a_kept_texture_reads_back_equal_and_draws_alike(book: Engine) -> None:
+    """Kept and read back, every texture is the one learned, field for field (floats
+    included), and draws the same rows."""
+    textures = textures_of(book)
+    assert textures
+    for oid, texture in textures.items():
+        back = load_texture(dump_texture(texture))
+        assert back == texture, oid
+    oid = chosen(textures)[3]
+    day = AS_OF + timedelta(9)
+    balances = balances_of(book)
+    back = load_texture(dump_texture(textures[oid]))
+    assert bookings_on(back, day, SEED, balances) == bookings_on(textures[oid], day, SEED, balances)
