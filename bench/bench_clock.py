@@ -68,7 +68,10 @@ def profile_advance(client: TestClient, sandbox_id: str, seed: int, days: int) -
         profiler.enable()
         clock.advance(session, sandbox_id, seed, days, None)
         profiler.disable()
-    pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+    profiler.dump_stats("/tmp/advance.prof")
+    stats = pstats.Stats(profiler)
+    stats.sort_stats("cumulative").print_stats(40)
+    stats.sort_stats("tottime").print_stats(25)
 
 
 def main() -> None:
