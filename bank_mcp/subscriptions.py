@@ -32,7 +32,8 @@ from models import BankEventCounter
 from sandboxes.manager import SandboxDatabase
 from schemas.changes import ChangeOut, ChangesPage, ChangeType
 from services import customers
-from services.events import COUNTER_ROW, MAX_LIMIT, read_changes
+from services.changes import COUNTER_ROW
+from services.events import MAX_LIMIT, read_changes
 
 log = logging.getLogger("dummy_bank")
 
