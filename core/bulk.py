@@ -30,3 +30,41 @@ def write_rows(
         else:
             for row in rows:
                 copy.write_row(row)
+
+
+VALUES_PER_UPDATE = 5000
+"""Rows one PostgreSQL ``UPDATE … FROM (VALUES …)`` carries (three parameters each, well
+inside the protocol's 65,535)."""
+
+
+def update_rows(
+    cursor: Any,
+    table: str,
+    key: str,
+    columns: Sequence[str],
+    rows: Sequence[tuple[object, ...]],
+    *,
+    sqlite: bool,
+) -> None:
+    """Set ``columns`` of many rows of ``table`` found by ``key``; each row is (key value,
+    then the columns' values), in storage form. One executemany on SQLite (in process, a
+    statement costs little); on PostgreSQL, a statement per few thousand rows, where
+    executemany would wait on the server once a row."""
+    if not rows:
+        return
+    if sqlite:
+        setting = ", ".join(f"{column} = ?" for column in columns)
+        cursor.executemany(f"UPDATE {table} SET {setting} WHERE {key} = ?", [
+            (*row[1:], row[0]) for row in rows
+        ])  # fmt: skip
+        return
+    setting = ", ".join(f"{column} = v.{column}" for column in columns)
+    names = ", ".join((key, *columns))
+    for start in range(0, len(rows), VALUES_PER_UPDATE):
+        part = rows[start : start + VALUES_PER_UPDATE]
+        marks = ", ".join(["(" + ", ".join(["%s"] * (len(columns) + 1)) + ")"] * len(part))
+        cursor.execute(
+            f"UPDATE {table} AS t SET {setting} FROM (VALUES {marks}) AS v({names})"
+            f" WHERE t.{key} = v.{key}",
+            [value for row in part for value in row],
+        )

@@ -10,17 +10,17 @@ continued sandbox use.
 """
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, bindparam, insert, text, true, update
+from sqlalchemy import Connection, text, true
 from sqlalchemy import select as select_columns
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from core.bulk import write_rows
+from core.bulk import update_rows, write_rows
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
 from models import AccountType, Asset, BankAccount, KeptBook, Spending, Transaction
@@ -36,6 +36,9 @@ BOOKING_FIELDS = (
 the id and customer): days as ISO strings, amount in cents, quantity and price as integers
 in their storage scales: the form the rows are stored in."""
 TRANSACTION_COLUMNS = (*BOOKING_FIELDS, "id", "customer_oid")
+SPENDING_COLUMNS = (
+    "id", "customer_oid", "month", "category", "currency", "amount", "transaction_count",
+)  # fmt: skip
 TYPE, ACCOUNT, CATEGORY, AMOUNT, CURRENCY, SYMBOL, QUANTITY, PRICE = 1, 3, 4, 5, 6, 7, 8, 9
 
 
@@ -229,11 +232,20 @@ def apply_bookings(
 
 class SpendingRows:
     """The monthly ``spending`` rows an advance adds to, read once per customer and month
-    and held (each day of a month adds to the same rows): key -> [id, amount, count]."""
+    and held (each day of a month adds to the same rows): key -> [id, amount, count]. What
+    the days add to rows already there is written once, at the end (``write``)."""
 
     def __init__(self) -> None:
         self.rows: dict[tuple[str, str, str, str], list[Any]] = {}
         self.read: set[tuple[str, str]] = set()
+        self.unwritten: dict[tuple[str, str, str, str], list[Any]] = {}
+
+    def write(self, connection: Connection) -> None:
+        """Write the totals of the rows added to since the last write."""
+        rows = [(i, _cents(amount), count) for i, amount, count in self.unwritten.values()]
+        columns = ("amount", "transaction_count")
+        _with_cursor(connection, update_rows, "spending", "id", columns, rows)
+        self.unwritten.clear()
 
     def load(self, connection: Connection, wanted: set[tuple[str, str]]) -> None:
         missing = wanted - self.read
@@ -257,9 +269,10 @@ def add_spending(
 ) -> None:
     """The card payments among ``rows`` into their customers' monthly ``spending``, in at
     most three statements: the rows they add to are read at once (or were, into ``held``,
-    by an earlier day), then updated, and the new ones inserted, in bulk. A new row's id
-    follows the order of ``rows``' customers, so that a day adds the same rows whatever
-    the days around it. The caller's transaction writes."""
+    by an earlier day), then updated (with ``held``, by its ``write``, once the caller is
+    done), and the new ones inserted, in bulk. A new row's id follows the order of
+    ``rows``' customers, so that a day adds the same rows whatever the days around it. The
+    caller's transaction writes."""
     spent: dict[tuple[str, str, str, str], tuple[Decimal, int]] = {}
     by_customer: dict[str, list[Posted]] = {}
     for row in rows:
@@ -273,43 +286,31 @@ def add_spending(
             spent[(oid, month, category, currency)] = (amount, count)
     if not spent:
         return
-    held = held or SpendingRows()
+    held_here = held or SpendingRows()
     session.flush()
     connection = session.connection()
-    held.load(connection, {(key[0], key[1]) for key in spent})
-    changed, new = [], []
+    held_here.load(connection, {(key[0], key[1]) for key in spent})
+    new = []
     for key, (amount, count) in spent.items():
-        found = held.rows.get(key)
+        found = held_here.rows.get(key)
         if found is None:
             new.append(key)
-            held.rows[key] = [0, amount, count]
+            held_here.rows[key] = [0, amount, count]
         else:
             found[1] += amount
             found[2] += count
-            changed.append(found)
-    table = Spending.__table__  # type: ignore[attr-defined]
-    if changed:
-        connection.execute(
-            update(table)
-            .where(table.c.id == bindparam("row_id"))
-            .values(amount=bindparam("new_amount"), transaction_count=bindparam("new_count")),
-            [
-                {"row_id": i, "new_amount": amount, "new_count": count}
-                for i, amount, count in changed
-            ],
-        )
+            held_here.unwritten[key] = found
+    if held is None:
+        held_here.write(connection)
     if new:
-        for key, row_id in zip(new, reserve_ids(connection, "spending", len(new)), strict=True):
-            held.rows[key][0] = row_id
-        connection.execute(
-            insert(table),
-            [
-                {"id": held.rows[key][0], "customer_oid": key[0], "month": key[1],
-                 "category": key[2], "currency": key[3], "amount": held.rows[key][1],
-                 "transaction_count": held.rows[key][2]}
-                for key in new
-            ],
-        )  # fmt: skip
+        ids = reserve_ids(connection, "spending", len(new))
+        for key, row_id in zip(new, ids, strict=True):
+            held_here.rows[key][0] = row_id
+        written = [
+            (held_here.rows[key][0], *key, _cents(held_here.rows[key][1]), held_here.rows[key][2])
+            for key in new
+        ]
+        _with_cursor(connection, write_rows, "spending", SPENDING_COLUMNS, written)
     # Written past the ORM: whatever it holds of these rows is read again when next used.
     for kept in list(session.identity_map.values()):
         if isinstance(kept, Spending):
@@ -397,11 +398,7 @@ def post_bookings(
                 price=None if price is None else Decimal(price).scaleb(-PRICE_SCALE),
             )
         )
-    cursor = connection.connection.cursor()
-    try:
-        write_rows(cursor, "transactions", TRANSACTION_COLUMNS, rows, sqlite=_is_sqlite(connection))
-    finally:
-        cursor.close()
+    _with_cursor(connection, write_rows, "transactions", TRANSACTION_COLUMNS, rows)
     for key, cents in moved.items():
         account = ledger.loaded.get(key) or ledger.account(key)
         assert account is not None
@@ -411,16 +408,20 @@ def post_bookings(
         )
         ledger.accounts[key] = account
         ledger.touched.add(account.customer_oid)
-    accounts = BankAccount.__table__  # type: ignore[attr-defined]
-    connection.execute(
-        update(accounts)
-        .where(accounts.c.id == bindparam("account_id"))
-        .values(balance=bindparam("new_balance")),
-        [{"account_id": key, "new_balance": ledger.accounts[key].balance} for key in moved],
-    )
+    balances = [(key, _cents(ledger.accounts[key].balance)) for key in moved]
+    _with_cursor(connection, update_rows, "bank_accounts", "id", ("balance",), balances)
     ledger.rows += posted
     return posted
 
 
-def _is_sqlite(connection: Connection) -> bool:
-    return connection.dialect.name == "sqlite"
+def _with_cursor(connection: Connection, write: Callable[..., None], *args: Any) -> None:
+    """``write`` (``core.bulk``) on the driver's cursor of ``connection``."""
+    cursor = connection.connection.cursor()
+    try:
+        write(cursor, *args, sqlite=connection.dialect.name == "sqlite")
+    finally:
+        cursor.close()
+
+
+def _cents(amount: Decimal) -> int:
+    return int(amount.scaleb(MONEY_SCALE))
