@@ -14,7 +14,8 @@ step reads only the rows the days before left: thirty days at once and one day t
 leave the same rows, byte for byte.
 """
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -37,7 +38,7 @@ from sandboxes.scripts import (
     MarketShock,
     Script,
 )
-from schemas.changes import ChangeIds, ChangeType
+from schemas.changes import ChangeType
 from schemas.clock import AdvanceOut, ClockOut, DayOut, RefusedPayment
 from services.changes import record_change
 from services.clock import days_to_run, read_clock
@@ -73,6 +74,10 @@ from synthetic.continuation import bookings_on, textures_for, with_pay
 from synthetic.texture import Texture
 
 CARD_PAYMENT = "card_payment"
+ADVANCE_CACHE_KIB = 256 * 1024
+"""The page cache an advance's connection has on SQLite, while it runs (at most, in KiB)."""
+SQLITE_DEFAULT_CACHE = -2000
+"""SQLite's own default (about 2 MB), given back when the advance is done."""
 
 
 def with_scripted_pay(texture: Texture, script: Script, day: date) -> Texture:
@@ -244,6 +249,8 @@ def record_effects(
     """A day's effects as the change feed's events, in the advance's transaction;
     ``labels`` names those a scripted event made (by "market", "instruction" or
     "transaction" and its id)."""
+    # The ids as a mapping of ``ChangeIds``' fields: the day's own values need no model's
+    # checking, and a day records tens of thousands.
     events = []
     for effect in sorted(
         (e for e in effects if e.kind in FEED_ORDER), key=lambda e: FEED_ORDER[e.kind]
@@ -251,27 +258,27 @@ def record_effects(
         data, oid = effect.data, effect.customer_oid
         label = None
         if effect.kind == MARKET_DAY_CLOSED:
-            ids, label = ChangeIds(), labels.get(("market", 0))
+            ids, label = {}, labels.get(("market", 0))
         elif effect.kind == TRANSACTION_ADDED:
-            ids = ChangeIds(
-                transaction_id=data["transaction_id"],
-                account_id=data["account_id"],
-                amount=Decimal(data["amount"]),
-                currency=data["currency"],
-            )
+            ids = {
+                "transaction_id": data["transaction_id"],
+                "account_id": data["account_id"],
+                "amount": Decimal(data["amount"]),
+                "currency": data["currency"],
+            }
             label = labels.get(("transaction", data["transaction_id"]))
         elif effect.kind == BALANCE_CHANGED:
-            ids = ChangeIds(
-                account_id=data["account_id"],
-                balance=Decimal(data["balance"]),
-                currency=data["currency"],
-            )
+            ids = {
+                "account_id": data["account_id"],
+                "balance": Decimal(data["balance"]),
+                "currency": data["currency"],
+            }
         elif effect.kind == HOLDING_CHANGED:
-            ids = ChangeIds(symbol=data["symbol"], quantity=Decimal(data["quantity_after"]))
+            ids = {"symbol": data["symbol"], "quantity": Decimal(data["quantity_after"])}
         elif effect.kind == OPTION_EXPIRED:
-            ids = ChangeIds(derivative_id=data["derivative_id"])
+            ids = {"derivative_id": data["derivative_id"]}
         else:
-            ids = ChangeIds(instruction_id=data["instruction_id"], kind="payment")
+            ids = {"instruction_id": data["instruction_id"], "kind": "payment"}
             label = labels.get(("instruction", data["instruction_id"]))
         events.append(Event(ChangeType(effect.kind), oid, ids, occurred_on=day, label=label))
     record_events(session, events)
@@ -305,51 +312,53 @@ def advance(
         # Instructions lock their customer's row (FOR UPDATE): they and other advances
         # wait for this one, while reads go on.
         session.execute(text("LOCK TABLE users IN EXCLUSIVE MODE"))
-    clock = read_clock(session, seed)
-    started_from = clock.today
-    run = days_to_run(clock.today, days, to)
-    prices, rates = last_closes(session)
-    textures = textures_for(session, clock.started_on)
-    spending = SpendingRows()
-    accounts: dict[int, BankAccount] = {}
-    stale = stale_books(session)
-    booked: list[Posted] = []
-    touched: set[str] = set()
-    summaries, refused = [], []
-    for on in run:
-        ledger = DayLedger(session, on, accounts)
-        today = Day(
-            session, seed, on, ledger, prices, rates, script or Script(), textures, spending
-        )
-        effects: list[Effect] = []
-        for step in steps:
-            effects += step(today)
-        effects += ledger.close()
-        booked += ledger.rows
-        touched |= ledger.touched
-        labels = {
-            (
-                "transaction" if kind == "row" else kind,
-                _row_id(ledger, key) if kind == "row" else key,
-            ): label
-            for (kind, key), label in today.labels.items()
-        }
-        record_effects(session, on, effects, labels)
-        summaries.append(_day_out(on, effects))
-        refused += [
-            RefusedPayment(
-                instruction_id=e.data["instruction_id"],
-                customer_oid=e.customer_oid or "",
-                rule=e.data["rule"],
-                detail=e.data["detail"],
+    with _page_cache(session):
+        clock = read_clock(session, seed)
+        started_from = clock.today
+        run = days_to_run(clock.today, days, to)
+        prices, rates = last_closes(session)
+        textures = textures_for(session, clock.started_on)
+        spending = SpendingRows()
+        accounts: dict[int, BankAccount] = {}
+        stale = stale_books(session)
+        booked: list[Posted] = []
+        touched: set[str] = set()
+        summaries, refused = [], []
+        for on in run:
+            ledger = DayLedger(session, on, accounts)
+            today = Day(
+                session, seed, on, ledger, prices, rates, script or Script(), textures, spending
             )
-            for e in effects
-            if e.kind == INSTRUCTION_REFUSED
-        ]
-    keep(session, touched, booked, started_from, stale)
-    clock.today = run[-1]
-    session.add(clock)
-    record_change(session, None)
+            effects: list[Effect] = []
+            for step in steps:
+                effects += step(today)
+            effects += ledger.close()
+            booked += ledger.rows
+            touched |= ledger.touched
+            labels = {
+                (
+                    "transaction" if kind == "row" else kind,
+                    _row_id(ledger, key) if kind == "row" else key,
+                ): label
+                for (kind, key), label in today.labels.items()
+            }
+            record_effects(session, on, effects, labels)
+            summaries.append(_day_out(on, effects))
+            refused += [
+                RefusedPayment(
+                    instruction_id=e.data["instruction_id"],
+                    customer_oid=e.customer_oid or "",
+                    rule=e.data["rule"],
+                    detail=e.data["detail"],
+                )
+                for e in effects
+                if e.kind == INSTRUCTION_REFUSED
+            ]
+        spending.write(session.connection())
+        keep(session, touched, booked, started_from, stale)
+        clock.today = run[-1]
+        session.add(clock)
+        record_change(session, None)
     session.commit()
     return AdvanceOut(
         sandbox_id=sandbox_id,
@@ -366,6 +375,23 @@ def advance(
         refused=refused,
         days=summaries,
     )
+
+
+@contextmanager
+def _page_cache(session: Session) -> Iterator[None]:
+    """On SQLite, a large page cache on the advance's connection while it writes (tens of
+    thousands of rows into a few indexes: pages read once stay in memory), given back on
+    the same connection before its transaction ends, however the advance ends."""
+    if session.get_bind().dialect.name != "sqlite":
+        yield
+        return
+    driver = session.connection().connection.dbapi_connection
+    assert driver is not None
+    driver.execute(f"PRAGMA cache_size = -{ADVANCE_CACHE_KIB}")
+    try:
+        yield
+    finally:
+        driver.execute(f"PRAGMA cache_size = {SQLITE_DEFAULT_CACHE}")
 
 
 def _row_id(ledger: DayLedger, identity: int) -> int:

@@ -18,10 +18,11 @@ The seeding and the bulk loads record nothing: the feed starts from the bank as 
 This log is for clients; ``services/changes.py`` is the workers' own, for their caches.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import Any
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -43,6 +44,7 @@ MAX_LIMIT = 1000
 
 _EVENTS = BankEvent.__table__.c  # type: ignore[attr-defined]
 _COUNTER = BankEventCounter.__table__.c  # type: ignore[attr-defined]
+_ID_FIELDS = frozenset(ChangeIds.model_fields)
 _EVENT_COLUMNS = ("seq", "type", "customer_oid", "occurred_on", "recorded_at", "label", "data")
 
 
@@ -53,7 +55,9 @@ class Event:
 
     type: ChangeType
     customer_oid: str | None = None
-    ids: ChangeIds = field(default_factory=ChangeIds)
+    ids: ChangeIds | Mapping[str, Any] = field(default_factory=ChangeIds)
+    """What the change names: ``ChangeIds``, or (for writes of tens of thousands, whose
+    values are the bank's own) a mapping of some of its fields."""
     occurred_on: date | None = None
     label: str | None = None
 
@@ -96,13 +100,14 @@ def record_events(session: Session, events: Sequence[Event]) -> list[int]:
     return list(range(first, counter + 1))
 
 
-def _stored(ids: ChangeIds) -> str:
-    # Exact decimal strings: a JSON number would pass through a float on its way back. The
-    # fields are read as set (``model_dump`` costs more than the rest, a clock's day records
-    # tens of thousands).
-    values = {k: f"{v:f}" if isinstance(v, Decimal) else v for k, v in vars(ids).items()}
+def _stored(ids: ChangeIds | Mapping[str, Any]) -> str:
+    # Exact decimal strings: a JSON number would pass through a float on its way back.
+    given = ids if isinstance(ids, Mapping) else vars(ids)
+    if not _ID_FIELDS.issuperset(given):
+        raise ValueError(f"not fields of ChangeIds: {sorted(set(given) - _ID_FIELDS)}")
     return orjson.dumps(
-        {k: v for k, v in values.items() if v is not None}, option=orjson.OPT_SORT_KEYS
+        {k: f"{v:f}" if isinstance(v, Decimal) else v for k, v in given.items() if v is not None},
+        option=orjson.OPT_SORT_KEYS,
     ).decode()
 
 
