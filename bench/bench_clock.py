@@ -28,7 +28,9 @@ from main import create_app
 from sandboxes import clock
 
 
-def measure(database_url: str, customers: int, days: int, seed: int, profile: bool) -> None:
+def measure(
+    database_url: str, customers: int, days: int, seed: int, profile: bool, out: str = ""
+) -> None:
     settings = Settings(
         database_url=database_url, cache_mb=0, sandbox_max_customers=max(customers, 1000)
     )
@@ -40,7 +42,7 @@ def measure(database_url: str, customers: int, days: int, seed: int, profile: bo
         sandbox_id = created.json()["sandbox_id"]
         print(f"{5 + customers:,} customers: sandbox made in {time.perf_counter() - started:.1f} s")
         if profile:
-            profile_advance(client, sandbox_id, seed, days)
+            profile_advance(client, sandbox_id, seed, days, out)
             client.delete(f"/sandboxes/{sandbox_id}")
             return
         wall, cpu = time.perf_counter(), time.process_time()
@@ -59,7 +61,7 @@ def measure(database_url: str, customers: int, days: int, seed: int, profile: bo
         client.delete(f"/sandboxes/{sandbox_id}")
 
 
-def profile_advance(client: TestClient, sandbox_id: str, seed: int, days: int) -> None:
+def profile_advance(client: TestClient, sandbox_id: str, seed: int, days: int, out: str) -> None:
     """The advance in this thread under cProfile: where its time goes, by function."""
     client.get(f"/sandboxes/{sandbox_id}/clock")  # opens the sandbox's database
     engine = client.app.state.sandboxes.open[sandbox_id].engine  # type: ignore[attr-defined]
@@ -68,7 +70,8 @@ def profile_advance(client: TestClient, sandbox_id: str, seed: int, days: int) -
         profiler.enable()
         clock.advance(session, sandbox_id, seed, days, None)
         profiler.disable()
-    profiler.dump_stats("/tmp/advance.prof")
+    if out:
+        profiler.dump_stats(out)  # for python -m pstats
     stats = pstats.Stats(profiler)
     stats.sort_stats("cumulative").print_stats(40)
     stats.sort_stats("tottime").print_stats(25)
@@ -85,12 +88,16 @@ def main() -> None:
     parser.add_argument(
         "--profile", action="store_true", help="profile the advance instead of timing it"
     )
+    parser.add_argument("--profile-out", default="", help="keep the profile in this file")
     args = parser.parse_args()
     if args.database_url:
-        measure(args.database_url, args.customers, args.days, args.seed, args.profile)
+        measure(
+            args.database_url, args.customers, args.days, args.seed, args.profile, args.profile_out
+        )
         return
     with tempfile.TemporaryDirectory() as folder:
-        measure(f"sqlite:///{folder}/bank.db", args.customers, args.days, args.seed, args.profile)
+        url = f"sqlite:///{folder}/bank.db"
+        measure(url, args.customers, args.days, args.seed, args.profile, args.profile_out)
 
 
 if __name__ == "__main__":
