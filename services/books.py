@@ -34,6 +34,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, bindparam, delete, func, insert, null, select, update
 from sqlmodel import Session
 
@@ -195,16 +196,16 @@ def extended_columns(trades: str, income: str, card_spending: str, added: Book) 
     own) appended: what ``fold_book`` would give for the old rows and the new together,
     without turning the old figures into Decimals and back."""
     new = added.to_json()
-    kept_trades = json.loads(trades)
-    for symbol, rows in json.loads(new["trades"]).items():
+    kept_trades = orjson.loads(trades)
+    for symbol, rows in orjson.loads(new["trades"]).items():
         kept_trades.setdefault(symbol, []).extend(rows)
-    cards = {tuple(row[:3]): row[3] for row in json.loads(card_spending)}
-    for *key, amount in json.loads(new["card_spending"]):
+    cards = {tuple(row[:3]): row[3] for row in orjson.loads(card_spending)}
+    for *key, amount in orjson.loads(new["card_spending"]):
         found = cards.get(tuple(key))
         cards[tuple(key)] = amount if found is None else str(Decimal(found) + Decimal(amount))
     return {
         "trades": _dump({symbol: kept_trades[symbol] for symbol in sorted(kept_trades)}),
-        "income": _dump(json.loads(income) + json.loads(new["income"])),
+        "income": _dump(orjson.loads(income) + orjson.loads(new["income"])),
         "card_spending": _dump([[*key, amount] for key, amount in sorted(cards.items())]),
     }
 

@@ -139,7 +139,12 @@ def _count(rate: float, rng: random.Random) -> int:
         return 0
     trials = 4 + int(4 * rate)
     chance = rate / trials
-    return sum(rng.random() < chance for _ in range(trials))
+    draw = rng.random
+    count = 0
+    for _ in range(trials):
+        if draw() < chance:
+            count += 1
+    return count
 
 
 @cache
