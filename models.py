@@ -599,6 +599,17 @@ class SandboxClock(SQLModel, table=True):
     today: date = Field(description="The last day run")
 
 
+class BookKeeping(SQLModel, table=True):
+    """One row: whether the writing transaction keeps the books of what it writes itself
+    (a sandbox clock's advance sets it for its own transaction alone), so that the
+    triggers marking kept books stale row by row let its rows be (migration 0017)."""
+
+    __tablename__ = "book_keeping"
+
+    id: int = Field(default=1, primary_key=True)
+    by_writer: bool = Field(default=False, sa_column_kwargs={"server_default": sa_false()})
+
+
 class StatementTexture(SQLModel, table=True):
     """A customer's statement texture (``synthetic/texture.py``), learned once from the rows
     up to ``until`` and kept compressed (``synthetic/texture_store.py``): a sandbox's

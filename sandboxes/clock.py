@@ -21,7 +21,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import text, update
 from sqlmodel import Session, col, select
 
 from core.money import MONEY_SCALE
@@ -29,7 +29,7 @@ from db import begin_write
 from market.calendars import BANKING_CALENDAR, on_or_after
 from market.continuation import HORIZON, MAX_DAYS_PER_ADVANCE
 from market.merchants import CATEGORIES
-from models import AccountType, BankAccount
+from models import AccountType, BankAccount, BookKeeping
 from sandboxes.scripts import (
     CardCharge,
     DeclinedPayments,
@@ -313,6 +313,9 @@ def advance(
         # wait for this one, while reads go on.
         session.execute(text("LOCK TABLE users IN EXCLUSIVE MODE"))
     with _page_cache(session):
+        # The advance keeps the books of every customer it touches (``keep`` below): the
+        # triggers that mark them stale row by row let its rows be (migration 0017).
+        session.execute(update(BookKeeping).values(by_writer=True))
         clock = read_clock(session, seed)
         started_from = clock.today
         run = days_to_run(clock.today, days, to)
@@ -359,6 +362,7 @@ def advance(
         clock.today = run[-1]
         session.add(clock)
         record_change(session, None)
+        session.execute(update(BookKeeping).values(by_writer=False))
     session.commit()
     return AdvanceOut(
         sandbox_id=sandbox_id,

@@ -554,3 +554,26 @@ def test_textures_are_kept_with_the_template_and_follow_the_customers(bank: Test
     with engine.connect() as connection:
         held = connection.execute(text("SELECT customer_oid FROM statement_textures")).scalars()
         assert JANE not in set(held)
+
+
+def test_an_advance_keeps_its_books_itself_and_leaves_the_stale_marks_on(
+    bank: TestClient,
+) -> None:
+    """The advance's rows mark no book stale (it keeps every book it touched, and they
+    agree with the rows); a write from outside the bank afterwards still marks its
+    customer's book stale, row by row, as before."""
+    sandbox_id = create(bank)[0]
+    advance(bank, sandbox_id, days=5)
+    engine = sandbox_engine(bank, sandbox_id)
+    stale = text("SELECT customer_oid FROM kept_books WHERE book_stale = :yes")
+    with engine.begin() as connection:
+        assert connection.execute(text("SELECT by_writer FROM book_keeping")).scalar() in (0, False)
+        assert list(connection.execute(stale, {"yes": True})) == []
+        assert disagreements(connection) == []
+        connection.execute(
+            text("UPDATE transactions SET description = 'EDITED BY HAND' WHERE id = "
+                 "(SELECT MAX(id) FROM transactions WHERE customer_oid = :oid)"),
+            {"oid": JOHN},
+        )  # fmt: skip
+    with engine.connect() as connection:
+        assert list(connection.execute(stale, {"yes": True}).scalars()) == [JOHN]
