@@ -108,18 +108,11 @@ class JsonBodyMiddleware:
         if not is_json(media):
             await self.app(scope, receive, send)
             return
-        messages: list[Message] = []
-        body = b""
-        while True:
-            message = await receive()
-            messages.append(message)
-            if message["type"] != "http.request":
-                # The client is gone, or the body limit answered for it: nothing to check.
-                await self.app(scope, _replay(messages, receive), send)
-                return
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
+        body, replaying, whole = await read_body(receive)
+        if not whole:
+            # The client is gone, or the body limit answered for it: nothing to check.
+            await self.app(scope, replaying, send)
+            return
         key, parsed = duplicate_key(body) if body else (None, None)
         if key is not None:
             shown = key if len(key) <= 40 else key[:40] + "..."
@@ -136,14 +129,28 @@ class JsonBodyMiddleware:
                 send, "Invalid Request: id must be a string or an integer (JSON-RPC as MCP uses it)"
             )
             return
-        await self.app(scope, _replay(messages, receive), send)
+        await self.app(scope, replaying, send)
 
 
-def _replay(messages: list[Message], receive: Receive) -> Receive:
-    """A receive that gives the app the messages already read, then whatever comes next."""
+async def read_body(receive: Receive) -> tuple[bytes, Receive, bool]:
+    """A request's whole body; a receive that gives the app the messages already read, then
+    whatever comes next; and whether the body came whole (not when the client went, or the
+    body limit answered for it)."""
+    messages: list[Message] = []
+    body = b""
+    whole = False
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request":
+            break
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            whole = True
+            break
     pending = iter(messages)
 
     async def replaying() -> Message:
         return next(pending, None) or await receive()
 
-    return replaying
+    return body, replaying, whole

@@ -16,6 +16,7 @@ from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.middleware import MCP_ACCESS, MCP_FAULT, SANDBOX_KEY, send_error
+from api.request_bodies import read_body
 from core.errors import BankError, Forbidden, Unauthorized
 from db import SANDBOX_DATABASE
 from evals import ROUTE_PREFIX
@@ -200,21 +201,7 @@ async def _call_of(scope: Scope, receive: Receive) -> tuple[Receive, trace.CallS
     )
     if scope["path"] != "/mcp" or scope["method"] != "POST":
         return receive, plain
-    messages: list[Message] = []
-    body = b""
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    replay = iter(messages)
-
-    async def replaying() -> Message:
-        return next(replay, None) or await receive()
-
+    body, replaying, _ = await read_body(receive)
     try:
         request = json.loads(body)
     except ValueError:

@@ -30,6 +30,7 @@ from starlette.datastructures import Headers
 from starlette.types import Message, Receive, Scope, Send
 
 from api.middleware import offered_key, send_error
+from api.request_bodies import read_body
 from bank_mcp.server import BankMcpServer
 from bank_mcp.subscriptions import ResourceNotifier
 from db import SANDBOX_DATABASE
@@ -179,21 +180,7 @@ def _owner(scope: Scope) -> str:
 
 async def _is_initialize(receive: Receive) -> tuple[Receive, bool]:
     """Whether a POST's body is an ``initialize`` request; a receive that gives it again."""
-    messages: list[Message] = []
-    body = b""
-    while True:
-        message = await receive()
-        messages.append(message)
-        if message["type"] != "http.request":
-            break
-        body += message.get("body", b"")
-        if not message.get("more_body"):
-            break
-    pending = iter(messages)
-
-    async def replaying() -> Message:
-        return next(pending, None) or await receive()
-
+    body, replaying, _ = await read_body(receive)
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
