@@ -362,11 +362,13 @@ def test_error_bodies_never_show_sql_or_tracebacks(client: TestClient) -> None:
             assert leak not in text_body
 
 
+SANDBOX_ROUTE = {"200", "400", "401", "403", "404", "503"}
+"""What a sandbox route of the full key answers: 403 for the read key and sandbox keys."""
 EXPECTED_RESPONSES = {
     # 401 where the bank has keys and none was sent; 403 for a write with the read key.
     ("/customers", "get"): {"200", "400", "401", "503"},
     ("/register-customer", "post"): {"200", "400", "401", "403", "409", "503"},
-    ("/customer/{customer_oid}", "delete"): {"200", "400", "401", "403", "404", "503"},
+    ("/customer/{customer_oid}", "delete"): SANDBOX_ROUTE,
     ("/customer/{customer_oid}/exists", "get"): {"200", "400", "401", "503"},
     ("/customer/{customer_oid}/profile", "get"): {"200", "400", "401", "404", "503"},
     ("/user-portfolio/{customer_oid}", "get"): {"200", "400", "401", "404", "503"},
@@ -376,18 +378,18 @@ EXPECTED_RESPONSES = {
     # Sandboxes are the harness's: 403 for the read key and sandbox keys, even on GET.
     ("/sandboxes", "get"): {"200", "401", "403", "503"},
     ("/sandboxes", "post"): {"201", "400", "401", "403", "429", "503"},
-    ("/sandboxes/{sandbox_id}", "get"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}", "delete"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/reset", "post"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/faults", "put"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/faults", "get"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/faults", "delete"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/requests", "get"): {"200", "400", "401", "403", "404", "503"},
+    ("/sandboxes/{sandbox_id}", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}", "delete"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/reset", "post"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/faults", "put"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/faults", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/faults", "delete"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/requests", "get"): SANDBOX_ROUTE,
     # The answer key: 403 for the read key even on GET (the agent must not read it).
     ("/eval/questions", "get"): {"200", "400", "401", "403", "503"},
     ("/eval/grade", "post"): {"200", "400", "401", "403", "413", "503"},
     ("/eval/tasks", "get"): {"200", "400", "401", "403", "409", "503"},
-    ("/eval/tasks/grade", "post"): {"200", "400", "401", "403", "404", "503"},
+    ("/eval/tasks/grade", "post"): SANDBOX_ROUTE,
     **{
         (f"/customer/{{customer_oid}}/{section}", "get"): {"200", "400", "401", "404", "503"}
         for section in (
@@ -438,45 +440,16 @@ EXPECTED_RESPONSES = {
     },
     # The change feed; a sandbox's clock, scripted events and webhooks (the full key's).
     ("/changes", "get"): {"200", "400", "401", "503"},
-    ("/sandboxes/{sandbox_id}/clock", "get"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/clock/advance", "post"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/events", "get"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/events", "post"): {"201", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/events", "delete"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/webhooks", "get"): {"200", "400", "401", "403", "404", "503"},
-    ("/sandboxes/{sandbox_id}/webhooks", "post"): {
-        "201",
-        "400",
-        "401",
-        "403",
-        "404",
-        "409",
-        "503",
-    },
-    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}", "get"): {
-        "200",
-        "400",
-        "401",
-        "403",
-        "404",
-        "503",
-    },
-    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}", "delete"): {
-        "200",
-        "400",
-        "401",
-        "403",
-        "404",
-        "503",
-    },
-    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}/deliveries", "get"): {
-        "200",
-        "400",
-        "401",
-        "403",
-        "404",
-        "503",
-    },
+    ("/sandboxes/{sandbox_id}/clock", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/clock/advance", "post"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/events", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/events", "post"): {"201"} | SANDBOX_ROUTE - {"200"},
+    ("/sandboxes/{sandbox_id}/events", "delete"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/webhooks", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/webhooks", "post"): {"201", "409"} | SANDBOX_ROUTE - {"200"},
+    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}", "get"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}", "delete"): SANDBOX_ROUTE,
+    ("/sandboxes/{sandbox_id}/webhooks/{webhook_id}/deliveries", "get"): SANDBOX_ROUTE,
 }
 REFUSING = {
     (path, method) for (path, method), codes in EXPECTED_RESPONSES.items() if "422" in codes
