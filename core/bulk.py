@@ -6,8 +6,20 @@ The rows must already be in storage form: amounts as integers of their column's 
 (``core.money.ScaledDecimal``), days as ISO strings, ids given.
 """
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
+
+from sqlalchemy import Connection
+
+
+def on_driver(connection: Connection, write: Callable[..., None], *args: Any) -> None:
+    """``write`` (``write_rows`` or ``update_rows``) on a driver's cursor of ``connection``,
+    inside its transaction."""
+    cursor = connection.connection.cursor()
+    try:
+        write(cursor, *args, sqlite=connection.dialect.name == "sqlite")
+    finally:
+        cursor.close()
 
 
 def write_rows(

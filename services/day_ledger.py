@@ -10,7 +10,7 @@ continued sandbox use.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from decimal import Decimal
 from typing import Any, NamedTuple
@@ -20,7 +20,7 @@ from sqlalchemy import select as select_columns
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
-from core.bulk import update_rows, write_rows
+from core.bulk import on_driver, update_rows, write_rows
 from core.money import MONEY_SCALE, PRICE_SCALE, QUANTITY_SCALE
 from market.model import monthly_spending
 from models import AccountType, Asset, BankAccount, KeptBook, Spending, Transaction
@@ -244,7 +244,7 @@ class SpendingRows:
         """Write the totals of the rows added to since the last write."""
         rows = [(i, _cents(amount), count) for i, amount, count in self.unwritten.values()]
         columns = ("amount", "transaction_count")
-        _with_cursor(connection, update_rows, "spending", "id", columns, rows)
+        on_driver(connection, update_rows, "spending", "id", columns, rows)
         self.unwritten.clear()
 
     def load(self, connection: Connection, wanted: set[tuple[str, str]]) -> None:
@@ -310,7 +310,7 @@ def add_spending(
             (held_here.rows[key][0], *key, _cents(held_here.rows[key][1]), held_here.rows[key][2])
             for key in new
         ]
-        _with_cursor(connection, write_rows, "spending", SPENDING_COLUMNS, written)
+        on_driver(connection, write_rows, "spending", SPENDING_COLUMNS, written)
     # Written past the ORM: whatever it holds of these rows is read again when next used.
     for kept in list(session.identity_map.values()):
         if isinstance(kept, Spending):
@@ -398,7 +398,7 @@ def post_bookings(
                 price=None if price is None else Decimal(price).scaleb(-PRICE_SCALE),
             )
         )
-    _with_cursor(connection, write_rows, "transactions", TRANSACTION_COLUMNS, rows)
+    on_driver(connection, write_rows, "transactions", TRANSACTION_COLUMNS, rows)
     for key, cents in moved.items():
         account = ledger.loaded.get(key) or ledger.account(key)
         assert account is not None
@@ -409,18 +409,9 @@ def post_bookings(
         ledger.accounts[key] = account
         ledger.touched.add(account.customer_oid)
     balances = [(key, _cents(ledger.accounts[key].balance)) for key in moved]
-    _with_cursor(connection, update_rows, "bank_accounts", "id", ("balance",), balances)
+    on_driver(connection, update_rows, "bank_accounts", "id", ("balance",), balances)
     ledger.rows += posted
     return posted
-
-
-def _with_cursor(connection: Connection, write: Callable[..., None], *args: Any) -> None:
-    """``write`` (``core.bulk``) on the driver's cursor of ``connection``."""
-    cursor = connection.connection.cursor()
-    try:
-        write(cursor, *args, sqlite=connection.dialect.name == "sqlite")
-    finally:
-        cursor.close()
 
 
 def _cents(amount: Decimal) -> int:

@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy import select, update
 from sqlmodel import Session
 
-from core.bulk import write_rows
+from core.bulk import on_driver, write_rows
 from core.errors import InvalidInput, ServiceUnavailable
 from core.identifiers import parse_customer_oid
 from core.paging import RowNumber, encode_cursor, fingerprint, unseal
@@ -82,7 +82,6 @@ def record_events(session: Session, events: Sequence[Event]) -> list[int]:
     if any(event.occurred_on is None for event in events):
         day = market_snapshot(session).as_of
     connection = session.connection()
-    sqlite = connection.dialect.name == "sqlite"
     # In storage form, written at once (``core.bulk``): a clock's day records tens of
     # thousands; the moment as its column stores it, days as ISO strings.
     stored_at = _EVENTS.recorded_at.type.bind_processor(connection.dialect)
@@ -92,11 +91,7 @@ def record_events(session: Session, events: Sequence[Event]) -> list[int]:
          (event.occurred_on or day).isoformat(), at, event.label, _stored(event.ids))  # type: ignore[union-attr]
         for n, event in enumerate(events)
     ]  # fmt: skip
-    cursor = connection.connection.cursor()
-    try:
-        write_rows(cursor, "bank_events", _EVENT_COLUMNS, rows, sqlite=sqlite)
-    finally:
-        cursor.close()
+    on_driver(connection, write_rows, "bank_events", _EVENT_COLUMNS, rows)
     return list(range(first, counter + 1))
 
 
